@@ -1,0 +1,74 @@
+"""The ``rasad`` command: one Typer app, one place that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from rasad.cli import audit, data, models, runs
+from rasad.cli._context import State
+from rasad.cli._output import err_console
+from rasad.cli.demo_cmd import demo
+from rasad.cli.project_cmds import db_app, gc, init
+from rasad.errors import RasadError
+
+app = typer.Typer(
+    name="rasad",
+    help="MLOps automation with governance built in.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    project: Annotated[Path | None, typer.Option(
+        "--project", "-p", help="Project folder (default: found from the current folder up).")]
+    = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    ctx.obj = State(project_dir=project, debug=debug)
+
+
+app.command()(init)
+app.command()(demo)
+app.command()(gc)
+app.command()(runs.train)
+app.command()(models.promote)
+app.command()(models.rollback)
+app.command()(models.predict)
+app.add_typer(db_app, name="db")
+app.add_typer(audit.app, name="audit")
+app.add_typer(data.app, name="data")
+app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return the exit code (0 ok, 1 check failed, 2 bad input)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="rasad", standalone_mode=True)
+    except SystemExit as exc:  # Typer exits on its own for help, usage errors and Exit
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    except RasadError as exc:
+        if "--debug" in args:
+            traceback.print_exc()
+        err_console().print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console().print("Interrupted.")
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

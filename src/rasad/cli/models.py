@@ -1,0 +1,118 @@
+"""``rasad models``, ``rasad promote``, ``rasad rollback``, ``rasad predict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rasad.cli._context import state
+from rasad.cli._output import emit_json, fmt, say, short, table
+from rasad.errors import InputError
+from rasad.registry import Deployment
+
+app = typer.Typer(help="The model registry.", no_args_is_help=True)
+
+
+@app.command("register")
+def register(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="RUN")],
+             name: Annotated[str, typer.Option("--name", "-n")],
+             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Register a finished run's model as the next version of NAME."""
+    version = state(ctx).project().register(run_id, name)
+    if as_json:
+        emit_json(version.to_dict())
+    else:
+        say(f"Registered {version.ref} from run {short(version.run_id)} "
+            f"(artifact sha256 {version.blob[:12]}).")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List models with their latest version and where versions are deployed."""
+    models = state(ctx).project().models()
+    if as_json:
+        emit_json([m.to_dict() for m in models])
+        return
+    table(None, ["model", "versions", "latest", "deployed"],
+          [[m.name, len(m.versions), m.versions[-1].version,
+            ", ".join(f"{env}: v{v}" for env, v in m.deployed.items()) or "-"] for m in models])
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: str,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a model's versions, where each is deployed, and the deployment history."""
+    detail = state(ctx).project().model(name)
+    if as_json:
+        emit_json(detail.to_dict())
+        return
+    table(f"model {detail.name}", ["version", "run", "task", "test metrics", "datasets",
+                                   "deployed in", "created"],
+          [[v.version, short(v.run_id), v.task, _test_metrics(v.metrics),
+            ", ".join(d["dataset"] for d in v.datasets),
+            ", ".join(detail.environments_of(v.version)) or "-", v.created_at[:19]]
+           for v in detail.versions])
+    if detail.history:
+        table("deployment history", ["when", "environment", "version", "replaced", "kind",
+                                     "by", "reason"],
+              [[d.deployed_at[:19], d.environment, d.version, d.previous_version, d.kind,
+                d.deployed_by, d.reason] for d in detail.history])
+
+
+def _test_metrics(metrics: dict[str, object]) -> str:
+    test = metrics.get("test")
+    if not isinstance(test, dict):
+        return "-"
+    return ", ".join(f"{k} {fmt(v)}" for k, v in list(test.items())[:3])
+
+
+def _deployed(d: Deployment) -> str:
+    if not d.changed:
+        return f"{d.model_name} v{d.version} already serves {d.environment}; nothing changed."
+    was = f" (replacing v{d.previous_version})" if d.previous_version is not None else ""
+    return f"{d.model_name} v{d.version} now serves {d.environment}{was}."
+
+
+def promote(ctx: typer.Context, name: str, version: int,
+            to: Annotated[str, typer.Option("--to", help="Target environment.")],
+            reason: Annotated[str | None, typer.Option()] = None,
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Deploy a model version to an environment (the previous one leaves)."""
+    deployment = state(ctx).project().promote(name, version, to, reason=reason)
+    emit_json(deployment.to_dict()) if as_json else say(_deployed(deployment))
+
+
+def rollback(ctx: typer.Context, name: str,
+             env: Annotated[str, typer.Option("--env", help="Environment to roll back.")],
+             reason: Annotated[str | None, typer.Option()] = None,
+             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Return an environment to the version its current deployment replaced."""
+    deployment = state(ctx).project().rollback(name, env, reason=reason)
+    emit_json(deployment.to_dict()) if as_json else say("Rolled back: " + _deployed(deployment))
+
+
+def predict(
+    ctx: typer.Context,
+    name: str,
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or Parquet file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV or Parquet to write.")],
+    version: Annotated[int | None, typer.Option(help="Model version.")] = None,
+    env: Annotated[str | None, typer.Option(help="Use the version serving this environment.")]
+    = None,
+    strict: Annotated[bool, typer.Option(help="Treat unseen categories as errors.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Score a file with a model version, checking the input against its signature first."""
+    if (version is None) == (env is None):
+        raise InputError("Give exactly one of --version V or --env ENV.")
+    result = state(ctx).project().predict(name, input_path, version=version, env=env,
+                                          output=output, strict_categories=strict)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    for warning in result.warnings:
+        say(f"[yellow]warning:[/] {warning}")
+    say(f"Scored {result.rows:,} rows with {result.model} v{result.version}; wrote "
+        f"{result.output}.")

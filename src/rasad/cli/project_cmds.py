@@ -1,0 +1,72 @@
+"""``rasad init``, ``rasad db``, ``rasad gc``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rasad.cli._context import state
+from rasad.cli._output import emit_json, say, table
+from rasad.project import Project
+from rasad.store import migrate
+
+db_app = typer.Typer(help="The metadata database: migrate and inspect.", no_args_is_help=True)
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the project.")] = Path("."),
+    name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
+) -> None:
+    """Create a project: a commented rasad.yaml, .rasad/ and the metadata tables."""
+    project = Project.init(directory, name=name)
+    say(f"Created project [bold]{project.config.name}[/] in {project.root}")
+    say(f"  configuration: {project.root / 'rasad.yaml'}")
+    say(f"  database:      {project.db.url}")
+    say(f"  artifacts:     {project.artifacts.url}")
+    say("Next: `rasad data add data.csv --name NAME`")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the metadata database to this rasad's schema."""
+    project = state(ctx).project(check=False)
+    before, after = migrate.upgrade(project.db)
+    if before == after:
+        say(f"The database is already at revision {after}.")
+    else:
+        say(f"Migrated the database from {before or 'empty'} to {after}.")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show the database URL and its schema revision."""
+    project = state(ctx).project(check=False)
+    info = {"url": project.db.url, "revision": migrate.current_revision(project.db),
+            "expected": migrate.head_revision()}
+    if as_json:
+        emit_json(info)
+    else:
+        table(None, ["url", "revision", "expected"], [list(info.values())])
+
+
+def gc(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list.")] = False,
+    min_age: Annotated[float, typer.Option(help="Keep blobs younger than this (seconds).")]
+    = 3600.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List (--dry-run) or remove artifact blobs that nothing refers to."""
+    report = state(ctx).project().gc(dry_run=dry_run, min_age_s=min_age)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    for blob in report.unreferenced:
+        say(f"{blob.digest}  {blob.size:>12,} bytes")
+    verb = "Would remove" if dry_run else "Removed"
+    say(f"{verb} {len(report.unreferenced)} unreferenced blob(s), {report.bytes:,} bytes"
+        + (f"; kept {report.kept_young} younger than {min_age:g}s" if report.kept_young else "")
+        + ".")

@@ -1,0 +1,372 @@
+"""Profiles: per-column summary statistics of a dataset version.
+
+:func:`profile_table` summarises every column of an Arrow table according to its
+:class:`~rasad.datasets.kinds.ColumnKind`, with Arrow compute kernels run in parallel
+(no conversion to pandas). The result is an immutable :class:`TableProfile` that
+renders to JSON and reads back equal.
+
+Conventions: missing values are nulls plus, in floating-point columns, NaN.
+Statistics are computed over the present values; ``std`` is the sample standard
+deviation (``ddof=1``, as pandas); quantiles interpolate linearly (as numpy's
+default). Statistics that do not exist (no values, one value for ``std``) or are not
+finite are ``None``, so the JSON never holds NaN or infinity.
+
+>>> import pyarrow as pa
+>>> from rasad.datasets.kinds import ColumnKind
+>>> table = pa.table({"age": [30, 40, None, 50], "region": ["north", "south", "north", None]})
+>>> profile = profile_table(table, {"age": ColumnKind.NUMERIC, "region": ColumnKind.CATEGORICAL})
+>>> age = profile.column("age")
+>>> age.count, age.missing, age.mean, age.quantiles["0.5"]
+(3, 1, 40.0, 40.0)
+>>> profile.column("region").top
+(('north', 2), ('south', 1))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rasad.datasets.kinds import ColumnKind, as_timestamps, category_label, check_kinds
+from rasad.errors import InputError, NotFoundError
+
+QUANTILES: Final[tuple[float, ...]] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+"""The quantiles a numeric profile reports, keyed by ``str(q)`` (``"0.5"``)."""
+TOP_CATEGORIES: Final[int] = 20
+"""Most values listed in :attr:`ColumnProfile.top`."""
+
+_VALUE_KINDS: Final[frozenset[ColumnKind]] = frozenset(
+    {ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER, ColumnKind.TEXT}
+)
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """Summary statistics of one column.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    kind : ColumnKind
+        How the column was profiled.
+    dtype : str
+        Arrow type, e.g. ``"int64"``, ``"string"``, ``"timestamp[s]"``.
+    count : int
+        Present (non-missing) values.
+    missing : int
+        Missing values: nulls, and NaN in floating-point columns.
+    missing_share : float
+        ``missing`` divided by the number of rows (0.0 for an empty table).
+    n_unique : int
+        Distinct present values.
+    min, max : float or str or None
+        Numeric: smallest and largest value. Datetime: earliest and latest as ISO 8601
+        text. Otherwise None.
+    mean, std : float or None
+        Numeric only: mean and sample standard deviation.
+    quantiles : mapping of str to float or None, or None
+        Numeric only: ``{"0.01": ..., "0.5": ..., "0.99": ...}`` for :data:`QUANTILES`.
+    top : tuple of (str, int) pairs, or None
+        Categorical, boolean, identifier and text: the most frequent values (labels as
+        given by :func:`~rasad.datasets.kinds.category_label`) with their counts, at most
+        :data:`TOP_CATEGORIES`, by count descending then value ascending.
+
+    Examples
+    --------
+    >>> column = ColumnProfile(name="flag", kind=ColumnKind.BOOLEAN, dtype="bool", count=3,
+    ...     missing=0, missing_share=0.0, n_unique=2, top=(("True", 2), ("False", 1)))
+    >>> ColumnProfile.from_dict(column.to_dict()) == column
+    True
+    """
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    count: int
+    missing: int
+    missing_share: float
+    n_unique: int
+    min: float | str | None = None
+    max: float | str | None = None
+    mean: float | None = None
+    std: float | None = None
+    quantiles: Mapping[str, float | None] | None = None
+    top: tuple[tuple[str, int], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as a JSON-ready dict (no NaN; tuples become lists)."""
+        return {
+            "name": self.name,
+            "kind": self.kind.value,
+            "dtype": self.dtype,
+            "count": self.count,
+            "missing": self.missing,
+            "missing_share": self.missing_share,
+            "n_unique": self.n_unique,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "std": self.std,
+            "quantiles": dict(self.quantiles) if self.quantiles is not None else None,
+            "top": [[value, count] for value, count in self.top] if self.top is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnProfile:
+        """Rebuild a profile from :meth:`to_dict` output.
+
+        Raises
+        ------
+        InputError
+            If a key is missing or the kind is unknown.
+        """
+        try:
+            quantiles = data["quantiles"]
+            top = data["top"]
+            return cls(
+                name=data["name"],
+                kind=ColumnKind(data["kind"]),
+                dtype=data["dtype"],
+                count=data["count"],
+                missing=data["missing"],
+                missing_share=data["missing_share"],
+                n_unique=data["n_unique"],
+                min=data["min"],
+                max=data["max"],
+                mean=data["mean"],
+                std=data["std"],
+                quantiles=dict(quantiles) if quantiles is not None else None,
+                top=tuple((value, count) for value, count in top) if top is not None else None,
+            )
+        except (KeyError, ValueError, TypeError) as error:
+            raise InputError(
+                f"Stored column profile is malformed ({type(error).__name__}: {error}); "
+                "profile the dataset again."
+            ) from None
+
+
+@dataclass(frozen=True)
+class TableProfile:
+    """Summary statistics of a table: its size and one profile per column, in order.
+
+    Examples
+    --------
+    >>> import json
+    >>> import pyarrow as pa
+    >>> from rasad.datasets.kinds import ColumnKind
+    >>> profile = profile_table(pa.table({"x": [1.0, 2.0]}), {"x": ColumnKind.NUMERIC})
+    >>> profile.rows, profile.n_columns, profile.column("x").std
+    (2, 1, 0.7071067811865476)
+    >>> TableProfile.from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
+    True
+    """
+
+    rows: int
+    columns: tuple[ColumnProfile, ...]
+
+    @property
+    def n_columns(self) -> int:
+        """Number of columns."""
+        return len(self.columns)
+
+    def column(self, name: str) -> ColumnProfile:
+        """The profile of column ``name``.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such column; the message lists the columns.
+        """
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise NotFoundError(
+            f"The profile has no column {name!r}; columns are "
+            f"{', '.join(repr(c.name) for c in self.columns)}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as a JSON-ready dict."""
+        return {"rows": self.rows, "columns": [column.to_dict() for column in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TableProfile:
+        """Rebuild a profile from :meth:`to_dict` output.
+
+        Raises
+        ------
+        InputError
+            If the data is malformed.
+        """
+        try:
+            rows = data["rows"]
+            columns = tuple(ColumnProfile.from_dict(column) for column in data["columns"])
+        except (KeyError, TypeError) as error:
+            raise InputError(
+                f"Stored table profile is malformed ({type(error).__name__}: {error}); "
+                "profile the dataset again."
+            ) from None
+        return cls(rows=rows, columns=columns)
+
+
+def profile_table(table: pa.Table, kinds: Mapping[str, ColumnKind]) -> TableProfile:
+    """Profile every column of ``table`` according to its kind.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        The data, typically from :func:`rasad.datasets.read_table`.
+    kinds : mapping of str to ColumnKind
+        A kind for every column, typically from :func:`rasad.datasets.infer_kinds`.
+
+    Returns
+    -------
+    TableProfile
+        Column profiles in table order.
+
+    Raises
+    ------
+    InputError
+        If ``kinds`` does not match the columns, a numeric column holds neither numbers
+        nor booleans, or a datetime column holds text that is not ISO 8601.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> table = pa.table({"opened": ["2024-03-01", "2024-01-05", None]})
+    >>> column = profile_table(table, {"opened": ColumnKind.DATETIME}).column("opened")
+    >>> column.min, column.max, column.missing_share
+    ('2024-01-05T00:00:00', '2024-03-01T00:00:00', 0.3333333333333333)
+    """
+    check_kinds(table, kinds)
+    rows = table.num_rows
+
+    def one(name: str) -> ColumnProfile:
+        return _profile_column(name, table.column(name), kinds[name], rows)
+
+    # Arrow kernels release the GIL, so columns are profiled in parallel.
+    with ThreadPoolExecutor(max_workers=max(1, pa.cpu_count())) as pool:
+        columns = tuple(pool.map(one, table.schema.names))
+    return TableProfile(rows=rows, columns=columns)
+
+
+def _profile_column(
+    name: str, column: pa.ChunkedArray, kind: ColumnKind, rows: int
+) -> ColumnProfile:
+    dtype = str(column.type)
+    if kind is ColumnKind.DATETIME:
+        column = as_timestamps(column, name)
+    values = _present(column)
+    count = len(values)
+    missing = rows - count
+    base: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "dtype": dtype,
+        "count": count,
+        "missing": missing,
+        "missing_share": missing / rows if rows else 0.0,
+        "n_unique": 0,
+    }
+    if kind in _VALUE_KINDS:
+        n_unique, top = _top(values)
+        return ColumnProfile(**base | {"n_unique": n_unique}, top=top)
+    # len(unique) is faster than pc.count_distinct on high-cardinality columns.
+    base["n_unique"] = len(pc.unique(values)) if count else 0
+    if kind is ColumnKind.NUMERIC:
+        return ColumnProfile(**base, **_numeric(name, values))
+    if kind is ColumnKind.DATETIME:
+        return ColumnProfile(**base, **_datetime(values))
+    raise InputError(f"Column '{name}' has kind {kind!r}, which rasad cannot profile.")
+
+
+def _present(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column without nulls and, for floats, without NaN."""
+    if pa.types.is_floating(column.type):
+        nan = pc.is_nan(column)
+        if pc.any(nan).as_py():
+            column = column.filter(pc.invert(nan))
+    if column.null_count:
+        column = column.drop_null()
+    return column
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _numeric(name: str, values: pa.ChunkedArray) -> dict[str, Any]:
+    kind = values.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+            or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
+        raise InputError(
+            f"Column '{name}' has type {kind} but kind numeric; numeric columns must hold "
+            "numbers. Convert the column or give it another kind."
+        )
+    if len(values) == 0:
+        return {}
+    # float64 throughout: integer sums cannot overflow, and every statistic has one type.
+    numbers = values.cast(pa.float64())
+    extremes = pc.min_max(numbers)
+    quantiles = pc.quantile(numbers, q=list(QUANTILES), interpolation="linear").to_pylist()
+    return {
+        "min": _number(extremes["min"].as_py()),
+        "max": _number(extremes["max"].as_py()),
+        "mean": _number(pc.mean(numbers).as_py()),
+        "std": _number(pc.stddev(numbers, ddof=1).as_py()),
+        "quantiles": {str(q): _number(v) for q, v in zip(QUANTILES, quantiles, strict=True)},
+    }
+
+
+def _datetime(values: pa.ChunkedArray) -> dict[str, Any]:
+    if len(values) == 0 or pa.types.is_null(values.type):
+        return {}
+    extremes = pc.min_max(values)
+    return {
+        "min": extremes["min"].as_py().isoformat(),
+        "max": extremes["max"].as_py().isoformat(),
+    }
+
+
+def _top(values: pa.ChunkedArray) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """The number of distinct values, and the most frequent ones.
+
+    Ordered by count descending then value ascending.
+    """
+    if len(values) == 0 or pa.types.is_null(values.type):
+        return 0, ()
+    counted = pc.value_counts(values)
+    n_unique = len(counted)
+    uniques = counted.field("values")
+    counts = counted.field("counts")
+    if len(counted) > TOP_CATEGORIES:
+        # Keep the values counted more often than the k-th largest count, then fill up
+        # with the smallest values among those tied at it: exact and deterministic
+        # without sorting every distinct value (an identifier has millions).
+        threshold = pc.min(counts.take(pc.top_k_unstable(counts, TOP_CATEGORIES))).as_py()
+        above = pc.greater(counts, threshold)
+        tied = uniques.filter(pc.equal(counts, threshold))
+        needed = TOP_CATEGORIES - pc.sum(above).as_py()
+        keep_values = pa.concat_arrays(
+            [uniques.filter(above), tied.take(pc.bottom_k_unstable(tied, needed))]
+        )
+        keep_counts = pa.concat_arrays(
+            [counts.filter(above), pa.array([threshold] * needed, pa.int64())]
+        )
+        uniques, counts = keep_values, keep_counts
+    order = pc.sort_indices(
+        pa.table({"value": uniques, "count": counts}),
+        sort_keys=[("count", "descending"), ("value", "ascending")],
+    )
+    pairs = zip(uniques.take(order).to_pylist(), counts.take(order).to_pylist(), strict=True)
+    return n_unique, tuple((category_label(value), count) for value, count in pairs)

@@ -1,0 +1,170 @@
+"""Storing and reading dataset versions: the service functions over the pure reader."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from rasad.artifacts import sha256_file
+from rasad.datasets._reader import read_table, write_parquet
+from rasad.datasets.kinds import infer_kinds
+from rasad.datasets.profile import profile_table
+from rasad.datasets.version import AddResult, DatasetVersion
+from rasad.errors import InputError, NotFoundError
+from rasad.ledger import canonical_json, utc_now
+from rasad.store._tables import DatasetVersionRow
+
+if TYPE_CHECKING:
+    from rasad.project import Project
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def check_name(name: str, what: str = "Dataset") -> str:
+    """Validate a dataset or model name.
+
+    >>> check_name("loans-2025")
+    'loans-2025'
+    """
+    if not NAME_PATTERN.match(name or ""):
+        raise InputError(f"{what} name {name!r} is not allowed: use letters, digits, '.', '_' "
+                         "and '-', starting with a letter or digit (at most 200 characters).")
+    return name
+
+
+def add(project: Project, source: str | os.PathLike[str] | pd.DataFrame, name: str,
+        *, description: str | None = None) -> AddResult:
+    """Store ``source`` as the next version of ``name``; identical content is not stored twice."""
+    check_name(name)
+    table = read_table(source)
+    data = project.config.data
+    kinds = infer_kinds(
+        table,
+        id_columns=[c for c in data.id_columns if c in table.column_names],
+        time_columns=[c for c in data.time_columns if c in table.column_names],
+    )
+    tmp_dir = Path(project.root) / ".rasad" / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(suffix=".parquet", dir=tmp_dir)
+    os.close(fd)
+    try:
+        write_parquet(table, tmp_name)
+        content_hash = sha256_file(tmp_name)
+        existing = _find_by_hash(project, name, content_hash)
+        if existing is not None:
+            return AddResult(existing, created=False)
+        profile = profile_table(table, kinds)
+        project.artifacts.put_file(tmp_name)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    source_text = "pandas.DataFrame" if isinstance(source, pd.DataFrame) else str(
+        Path(source).resolve())
+    with project.transaction() as tx:
+        row = tx.session.execute(
+            select(DatasetVersionRow).where(DatasetVersionRow.name == name,
+                                            DatasetVersionRow.content_hash == content_hash)
+        ).scalar_one_or_none()
+        if row is not None:  # another process stored the same content meanwhile
+            return AddResult(DatasetVersion.from_row(row), created=False)
+        latest = tx.session.execute(
+            select(func.max(DatasetVersionRow.version)).where(DatasetVersionRow.name == name)
+        ).scalar()
+        row = DatasetVersionRow(
+            name=name, version=(latest or 0) + 1, content_hash=content_hash, blob=content_hash,
+            rows=table.num_rows, columns=table.num_columns,
+            kinds=canonical_json({k: str(v) for k, v in kinds.items()}),
+            profile=canonical_json(profile.to_dict()), source=source_text, parent_id=None,
+            created_by=tx.actor, created_at=utc_now(),
+        )
+        tx.session.add(row)
+        tx.session.flush()
+        tx.record("dataset.add", f"dataset:{name}@{row.version}", {
+            "content_hash": content_hash, "rows": row.rows, "columns": row.columns,
+            "source": source_text, "description": description,
+        })
+        return AddResult(DatasetVersion.from_row(row), created=True)
+
+
+def _find_by_hash(project: Project, name: str, content_hash: str) -> DatasetVersion | None:
+    with project.db.read() as session:
+        row = session.execute(
+            select(DatasetVersionRow).where(DatasetVersionRow.name == name,
+                                            DatasetVersionRow.content_hash == content_hash)
+        ).scalar_one_or_none()
+        return DatasetVersion.from_row(row) if row is not None else None
+
+
+def list_versions(project: Project, name: str | None = None) -> list[DatasetVersion]:
+    """Every version (of one name, or of all), by name then version."""
+    with project.db.read() as session:
+        query = select(DatasetVersionRow).order_by(DatasetVersionRow.name,
+                                                   DatasetVersionRow.version)
+        if name is not None:
+            query = query.where(DatasetVersionRow.name == name)
+        rows = session.execute(query).scalars().all()
+    if name is not None and not rows:
+        raise NotFoundError(f"No dataset named {name!r}. {_known_names(project)}")
+    return [DatasetVersion.from_row(r) for r in rows]
+
+
+def get(project: Project, name: str, version: int | None = None) -> DatasetVersion:
+    """One version; the latest when ``version`` is None."""
+    with project.db.read() as session:
+        query = select(DatasetVersionRow).where(DatasetVersionRow.name == name)
+        if version is None:
+            query = query.order_by(DatasetVersionRow.version.desc()).limit(1)
+        else:
+            query = query.where(DatasetVersionRow.version == version)
+        row = session.execute(query).scalar_one_or_none()
+        if row is not None:
+            return DatasetVersion.from_row(row)
+        versions = session.execute(
+            select(DatasetVersionRow.version).where(DatasetVersionRow.name == name)
+            .order_by(DatasetVersionRow.version)
+        ).scalars().all()
+    if not versions:
+        raise NotFoundError(f"No dataset named {name!r}. {_known_names(project)}")
+    raise NotFoundError(f"Dataset {name!r} has no version {version}; versions are "
+                        f"{_span(list(versions))}. Run `rasad data list {name}`.")
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """Split ``NAME[@VERSION]``.
+
+    >>> parse_ref("loans@3"), parse_ref("loans")
+    (('loans', 3), ('loans', None))
+    """
+    name, _, version = ref.partition("@")
+    if not version:
+        return name, None
+    if not version.isdigit() or int(version) < 1:
+        raise InputError(f"{ref!r}: the version after '@' must be a positive whole number, "
+                         "as in loans@2.")
+    return name, int(version)
+
+
+def load_frame(project: Project, version: DatasetVersion) -> pd.DataFrame:
+    """Read a version's rows after checking the stored file against its hash."""
+    with project.artifacts.local_copy(version.blob) as path:
+        return pd.read_parquet(path)
+
+
+def _known_names(project: Project) -> str:
+    with project.db.read() as session:
+        names = session.execute(select(DatasetVersionRow.name).distinct()
+                                .order_by(DatasetVersionRow.name)).scalars().all()
+    if not names:
+        return "The project has no datasets yet; add one with `rasad data add PATH --name NAME`."
+    return "Known datasets: " + ", ".join(names) + "."
+
+
+def _span(versions: list[int]) -> str:
+    if versions == list(range(versions[0], versions[-1] + 1)) and len(versions) > 2:
+        return f"{versions[0]}-{versions[-1]}"
+    return ", ".join(map(str, versions))

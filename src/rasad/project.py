@@ -1,0 +1,234 @@
+"""The Project: the entry object that wires the store, artifacts, ledger and identity.
+
+>>> import tempfile
+>>> project = Project.init(tempfile.mkdtemp(), name="loans")
+>>> project.config.name, project.config.registry.environments
+('loans', ['dev', 'staging', 'production'])
+>>> project.verify_audit().ok
+True
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rasad.artifacts import ArtifactStore
+from rasad.config import (
+    CONFIG_FILE,
+    STATE_DIR,
+    TEMPLATE,
+    ProjectConfig,
+    resolve_artifacts_url,
+    resolve_database_url,
+)
+from rasad.errors import ConflictError, NotFoundError
+from rasad.identity import current_actor
+from rasad.ledger import AuditEvent, Tx, Verification, events, verify
+from rasad.store import Database, migrate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rasad.datasets import AddResult, DatasetVersion
+    from rasad.maintenance import GcReport
+    from rasad.registry import Deployment, ModelDetail, ModelVersion
+    from rasad.serving import BatchResult
+    from rasad.training import Run, RunComparison, TrainResult
+
+
+class Project:
+    """A rasad project: ``rasad.yaml`` plus its metadata database and artifact store.
+
+    Build one with :meth:`init` (new) or :meth:`open` (existing); the constructor
+    itself does no I/O beyond reading the configuration it is given.
+    """
+
+    def __init__(self, root: Path, config: ProjectConfig) -> None:
+        self.root = root
+        self.config = config
+        self.db = Database(resolve_database_url(config, root))
+        self.artifacts = ArtifactStore(resolve_artifacts_url(config, root))
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: str | os.PathLike[str] = ".", *, name: str | None = None,
+             config_text: str | None = None) -> Project:
+        """Create a project in ``path``: a commented ``rasad.yaml``, ``.rasad/``, the tables.
+
+        ``config_text`` replaces the commented template (it is validated first).
+        """
+        root = Path(path).resolve()
+        config_path = root / CONFIG_FILE
+        if config_path.exists():
+            raise ConflictError(f"{config_path} already exists; open the project instead "
+                                f"(`rasad --project {root} ...`).")
+        text = config_text or TEMPLATE.format(name=_yaml_scalar(name or root.name or "rasad"))
+        config = ProjectConfig.from_yaml_text(text)
+        project_name = config.name
+        created_root = not root.exists()
+        root.mkdir(parents=True, exist_ok=True)
+        state = root / STATE_DIR
+        state_existed = state.exists()
+        try:
+            state.mkdir(exist_ok=True)
+            (state / ".gitignore").write_text("*\n", encoding="utf-8")
+            project = cls(root, config)
+            migrate.upgrade(project.db)
+            with project.transaction() as tx:
+                tx.record("project.init", f"project:{project_name}",
+                          {"root": str(root), "config": config.model_dump(by_alias=True)})
+            config_path.write_text(text, encoding="utf-8")
+        except BaseException:
+            if created_root:
+                shutil.rmtree(root, ignore_errors=True)
+            elif not state_existed:
+                shutil.rmtree(state, ignore_errors=True)
+            raise
+        return project
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, check: bool = True) -> Project:
+        """Open the project at ``path``, or the nearest one above the current folder."""
+        root = cls.find(Path(path) if path is not None else Path.cwd())
+        project = cls(root, ProjectConfig.load(root / CONFIG_FILE))
+        if check:
+            migrate.check_current(project.db)
+        return project
+
+    @staticmethod
+    def find(start: Path) -> Path:
+        start = start.resolve()
+        for folder in (start, *start.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return folder
+        raise NotFoundError(f"No rasad project in {start} or any folder above it. Run "
+                            "`rasad init` to create one, or pass `--project DIR`.")
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r}, name={self.config.name!r})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A serialised write transaction; every change in it records its audit event."""
+        with self.db.write() as session:
+            yield Tx(session, current_actor())
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def audit_log(self, subject: str | None = None, action: str | None = None,
+                  limit: int | None = None) -> list[AuditEvent]:
+        with self.db.read() as session:
+            return events(session, subject=subject, action=action, limit=limit)
+
+    def verify_audit(self) -> Verification:
+        with self.db.read() as session:
+            return verify(session)
+
+    # -- datasets --------------------------------------------------------------------------
+
+    def add_dataset(self, source: str | os.PathLike[str] | pd.DataFrame, name: str,
+                    *, description: str | None = None) -> AddResult:
+        from rasad.datasets import service
+        return service.add(self, source, name, description=description)
+
+    def datasets(self, name: str | None = None) -> list[DatasetVersion]:
+        from rasad.datasets import service
+        return service.list_versions(self, name)
+
+    def dataset(self, name: str, version: int | None = None) -> DatasetVersion:
+        from rasad.datasets import service
+        return service.get(self, name, version)
+
+    def load_dataset(self, name: str, version: int | None = None) -> pd.DataFrame:
+        from rasad.datasets import service
+        return service.load_frame(self, self.dataset(name, version))
+
+    # -- training --------------------------------------------------------------------------
+
+    def start_run(self, name: str | None = None, *, params: dict[str, Any] | None = None,
+                  seed: int | None = None) -> Run:
+        from rasad.training import run as runs
+        return runs.start(self, name=name, params=params, seed=seed)
+
+    def train(self, **overrides: Any) -> TrainResult:
+        """Train from ``rasad.yaml``'s ``training`` section, with keyword overrides."""
+        from rasad.training import train
+        return train.train(self, **overrides)
+
+    def runs(self, status: str | None = None) -> list[Run]:
+        from rasad.training import run as runs
+        return runs.list_runs(self, status=status)
+
+    def run(self, run_id: str) -> Run:
+        from rasad.training import run as runs
+        return runs.get(self, run_id)
+
+    def compare_runs(self, *run_ids: str) -> RunComparison:
+        from rasad.training import run as runs
+        return runs.compare(self, list(run_ids))
+
+    # -- registry --------------------------------------------------------------------------
+
+    def register(self, run_id: str, name: str) -> ModelVersion:
+        from rasad.registry import models
+        return models.register(self, run_id, name)
+
+    def models(self) -> list[ModelDetail]:
+        from rasad.registry import models
+        return models.list_models(self)
+
+    def model(self, name: str) -> ModelDetail:
+        from rasad.registry import models
+        return models.detail(self, name)
+
+    def model_version(self, name: str, version: int | None = None,
+                      env: str | None = None) -> ModelVersion:
+        from rasad.registry import models
+        return models.resolve(self, name, version=version, env=env)
+
+    def load_model(self, name: str, version: int | None = None, env: str | None = None) -> Any:
+        from rasad.registry import models
+        return models.load(self, models.resolve(self, name, version=version, env=env))
+
+    def promote(self, name: str, version: int, to: str, *, reason: str | None = None
+                ) -> Deployment:
+        from rasad.registry import promotion
+        return promotion.promote(self, name, version, to, reason=reason)
+
+    def rollback(self, name: str, env: str, *, reason: str | None = None) -> Deployment:
+        from rasad.registry import promotion
+        return promotion.rollback(self, name, env, reason=reason)
+
+    # -- scoring and upkeep ----------------------------------------------------------------
+
+    def predict(self, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
+                version: int | None = None, env: str | None = None,
+                output: str | os.PathLike[str] | None = None,
+                strict_categories: bool = False) -> BatchResult:
+        from rasad.serving import batch
+        return batch.predict(self, name, data, version=version, env=env, output=output,
+                             strict_categories=strict_categories)
+
+    def gc(self, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
+        from rasad import maintenance
+        return maintenance.gc(self, dry_run=dry_run, min_age_s=min_age_s)
+
+
+def _yaml_scalar(value: str) -> str:
+    import yaml
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()

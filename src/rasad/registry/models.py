@@ -1,0 +1,166 @@
+"""Registering runs as model versions, looking them up, and loading them safely."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rasad.datasets.service import check_name
+from rasad.errors import ConflictError, InputError, NotFoundError
+from rasad.ledger import canonical_json, utc_now
+from rasad.registry._skops import DEFAULT_TRUSTED_PREFIXES, check_trusted, load_model
+from rasad.registry.version import Deployment, ModelDetail, ModelVersion
+from rasad.store._tables import (
+    CurrentDeploymentRow,
+    DatasetVersionRow,
+    DeploymentRow,
+    ModelVersionRow,
+    RunDatasetRow,
+)
+
+if TYPE_CHECKING:
+    from rasad.project import Project
+
+
+def trusted_prefixes(project: Project) -> tuple[str, ...]:
+    return (*DEFAULT_TRUSTED_PREFIXES, *project.config.registry.trusted_types)
+
+
+def register(project: Project, run_id: str, name: str) -> ModelVersion:
+    """Make a finished run's fitted pipeline the next version of model ``name``."""
+    check_name(name, "Model")
+    run = project.run(run_id)
+    if str(run.status) != "finished":
+        raise ConflictError(f"Run {run.id} is {run.status}; only finished runs can be "
+                            "registered.")
+    if not run.model_blob or not run.model_info:
+        raise ConflictError(f"Run {run.id} stored no model; it cannot be registered.")
+    untrusted = list(run.model_info.get("untrusted_types", []))
+    check_trusted(untrusted, trusted_prefixes(project))
+    project.artifacts.get_bytes(run.model_blob)  # the artifact must exist and be intact
+    with project.transaction() as tx:
+        latest = tx.session.execute(
+            select(func.max(ModelVersionRow.version)).where(ModelVersionRow.name == name)
+        ).scalar()
+        row = ModelVersionRow(
+            name=name, version=(latest or 0) + 1, run_id=run.id, blob=run.model_blob,
+            task=run.model_info["task"], signature=canonical_json(run.model_info["signature"]),
+            trusted_types=canonical_json(untrusted),
+            metrics=canonical_json(run.metrics),
+            classes=canonical_json(run.model_info["classes"])
+            if run.model_info.get("classes") is not None else None,
+            created_by=tx.actor, created_at=utc_now())
+        tx.session.add(row)
+        tx.session.flush()
+        tx.record("model.register", f"model:{name}@{row.version}", {
+            "run_id": run.id, "artifact_sha256": run.model_blob,
+            "datasets": run.datasets, "trusted_types": untrusted,
+            "metrics": run.metrics})
+        return ModelVersion.from_row(row, run.datasets)
+
+
+def _lineage(session: Session, run_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(DatasetVersionRow.name, DatasetVersionRow.version, DatasetVersionRow.content_hash,
+               RunDatasetRow.role)
+        .join(RunDatasetRow, RunDatasetRow.dataset_version_id == DatasetVersionRow.id)
+        .where(RunDatasetRow.run_id == run_id)).all()
+    return [{"dataset": f"{n}@{v}", "content_hash": h, "role": r} for n, v, h, r in rows]
+
+
+def _versions(session: Session, name: str) -> list[ModelVersion]:
+    rows = session.execute(select(ModelVersionRow).where(ModelVersionRow.name == name)
+                           .order_by(ModelVersionRow.version)).scalars().all()
+    return [ModelVersion.from_row(r, _lineage(session, r.run_id)) for r in rows]
+
+
+def _known_models(session: Session) -> str:
+    names = session.execute(select(ModelVersionRow.name).distinct()
+                            .order_by(ModelVersionRow.name)).scalars().all()
+    if not names:
+        return ("The registry is empty; register a run with "
+                "`rasad models register RUN --name NAME`.")
+    return "Registered models: " + ", ".join(names) + "."
+
+
+def check_environment(project: Project, env: str) -> str:
+    envs = project.config.registry.environments
+    if env not in envs:
+        raise NotFoundError(f"No environment {env!r}; environments are {', '.join(envs)} "
+                            "(registry.environments in rasad.yaml).")
+    return env
+
+
+def resolve(project: Project, name: str, *, version: int | None = None,
+            env: str | None = None) -> ModelVersion:
+    """A model version by number, by environment, or the latest when neither is given."""
+    if version is not None and env is not None:
+        raise InputError("Give either a version or an environment, not both.")
+    if env is not None:
+        check_environment(project, env)
+    with project.db.read() as session:
+        versions = _versions(session, name)
+        if not versions:
+            raise NotFoundError(f"No model named {name!r}. {_known_models(session)}")
+        if env is not None:
+            current = _current(session, name).get(env)
+            if current is None:
+                raise NotFoundError(f"Model {name!r} has no version in {env!r}; promote one "
+                                    f"with `rasad promote {name} VERSION --to {env}`.")
+            version = current
+        if version is None:
+            return versions[-1]
+        for item in versions:
+            if item.version == version:
+                return item
+    raise NotFoundError(f"Model {name!r} has no version {version}; versions are "
+                        f"{', '.join(str(v.version) for v in versions)}.")
+
+
+def _current(session: Session, name: str) -> dict[str, int]:
+    rows = session.execute(
+        select(CurrentDeploymentRow.environment, ModelVersionRow.version)
+        .join(DeploymentRow, DeploymentRow.id == CurrentDeploymentRow.deployment_id)
+        .join(ModelVersionRow, ModelVersionRow.id == DeploymentRow.model_version_id)
+        .where(CurrentDeploymentRow.model_name == name)).all()
+    return {env: int(v) for env, v in rows}
+
+
+def history(session: Session, name: str) -> list[Deployment]:
+    rows = session.execute(
+        select(DeploymentRow, ModelVersionRow.version)
+        .join(ModelVersionRow, ModelVersionRow.id == DeploymentRow.model_version_id)
+        .where(DeploymentRow.model_name == name).order_by(DeploymentRow.id)).all()
+    serving: dict[str, int] = {}
+    out = []
+    for row, v in rows:  # in order, so "previous" is what served just before
+        out.append(Deployment.from_row(row, int(v), serving.get(row.environment)))
+        serving[row.environment] = int(v)
+    return out
+
+
+def detail(project: Project, name: str) -> ModelDetail:
+    with project.db.read() as session:
+        versions = _versions(session, name)
+        if not versions:
+            raise NotFoundError(f"No model named {name!r}. {_known_models(session)}")
+        deployed = _current(session, name)
+        order = project.config.registry.environments
+        deployed = dict(sorted(deployed.items(),
+                               key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+        return ModelDetail(name, versions, deployed, history(session, name))
+
+
+def list_models(project: Project) -> list[ModelDetail]:
+    with project.db.read() as session:
+        names = session.execute(select(ModelVersionRow.name).distinct()
+                                .order_by(ModelVersionRow.name)).scalars().all()
+    return [detail(project, n) for n in names]
+
+
+def load(project: Project, version: ModelVersion) -> Any:
+    """Load a version's pipeline: hash checked first, then only trusted types are built."""
+    data = project.artifacts.get_bytes(version.blob)
+    return load_model(data, trusted=version.trusted_types, prefixes=trusted_prefixes(project))

@@ -1,0 +1,89 @@
+"""Promotion: the one place a model version starts serving in an environment.
+
+A rollback is a promotion too (invariant 3): it redeploys the version the current
+deployment replaced. Both run through :func:`_deploy`, inside one serialised
+transaction with its audit event, so at most one version serves a model in an
+environment even when several processes promote at once. Policy gates and
+approvals will plug into :func:`promote` before :func:`_deploy` is called.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from rasad.errors import ConflictError
+from rasad.ledger import Tx, utc_now
+from rasad.registry.models import check_environment, resolve
+from rasad.registry.version import Deployment, ModelVersion
+from rasad.store._tables import CurrentDeploymentRow, DeploymentRow, ModelVersionRow
+
+if TYPE_CHECKING:
+    from rasad.project import Project
+
+
+def promote(project: Project, name: str, version: int, to: str, *,
+            reason: str | None = None) -> Deployment:
+    """Deploy ``name@version`` to environment ``to``; the version serving there leaves."""
+    check_environment(project, to)
+    candidate = resolve(project, name, version=version)
+    with project.transaction() as tx:
+        return _deploy(tx, candidate, to, kind="promotion", reason=reason)
+
+
+def rollback(project: Project, name: str, env: str, *, reason: str | None = None) -> Deployment:
+    """Return ``env`` to the version the current deployment replaced."""
+    check_environment(project, env)
+    resolve(project, name)  # the model must exist
+    with project.transaction() as tx:
+        current = _current_row(tx, name, env)
+        if current is None:
+            raise ConflictError(f"Model {name!r} has nothing deployed in {env!r}; there is "
+                                "nothing to roll back.")
+        if current.previous_id is None:
+            raise ConflictError(f"Model {name!r} in {env!r} has no earlier deployment to roll "
+                                "back to.")
+        previous = tx.session.get(DeploymentRow, current.previous_id)
+        assert previous is not None  # foreign key
+        target_row = tx.session.get(ModelVersionRow, previous.model_version_id)
+        assert target_row is not None
+        target = ModelVersion.from_row(target_row, [])
+        return _deploy(tx, target, env, kind="rollback", reason=reason,
+                       previous_id=previous.previous_id, replaced=current)
+
+
+def _current_row(tx: Tx, name: str, env: str) -> DeploymentRow | None:
+    pointer = tx.session.get(CurrentDeploymentRow, (name, env))
+    return tx.session.get(DeploymentRow, pointer.deployment_id) if pointer else None
+
+
+def _deploy(tx: Tx, candidate: ModelVersion, env: str, *, kind: str, reason: str | None,
+            previous_id: int | None = None, replaced: DeploymentRow | None = None
+            ) -> Deployment:
+    name = candidate.name
+    current = replaced if replaced is not None else _current_row(tx, name, env)
+    current_version = None
+    if current is not None:
+        current_version = tx.session.execute(
+            select(ModelVersionRow.version).where(ModelVersionRow.id == current.model_version_id)
+        ).scalar_one()
+        if kind == "promotion" and current.model_version_id == candidate.id:
+            return Deployment.from_row(current, candidate.version, None, changed=False)
+    row = DeploymentRow(
+        model_name=name, environment=env, model_version_id=candidate.id,
+        previous_id=previous_id if kind == "rollback" else (current.id if current else None),
+        kind=kind, reason=reason, deployed_by=tx.actor, deployed_at=utc_now())
+    tx.session.add(row)
+    tx.session.flush()
+    pointer = tx.session.get(CurrentDeploymentRow, (name, env))
+    if pointer is None:
+        tx.session.add(CurrentDeploymentRow(model_name=name, environment=env,
+                                            deployment_id=row.id, active=True))
+    else:
+        pointer.deployment_id = row.id
+    tx.session.flush()
+    tx.record(f"model.{kind}", f"model:{name}", {
+        "environment": env, "version": candidate.version, "previous_version": current_version,
+        "artifact_sha256": candidate.blob, "reason": reason})
+    return Deployment.from_row(row, candidate.version, current_version)

@@ -1,0 +1,84 @@
+"""Batch scoring: a file or frame in, predictions with the model version that made them out."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rasad.datasets._reader import read_table
+from rasad.errors import InputError
+
+if TYPE_CHECKING:
+    from rasad.project import Project
+
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a batch scoring wrote, and what it noticed about the input."""
+
+    model: str
+    version: int
+    rows: int
+    output: str | None
+    warnings: list[str] = field(default_factory=list)
+    frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "rows": self.rows,
+                "output": self.output, "warnings": self.warnings}
+
+
+def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
+            version: int | None = None, env: str | None = None,
+            output: str | os.PathLike[str] | None = None,
+            strict_categories: bool = False) -> BatchResult:
+    """Score ``data`` with ``name`` (a version, an environment's version, or the latest)."""
+    out_path = Path(output) if output is not None else None
+    if out_path is not None and out_path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(f"Output {out_path} must end in {', '.join(OUTPUT_SUFFIXES)}.")
+    model_version = project.model_version(name, version=version, env=env)
+    frame = data if isinstance(data, pd.DataFrame) else read_table(data).to_pandas()
+    report = model_version.signature.check(frame)
+    report.raise_for_errors(strict_categories=strict_categories)
+    pipeline = project.load_model(name, version=model_version.version)
+    inputs = model_version.signature.coerce(frame)
+    result = pd.DataFrame(index=frame.index)
+    result["prediction"] = pipeline.predict(inputs)
+    if model_version.task == "classification" and hasattr(pipeline, "predict_proba"):
+        proba = np.asarray(pipeline.predict_proba(inputs))
+        for i, cls in enumerate(pipeline.classes_):
+            result[f"proba_{cls}"] = proba[:, i]
+    result["model_name"] = name
+    result["model_version"] = model_version.version
+    warnings = report.warnings() if hasattr(report, "warnings") else []
+    if out_path is not None:
+        _write_atomic(result, out_path)
+    with project.transaction() as tx:
+        tx.record("model.predict", f"model:{name}@{model_version.version}", {
+            "rows": len(result), "environment": env,
+            "input": "pandas.DataFrame" if isinstance(data, pd.DataFrame) else str(
+                Path(data).resolve()),
+            "output": str(out_path.resolve()) if out_path else None})
+    return BatchResult(name, model_version.version, len(result),
+                       str(out_path) if out_path else None, warnings, result)
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

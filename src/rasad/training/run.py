@@ -1,0 +1,371 @@
+"""Training runs: the stored record (:class:`Run`) and the live handle (:class:`ActiveRun`)."""
+
+from __future__ import annotations
+
+import atexit
+import enum
+import hashlib
+import json
+import math
+import os
+import socket
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+
+from rasad.errors import ConflictError, InputError
+from rasad.ledger import canonical_json, utc_now
+from rasad.store._tables import RunDatasetRow, RunRow, StepMetricRow
+from rasad.training.environment import capture_environment, git_state
+
+if TYPE_CHECKING:
+    from rasad.datasets import DatasetVersion
+    from rasad.project import Project
+
+FLUSH_EVERY = 1000
+FLUSH_SECONDS = 5.0
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A training run as stored."""
+
+    id: str
+    name: str | None
+    status: RunStatus
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    environment: dict[str, Any]
+    code_version: dict[str, Any]
+    seed: int | None
+    datasets: list[dict[str, Any]]
+    model_blob: str | None
+    model_info: dict[str, Any] | None
+    error: str | None
+    host: str
+    pid: int
+    created_by: str
+    started_at: str
+    ended_at: str | None
+    duration_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["status"] = str(self.status)
+        return out
+
+    @classmethod
+    def from_row(cls, row: RunRow, datasets: list[dict[str, Any]]) -> Run:
+        return cls(
+            id=row.id, name=row.name, status=RunStatus(row.status),
+            params=json.loads(row.params), metrics=json.loads(row.metrics),
+            environment=json.loads(row.environment), code_version=json.loads(row.code_version),
+            seed=row.seed, datasets=datasets, model_blob=row.model_blob,
+            model_info=json.loads(row.model_info) if row.model_info else None,
+            error=row.error, host=row.host, pid=row.pid, created_by=row.created_by,
+            started_at=row.started_at, ended_at=row.ended_at, duration_s=row.duration_s,
+        )
+
+
+@dataclass
+class ActiveRun:
+    """A run in progress. Use it as a context manager: an exception marks it failed.
+
+    Step metrics are buffered and written in batches of ``FLUSH_EVERY`` (or every
+    ``FLUSH_SECONDS``); the run's closing audit event seals their count and digest.
+
+    >>> import tempfile
+    >>> from rasad import Project
+    >>> project = Project.init(tempfile.mkdtemp(), name="demo")
+    >>> with project.start_run("sweep", params={"lr": 0.1}) as run:
+    ...     for step in range(3):
+    ...         run.log_metric("loss", 1.0 / (step + 1), step=step)
+    >>> stored = project.run(run.id)
+    >>> str(stored.status), stored.metrics["loss"], [v for _, v, _ in run.history("loss")]
+    ('finished', 0.3333333333333333, [1.0, 0.5, 0.3333333333333333])
+    """
+
+    project: Project
+    id: str
+    started: float
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    model_blob: str | None = None
+    model_info: dict[str, Any] | None = None
+    _buffer: list[dict[str, Any]] = field(default_factory=list)
+    _next_step: dict[str, int] = field(default_factory=dict)
+    _last_flush: float = 0.0
+    _logged: int = 0
+    _closed: bool = False
+
+    # -- logging ---------------------------------------------------------------------------
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Record ``value`` of ``key`` at ``step`` (default: the next step for that key)."""
+        self._require_open()
+        if not key or len(key) > 250:
+            raise InputError(f"Metric key {key!r} must be 1 to 250 characters long.")
+        number = float(value)
+        if not math.isfinite(number):
+            raise InputError(f"Metric {key!r} got {value!r}; only finite numbers are stored.")
+        if step is None:
+            step = self._next_step.get(key, 0)
+        self._next_step[key] = int(step) + 1
+        self._buffer.append({"run_id": self.id, "key": key, "value": number,
+                             "step": int(step), "logged_at": time.time()})
+        self.metrics[key] = number
+        if len(self._buffer) >= FLUSH_EVERY or time.monotonic() - self._last_flush > FLUSH_SECONDS:
+            self.flush()
+
+    def log_metrics(self, values: dict[str, float], step: int | None = None) -> None:
+        for key, value in values.items():
+            self.log_metric(key, value, step)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self._require_open()
+        self.params.update(json.loads(canonical_json(params)))
+
+    def set_summary_metrics(self, metrics: dict[str, Any]) -> None:
+        """Final metrics (e.g. per split), stored on the run record."""
+        self.metrics.update(json.loads(canonical_json(metrics)))
+
+    def flush(self) -> None:
+        """Write the buffered step metrics in one statement."""
+        self._last_flush = time.monotonic()
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        with self.project.db.write(serialize=False) as session:
+            session.execute(insert(StepMetricRow), batch)
+        self._logged += len(batch)
+
+    def history(self, key: str) -> list[tuple[int, float, float]]:
+        """(step, value, time) for ``key``, in step order."""
+        self.flush()
+        return metric_history(self.project, self.id, key)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def finish(self) -> Run:
+        return self._close(RunStatus.FINISHED, None)
+
+    def fail(self, error: str) -> Run:
+        return self._close(RunStatus.FAILED, error)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._closed:
+            return
+        if exc is None:
+            self.finish()
+        else:
+            self.fail(f"{type(exc).__name__}: {exc}".strip())
+
+    def _close(self, status: RunStatus, error: str | None) -> Run:
+        self._require_open()
+        try:
+            self.flush()
+        except Exception as exc:  # the run still gets closed, with the reason
+            status, error = RunStatus.FAILED, f"{error or ''} (step metrics lost: {exc})".strip()
+        self._closed = True
+        atexit.unregister(self._abandon)
+        digest, count = metrics_digest(self.project, self.id)
+        ended = utc_now()
+        duration = round(time.monotonic() - self.started, 6)
+        with self.project.transaction() as tx:
+            tx.session.execute(update(RunRow).where(RunRow.id == self.id).values(
+                status=str(status), params=canonical_json(self.params),
+                metrics=canonical_json(self.metrics), model_blob=self.model_blob,
+                model_info=canonical_json(self.model_info) if self.model_info else None,
+                error=error, ended_at=ended, duration_s=duration))
+            tx.record(f"run.{'finish' if status is RunStatus.FINISHED else 'fail'}",
+                      f"run:{self.id}", {
+                          "status": str(status), "error": error, "duration_s": duration,
+                          "metrics": self.metrics, "model_blob": self.model_blob,
+                          "step_metrics": count, "step_metrics_sha256": digest})
+        return get(self.project, self.id, reconcile_first=False)
+
+    def _abandon(self) -> None:
+        if not self._closed:
+            try:
+                self.fail("The Python process exited before the run was finished.")
+            except Exception:  # at interpreter exit nothing more can be done
+                traceback.print_exc()
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise ConflictError(f"Run {self.id} is closed; start a new run to log more.")
+
+    def use_dataset(self, version: DatasetVersion, role: str = "train") -> None:
+        with self.project.transaction() as tx:
+            tx.session.add(RunDatasetRow(run_id=self.id, dataset_version_id=version.id,
+                                         role=role))
+            tx.record("run.use_dataset", f"run:{self.id}",
+                      {"dataset": version.ref, "content_hash": version.content_hash,
+                       "role": role})
+
+
+def start(project: Project, name: str | None = None, *, params: dict[str, Any] | None = None,
+          seed: int | None = None, extra_packages: tuple[str, ...] = ()) -> ActiveRun:
+    """Open a new run record (status running) and return its live handle."""
+    run_id = uuid.uuid4().hex
+    clean_params = json.loads(canonical_json(params or {}))
+    environment = capture_environment(extra_packages)
+    code = git_state(project.root)
+    with project.transaction() as tx:
+        tx.session.add(RunRow(
+            id=run_id, name=name, status=str(RunStatus.RUNNING),
+            params=canonical_json(clean_params), metrics="{}",
+            environment=canonical_json(environment), code_version=canonical_json(code),
+            seed=seed, host=socket.gethostname(), pid=os.getpid(), created_by=tx.actor,
+            started_at=utc_now()))
+        tx.record("run.start", f"run:{run_id}", {"name": name, "params": clean_params,
+                                                 "seed": seed, "code_version": code})
+    active = ActiveRun(project, run_id, time.monotonic(), params=clean_params,
+                       _last_flush=time.monotonic())
+    atexit.register(active._abandon)
+    return active
+
+
+def metric_history(project: Project, run_id: str, key: str) -> list[tuple[int, float, float]]:
+    with project.db.read() as session:
+        rows = session.execute(
+            select(StepMetricRow.step, StepMetricRow.value, StepMetricRow.logged_at)
+            .where(StepMetricRow.run_id == run_id, StepMetricRow.key == key)
+            .order_by(StepMetricRow.step, StepMetricRow.id)).all()
+    return [(int(s), float(v), float(t)) for s, v, t in rows]
+
+
+def metrics_digest(project: Project, run_id: str) -> tuple[str, int]:
+    """sha256 over every step metric of a run (key, step, value), and their count."""
+    digest = hashlib.sha256()
+    count = 0
+    with project.db.read() as session:
+        rows = session.execute(
+            select(StepMetricRow.key, StepMetricRow.step, StepMetricRow.value)
+            .where(StepMetricRow.run_id == run_id)
+            .order_by(StepMetricRow.key, StepMetricRow.step, StepMetricRow.id))
+        for key, step, value in rows:
+            digest.update(f"{key}\x1f{step}\x1f{float(value)!r}\n".encode())
+            count += 1
+    return digest.hexdigest(), count
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reconcile(project: Project) -> int:
+    """Mark failed every 'running' run of this host whose process is gone; returns how many."""
+    host = socket.gethostname()
+    with project.db.read() as session:
+        stale = [(r.id, r.pid) for r in session.execute(
+            select(RunRow).where(RunRow.status == str(RunStatus.RUNNING), RunRow.host == host)
+        ).scalars() if not _pid_alive(r.pid)]
+    for run_id, pid in stale:
+        error = f"The process (pid {pid} on {host}) ended without finishing the run."
+        with project.transaction() as tx:
+            changed = tx.session.execute(
+                update(RunRow).where(RunRow.id == run_id,
+                                     RunRow.status == str(RunStatus.RUNNING))
+                .values(status=str(RunStatus.FAILED), error=error, ended_at=utc_now())).rowcount
+            if changed:
+                tx.record("run.fail", f"run:{run_id}", {"status": "failed", "error": error})
+    return len(stale)
+
+
+def get(project: Project, run_id: str, *, reconcile_first: bool = True) -> Run:
+    from rasad.errors import NotFoundError
+
+    if reconcile_first:
+        reconcile(project)
+    with project.db.read() as session:
+        rows = session.execute(select(RunRow).where(RunRow.id.startswith(run_id))).scalars().all()
+        if len(rows) != 1:
+            if not rows:
+                raise NotFoundError(f"No run {run_id!r}. Run `rasad runs list` to see run ids.")
+            raise InputError(f"Run id prefix {run_id!r} matches {len(rows)} runs; give more "
+                             "characters.")
+        return Run.from_row(rows[0], _datasets(session, rows[0].id))
+
+
+def _datasets(session: Any, run_id: str) -> list[dict[str, Any]]:
+    from rasad.store._tables import DatasetVersionRow
+
+    rows = session.execute(
+        select(DatasetVersionRow.name, DatasetVersionRow.version, DatasetVersionRow.content_hash,
+               RunDatasetRow.role)
+        .join(RunDatasetRow, RunDatasetRow.dataset_version_id == DatasetVersionRow.id)
+        .where(RunDatasetRow.run_id == run_id).order_by(RunDatasetRow.role)).all()
+    return [{"dataset": f"{n}@{v}", "content_hash": h, "role": r} for n, v, h, r in rows]
+
+
+def list_runs(project: Project, status: str | None = None) -> list[Run]:
+    reconcile(project)
+    with project.db.read() as session:
+        query = select(RunRow).order_by(RunRow.started_at.desc())
+        if status:
+            try:
+                query = query.where(RunRow.status == str(RunStatus(status)))
+            except ValueError:
+                raise InputError(f"Run status {status!r} is not one of "
+                                 f"{', '.join(s.value for s in RunStatus)}.") from None
+        return [Run.from_row(r, _datasets(session, r.id))
+                for r in session.execute(query).scalars()]
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """Runs side by side: their parameters and metrics, and which keys differ."""
+
+    runs: list[Run]
+    params: dict[str, list[Any]]
+    metrics: dict[str, list[Any]]
+    differing_params: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"runs": [r.id for r in self.runs], "params": self.params,
+                "metrics": self.metrics, "differing_params": self.differing_params}
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict):
+            out.update(_flatten(item, name + "."))
+        else:
+            out[name] = item
+    return out
+
+
+def compare(project: Project, run_ids: list[str]) -> RunComparison:
+    if len(run_ids) < 2:
+        raise InputError("Give at least two run ids to compare.")
+    runs = [get(project, rid) for rid in run_ids]
+    flat_params = [_flatten(r.params) for r in runs]
+    flat_metrics = [_flatten(r.metrics) for r in runs]
+    param_keys = sorted(set().union(*flat_params))
+    metric_keys = sorted(set().union(*flat_metrics))
+    params = {k: [p.get(k) for p in flat_params] for k in param_keys}
+    metrics = {k: [m.get(k) for m in flat_metrics] for k in metric_keys}
+    differing = [k for k, values in params.items() if len({json.dumps(v) for v in values}) > 1]
+    return RunComparison(runs, params, metrics, differing)

@@ -1,0 +1,198 @@
+"""``rasad train``: a run from data to a fitted, evaluated, stored pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rasad.config import TrainingConfig
+from rasad.datasets import ColumnKind
+from rasad.errors import InputError
+from rasad.evaluation.metrics import DEFAULT_METRICS, Task, compute_metrics, parse_metrics
+from rasad.registry._skops import dump_model
+from rasad.registry.signature import Signature
+from rasad.training.environment import distribution_of
+from rasad.training.estimator import infer_task, load_estimator
+from rasad.training.pipeline import build_pipeline, default_features
+from rasad.training.progress import Progress, Silent
+from rasad.training.run import Run, start
+from rasad.training.split import SplitMethod, SplitSpec, split_frame
+
+if TYPE_CHECKING:
+    from rasad.project import Project
+    from rasad.registry import ModelVersion
+
+OVERRIDABLE = ("dataset", "version", "target", "features", "seed", "metrics", "register_as")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The finished run, and the model version when the run was registered."""
+
+    run: Run
+    model_version: ModelVersion | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run.to_dict(),
+                "model_version": self.model_version.to_dict() if self.model_version else None}
+
+
+def resolve_config(base: TrainingConfig, **overrides: Any) -> TrainingConfig:
+    """``rasad.yaml``'s training section with the non-None keyword overrides applied."""
+    unknown = set(overrides) - {*OVERRIDABLE, "estimator", "params", "split", "validation",
+                                "test", "time_column"}
+    if unknown:
+        raise InputError(f"Unknown training option(s) {', '.join(sorted(unknown))}; allowed: "
+                         f"{', '.join(OVERRIDABLE)}, estimator, params, split, validation, "
+                         "test, time_column.")
+    data = base.model_dump(by_alias=True)
+    for key in OVERRIDABLE:
+        if overrides.get(key) is not None:
+            data[key] = overrides[key]
+    if overrides.get("estimator") is not None:
+        data["estimator"] = {"class": overrides["estimator"], "params": {}}
+    if overrides.get("params") is not None:
+        data["estimator"]["params"] = overrides["params"]
+    for key, name in (("split", "method"), ("validation", "validation"), ("test", "test"),
+                      ("time_column", "time_column")):
+        if overrides.get(key) is not None:
+            data["split"][name] = overrides[key]
+    from pydantic import ValidationError
+
+    from rasad.config import _describe
+    try:
+        return TrainingConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_describe(exc, "training options")) from None
+
+
+def train(project: Project, *, name: str | None = None, progress: Progress | None = None,
+          **overrides: Any) -> TrainResult:
+    """Train, evaluate and store a pipeline as configured; register it when asked."""
+    steps = progress or Silent()
+    cfg = resolve_config(project.config.training, **overrides)
+    if not cfg.dataset:
+        raise InputError("No dataset to train on: set training.dataset in rasad.yaml or pass "
+                         "--dataset NAME.")
+    if not cfg.target:
+        raise InputError("No target column: set training.target in rasad.yaml or pass "
+                         "--target COLUMN.")
+    version = project.dataset(cfg.dataset, cfg.version)
+    if cfg.target not in version.kinds:
+        raise InputError(f"Target {cfg.target!r} is not a column of {version.ref}; columns are "
+                         f"{', '.join(version.kinds)}.")
+    features = _features(project, cfg, version.kinds)
+    estimator = load_estimator(cfg.estimator.class_path, cfg.estimator.params)
+    task = infer_task(estimator)
+    metric_names = (parse_metrics(cfg.metrics, task) if cfg.metrics
+                    else DEFAULT_METRICS[task])
+    method = cfg.split.method
+    if method == "auto":
+        method = "stratified" if task is Task.CLASSIFICATION else "random"
+    spec = SplitSpec(method=SplitMethod(method), validation=cfg.split.validation,
+                     test=cfg.split.test, time_column=cfg.split.time_column)
+    if spec.time_column and spec.time_column not in version.kinds:
+        raise InputError(f"Split time column {spec.time_column!r} is not a column of "
+                         f"{version.ref}.")
+    params = {"dataset": version.ref, "target": cfg.target, "features": features,
+              "estimator": cfg.estimator.class_path, "estimator_params": cfg.estimator.params,
+              "split": cfg.split.model_dump(), "seed": cfg.seed,
+              "metrics": [str(m) for m in metric_names]}
+    dist = distribution_of(estimator)
+    with start(project, name=name, params=params, seed=cfg.seed,
+               extra_packages=(dist,) if dist else ()) as run:
+        run.use_dataset(version, "train")
+        with steps.step(f"Loading {version.ref} ({version.rows:,} rows)"):
+            frame = project.load_dataset(version.name, version.version)
+        frame = frame[frame[cfg.target].notna()].reset_index(drop=True)
+        if frame.empty:
+            raise InputError(f"Target {cfg.target!r} is missing on every row of {version.ref}.")
+        with steps.step("Splitting"):
+            split = split_frame(frame, spec, target=cfg.target, seed=cfg.seed)
+        x, y = frame[features], frame[cfg.target]
+        kinds = {c: version.kinds[c] for c in features}
+        pipeline = build_pipeline(
+            numeric=[c for c in features if kinds[c] is ColumnKind.NUMERIC],
+            categorical=[c for c in features if kinds[c] is ColumnKind.CATEGORICAL],
+            boolean=[c for c in features if kinds[c] is ColumnKind.BOOLEAN],
+            estimator=estimator)
+        _seed_estimator(pipeline, cfg.seed)
+        x_train, y_train = x.iloc[split.train], y.iloc[split.train]
+        with steps.step(f"Fitting {type(estimator).__name__} on {len(split.train):,} rows"):
+            pipeline.fit(x_train, y_train)
+        with steps.step("Evaluating"):
+            metrics = {}
+            for part, index in (("train", split.train), ("validation", split.validation),
+                                ("test", split.test)):
+                if len(index):
+                    metrics[part] = _evaluate(pipeline, task, x.iloc[index], y.iloc[index],
+                                              metric_names)
+        run.set_summary_metrics(metrics)
+        run.log_params({"split_sizes": split.to_dict()})
+        with steps.step("Saving the fitted pipeline"):
+            data, untrusted = dump_model(pipeline)
+            run.model_blob = project.artifacts.put_bytes(data)
+            classes = getattr(pipeline, "classes_", None)
+            run.model_info = {
+                "task": str(task), "target": cfg.target, "features": features,
+                "classes": [_plain(c) for c in classes] if classes is not None else None,
+                "signature": Signature.from_frame(x_train, kinds).to_dict(),
+                "untrusted_types": untrusted, "estimator": cfg.estimator.class_path,
+                "size_bytes": len(data),
+            }
+    stored = project.run(run.id)
+    model_version = None
+    if cfg.register_as:
+        model_version = project.register(stored.id, cfg.register_as)
+    return TrainResult(stored, model_version)
+
+
+def _features(project: Project, cfg: TrainingConfig, kinds: dict[str, ColumnKind]) -> list[str]:
+    assert cfg.target is not None
+    if cfg.features:
+        missing = [c for c in cfg.features if c not in kinds]
+        if missing:
+            raise InputError(f"Feature(s) {', '.join(map(repr, missing))} are not columns of the "
+                             f"dataset; columns are {', '.join(kinds)}.")
+        if cfg.target in cfg.features:
+            raise InputError(f"The target {cfg.target!r} cannot also be a feature.")
+        unusable = [c for c in cfg.features if kinds[c] not in
+                    (ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)]
+        if unusable:
+            raise InputError(
+                f"Feature(s) {', '.join(f'{c!r} ({kinds[c]})' for c in unusable)} cannot be "
+                "used by the default preprocessing, which takes numeric, categorical and "
+                "boolean columns; drop them from training.features.")
+        return list(cfg.features)
+    data = project.config.data
+    features = default_features({c: str(k) for c, k in kinds.items()}, cfg.target,
+                                data.id_columns, data.time_columns)
+    if not features:
+        raise InputError("No usable feature columns remain after removing the target, id, "
+                         "time, text and datetime columns; list training.features explicitly.")
+    return features
+
+
+def _seed_estimator(pipeline: Any, seed: int) -> None:
+    params = pipeline.get_params()
+    seeds = {k: seed for k in params if k.endswith("random_state") and params[k] is None}
+    if seeds:
+        pipeline.set_params(**seeds)
+
+
+def _evaluate(pipeline: Any, task: Task, x: pd.DataFrame, y: pd.Series,
+              metric_names: Any) -> dict[str, float | None]:
+    y_pred = pipeline.predict(x)
+    y_proba = None
+    if task is Task.CLASSIFICATION and hasattr(pipeline, "predict_proba"):
+        y_proba = pipeline.predict_proba(x)
+    classes = getattr(pipeline, "classes_", None)
+    return compute_metrics(task, np.asarray(y), y_pred, y_proba=y_proba,
+                           classes=classes, metrics=metric_names)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

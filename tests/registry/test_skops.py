@@ -1,0 +1,185 @@
+"""Tests for rasad.registry._skops: real pipelines round-trip; untrusted types are refused."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io
+from lightgbm import LGBMClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression
+from xgboost import XGBClassifier
+
+from rasad.errors import InputError, UntrustedArtifactError
+from rasad.registry import _skops
+from rasad.registry._skops import (
+    DEFAULT_TRUSTED_PREFIXES,
+    check_trusted,
+    dump_model,
+    is_trusted,
+    load_model,
+)
+from rasad.training.pipeline import build_pipeline
+
+
+class MajorityClassifier(ClassifierMixin, BaseEstimator):
+    """A model whose code lives outside the allowlist, as a user's own class would."""
+
+    def fit(self, X, y):  # noqa: N803
+        values, counts = np.unique(y, return_counts=True)
+        self.classes_ = values
+        self.majority_ = values[counts.argmax()]
+        return self
+
+    def predict(self, X):  # noqa: N803
+        return np.full(len(X), self.majority_)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(4)
+    rows = 60
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(100, 20, rows),
+            "region": pd.Series(rng.choice(["north", "south", "east"], rows), dtype="str"),
+            "active": pd.array(rng.choice([True, False], rows), dtype="boolean"),
+        }
+    )
+    frame.loc[[2, 7], "amount"] = None
+    frame.loc[[3, 9], "region"] = None
+    frame.loc[[4], "active"] = None
+    target = (frame["amount"].fillna(100).to_numpy() > 100).astype(int)
+    return frame, target
+
+
+def _fit(estimator, data):
+    frame, target = data
+    if not hasattr(estimator, "predict_proba"):
+        target = target * 2.5 + frame["amount"].fillna(0).to_numpy() / 100
+    return build_pipeline(["amount"], ["region"], ["active"], estimator).fit(frame, target)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        LogisticRegression(),
+        HistGradientBoostingClassifier(max_iter=10, random_state=0),
+        RandomForestRegressor(n_estimators=5, random_state=0),
+        LGBMClassifier(n_estimators=10, min_child_samples=5, n_jobs=1, verbose=-1),
+        XGBClassifier(n_estimators=10, max_depth=3, n_jobs=1, verbosity=0),
+    ],
+    ids=["logistic", "hist_gradient_boosting", "random_forest", "lightgbm", "xgboost"],
+)
+def test_fitted_pipelines_round_trip_and_predict_identically(estimator, data) -> None:
+    frame, _ = data
+    pipeline = _fit(estimator, data)
+    blob, untrusted = dump_model(pipeline)
+    assert untrusted == sorted(untrusted)
+    check_trusted(untrusted)
+    loaded = load_model(blob, untrusted)
+    assert type(loaded.named_steps["model"]) is type(estimator)
+    unseen = frame.assign(region=["west"] * len(frame))
+    for rows in (frame, unseen):
+        np.testing.assert_array_equal(loaded.predict(rows), pipeline.predict(rows))
+        if hasattr(pipeline, "predict_proba"):
+            np.testing.assert_array_equal(loaded.predict_proba(rows), pipeline.predict_proba(rows))
+
+
+def test_lightgbm_pipeline_reports_exactly_its_untrusted_types(data) -> None:
+    pipeline = _fit(LGBMClassifier(n_estimators=5, n_jobs=1, verbose=-1), data)
+    _, untrusted = dump_model(pipeline)
+    assert untrusted == [
+        "collections.OrderedDict",
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
+        "numpy.dtype",
+        "rasad.training.pipeline.booleans_as_float",
+        "rasad.training.pipeline.categories_as_text",
+    ]
+
+
+def test_custom_class_is_refused_at_check_and_at_load(data, monkeypatch) -> None:
+    pipeline = _fit(MajorityClassifier(), data)
+    blob, untrusted = dump_model(pipeline)
+    custom = f"{__name__}.MajorityClassifier"
+    assert custom in untrusted
+    with pytest.raises(UntrustedArtifactError) as info:
+        check_trusted(untrusted)
+    message = str(info.value)
+    assert repr(custom) in message and "registry.trusted_types" in message
+    assert "rasad.training" not in message  # allowed types are not blamed
+
+    def never(*args, **kwargs):
+        raise AssertionError("skops.io.loads must not run for an untrusted artifact")
+
+    monkeypatch.setattr(skops.io, "loads", never)
+    with pytest.raises(UntrustedArtifactError, match="does not trust"):
+        load_model(blob, trusted=untrusted)
+
+
+def test_custom_class_loads_once_the_project_trusts_it(data) -> None:
+    frame, _ = data
+    pipeline = _fit(MajorityClassifier(), data)
+    blob, untrusted = dump_model(pipeline)
+    prefixes = (*DEFAULT_TRUSTED_PREFIXES, f"{__name__}.MajorityClassifier")
+    loaded = load_model(blob, untrusted, prefixes=prefixes)
+    np.testing.assert_array_equal(loaded.predict(frame), pipeline.predict(frame))
+
+
+def test_types_missing_from_the_registration_record_are_refused(data, monkeypatch) -> None:
+    pipeline = _fit(RandomForestRegressor(n_estimators=2, random_state=0), data)
+    blob, untrusted = dump_model(pipeline)
+    monkeypatch.setattr(skops.io, "loads", lambda *a, **k: pytest.fail("loads must not run"))
+    recorded = [name for name in untrusted if name != "sklearn.tree._tree.Tree"]
+    with pytest.raises(
+        UntrustedArtifactError,
+        match="not recorded when it was registered: 'sklearn.tree._tree.Tree'",
+    ):
+        load_model(blob, trusted=recorded)
+
+
+def test_bytes_that_are_not_skops_are_an_input_error() -> None:
+    with pytest.raises(InputError, match="not a skops model archive"):
+        load_model(b"\x80\x04not a zip", trusted=[])
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("sklearn.tree._tree.Tree", True),
+        ("numpy.dtype", True),
+        ("scipy.sparse._csr.csr_matrix", True),
+        ("lightgbm.basic.Booster", True),
+        ("xgboost.core.Booster", True),
+        ("collections.OrderedDict", True),
+        ("rasad.training.pipeline.categories_as_text", True),
+        ("sklearnx.Evil", False),
+        ("numpyish.load", False),
+        ("builtins.eval", False),
+        ("collections.Counter", False),
+        ("rasad.training.pipeline.build_pipeline", False),
+        ("os.system", False),
+    ],
+)
+def test_allowlist_prefixes_and_exact_names(name: str, allowed: bool) -> None:
+    assert is_trusted(name) is allowed
+
+
+def test_exact_rasad_entries_name_real_functions() -> None:
+    # Saved models refer to these paths; renaming one breaks every stored model.
+    for entry in DEFAULT_TRUSTED_PREFIXES:
+        if entry.startswith("rasad."):
+            module_name, _, attribute = entry.rpartition(".")
+            assert callable(getattr(importlib.import_module(module_name), attribute))
+
+
+def test_never_uses_pickle() -> None:
+    source = importlib.util.find_spec(_skops.__name__).origin
+    with open(source, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "import pickle" not in text and "pickle.load" not in text
