@@ -30,8 +30,8 @@ def frame() -> pd.DataFrame:
     income[rng.random(ROWS) < 0.05] = np.nan
     age = pd.array(rng.integers(18, 90, ROWS), dtype="Int64")
     age[rng.random(ROWS) < 0.1] = pd.NA
-    region = rng.choice(["north", "south", "east", "west", "Mars"], ROWS, p=[.4, .3, .2, .09, .01])
-    region = pd.Series(region, dtype=object)
+    labels = rng.choice(["north", "south", "east", "west", "Mars"], ROWS, p=[.4, .3, .2, .09, .01])
+    region = pd.Series(labels, dtype=object)
     region[rng.random(ROWS) < 0.03] = None
     return pd.DataFrame(
         {

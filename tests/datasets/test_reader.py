@@ -218,7 +218,7 @@ def _mixed_table(rows: int = 300_000) -> pa.Table:
         {
             "x": rng.normal(size=rows),
             "n": rng.integers(0, 1000, rows),
-            "s": pa.array(rng.choice(["north", "south", "east", None], rows)),
+            "s": pa.array(rng.choice(np.array(["north", "south", "east", None]), rows)),
             "t": pa.array(np.datetime64("2024-01-01") + rng.integers(0, 10**6, rows)
                           .astype("timedelta64[s]")),
             "gone": pa.nulls(rows),

@@ -76,8 +76,9 @@ def read_table(source: str | os.PathLike[str] | pd.DataFrame) -> pa.Table:
         Schema metadata (such as pandas metadata) is dropped, dictionary columns are
         decoded, large and view strings become ``string``, decimals ``float64``, half
         floats ``float32``, 64-bit dates ``date32`` and second or millisecond
-        timestamps microsecond ones (so the Parquet copy reads back with the same types). In CSV files empty cells and the usual markers
-        (``NA``, ``null``, ``NaN``...) are missing values, in text columns too.
+        timestamps microsecond ones (so the Parquet copy reads back with the same
+        types). In CSV files empty cells and the usual markers (``NA``, ``null``,
+        ``NaN``...) are missing values, in text columns too.
 
     Raises
     ------
@@ -421,7 +422,7 @@ def _finish(table: pa.Table, where: str) -> pa.Table:
     _check_names(table.schema.names, where, "rename the columns")
     if table.num_rows == 0:
         raise InputError(
-            f"Cannot read {where}: it has no data rows; add at least one row."
+            f"Cannot read {where}: it has column names but no data rows; add at least one row."
         )
     return _normalise(table, where)
 

@@ -50,7 +50,9 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
     report.raise_for_errors(strict_categories=strict_categories)
     pipeline = project.load_model(name, version=model_version.version)
     inputs = model_version.signature.coerce(frame)
-    result = pd.DataFrame(index=frame.index)
+    # Declared id columns travel with the predictions so they can be joined back.
+    ids = [c for c in project.config.data.id_columns if c in frame.columns]
+    result = frame[ids].copy() if ids else pd.DataFrame(index=frame.index)
     result["prediction"] = pipeline.predict(inputs)
     if model_version.task == "classification" and hasattr(pipeline, "predict_proba"):
         proba = np.asarray(pipeline.predict_proba(inputs))
@@ -58,7 +60,10 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
             result[f"proba_{cls}"] = proba[:, i]
     result["model_name"] = name
     result["model_version"] = model_version.version
-    warnings = report.warnings() if hasattr(report, "warnings") else []
+    warnings = [] if strict_categories else [u.describe() for u in report.unseen_categories]
+    if report.extra_columns:
+        warnings.append(f"{len(report.extra_columns)} input column(s) not used by the model: "
+                        + ", ".join(report.extra_columns))
     if out_path is not None:
         _write_atomic(result, out_path)
     with project.transaction() as tx:

@@ -97,9 +97,9 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A session for reading; it never writes."""
         factory = sessionmaker(self.read_engine, expire_on_commit=False)
+        # Closing (not rolling back) ends the transaction and keeps loaded rows readable.
         with _translate(self.url), factory() as session:
             yield session
-            session.rollback()
 
     @contextmanager
     def write(self, *, serialize: bool = True) -> Iterator[Session]:

@@ -188,7 +188,9 @@ def _evaluate(pipeline: Any, task: Task, x: pd.DataFrame, y: pd.Series,
     y_pred = pipeline.predict(x)
     y_proba = None
     if task is Task.CLASSIFICATION and hasattr(pipeline, "predict_proba"):
-        y_proba = pipeline.predict_proba(x)
+        # float32 scores (XGBoost) sum to 1 only approximately; metrics want exact rows.
+        y_proba = np.asarray(pipeline.predict_proba(x), dtype=np.float64)
+        y_proba /= y_proba.sum(axis=1, keepdims=True)
     classes = getattr(pipeline, "classes_", None)
     return compute_metrics(task, np.asarray(y), y_pred, y_proba=y_proba,
                            classes=classes, metrics=metric_names)

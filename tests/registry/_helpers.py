@@ -1,0 +1,80 @@
+"""Builders shared by the registry and serving tests: real projects with trained models.
+
+Everything here goes through the public ``Project`` API; nothing of rasad is mocked.
+Training is kept small (600 rows, a logistic regression) so a test that needs a
+model pays well under a second for it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from rasad import Project
+from rasad.datasets import DatasetVersion
+from rasad.examples import generate_portfolio
+from rasad.registry import ModelVersion
+from rasad.training import Run
+
+DATASET = "loans"
+TARGET = "default"
+FEATURES = ["income", "age", "employment_type", "debt_to_income"]
+ESTIMATOR = "sklearn.linear_model.LogisticRegression"
+PARAMS: dict[str, Any] = {"max_iter": 200}
+
+
+class CustomLogistic(LogisticRegression):
+    """A user's own estimator class: its type name is outside rasad's trust policy."""
+
+
+CUSTOM_ESTIMATOR = f"{CustomLogistic.__module__}.{CustomLogistic.__qualname__}"
+
+
+def portfolio(seed: int = 7) -> pd.DataFrame:
+    """Two months of 300 loan applications."""
+    return generate_portfolio(months=2, rows_per_month=300, seed=seed)
+
+
+def add_loans(project: Project, seed: int = 7) -> DatasetVersion:
+    return project.add_dataset(portfolio(seed), DATASET).version
+
+
+def train(project: Project, *, features: list[str] | None = None, version: int | None = None,
+          estimator: str = ESTIMATOR, params: dict[str, Any] | None = None) -> Run:
+    """A finished training run on ``loans`` (added first if the project has none)."""
+    if not project.datasets(DATASET):
+        add_loans(project)
+    result = project.train(dataset=DATASET, version=version, target=TARGET,
+                           features=features or FEATURES, estimator=estimator,
+                           params=PARAMS if params is None else params)
+    return result.run
+
+
+def registered(project: Project, name: str = "credit", versions: int = 1) -> list[ModelVersion]:
+    """Train once and register that run as ``versions`` consecutive versions of ``name``."""
+    run = train(project)
+    return [project.register(run.id, name) for _ in range(versions)]
+
+
+def blob_path(project: Project, digest: str) -> Path:
+    """Where the local artifact store keeps a blob: ``blobs/<2 hex>/<sha256>``."""
+    path = Path(project.artifacts.root) / "blobs" / digest[:2] / digest
+    assert path.is_file(), f"no blob at {path}"
+    return path
+
+
+def flip_one_byte(path: Path) -> None:
+    """Change exactly one byte in the middle of a file, in place."""
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def audit_count(project: Project, action: str) -> int:
+    return len(project.audit_log(action=action))
