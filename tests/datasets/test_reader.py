@@ -48,6 +48,12 @@ def test_csv_types_and_missing_values(tmp_path: Path) -> None:
     assert table.column("region").to_pylist() == ["north", None, "south"]
 
 
+def test_times_of_day_stay_text(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path / "shifts.csv", "start,n\n10:30:00,1\n22:05:00,2\n"))
+    assert table.schema.field("start").type == pa.string()
+    assert table.column("start").to_pylist() == ["10:30:00", "22:05:00"]
+
+
 def test_tsv_and_gzipped_csv(tmp_path: Path) -> None:
     tsv = _write(tmp_path / "a.tsv", "name\tnote\nx\thello, world\n")
     assert read_table(tsv).column("note").to_pylist() == ["hello, world"]

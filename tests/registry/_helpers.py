@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
 from rasad import Project
@@ -46,7 +47,7 @@ def add_loans(project: Project, seed: int = 7) -> DatasetVersion:
 def train(project: Project, *, features: list[str] | None = None, version: int | None = None,
           estimator: str = ESTIMATOR, params: dict[str, Any] | None = None) -> Run:
     """A finished training run on ``loans`` (added first if the project has none)."""
-    if not project.datasets(DATASET):
+    if not any(v.name == DATASET for v in project.datasets()):
         add_loans(project)
     result = project.train(dataset=DATASET, version=version, target=TARGET,
                            features=features or FEATURES, estimator=estimator,
@@ -78,3 +79,12 @@ def flip_one_byte(path: Path) -> None:
 
 def audit_count(project: Project, action: str) -> int:
     return len(project.audit_log(action=action))
+
+
+def current_rows(project: Project, name: str) -> list[tuple[str, int]]:
+    """The current_deployments rows of a model: (environment, deployment id)."""
+    with project.db.read_engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT environment, deployment_id FROM current_deployments "
+            "WHERE model_name = :name ORDER BY environment"), {"name": name}).all()
+    return [(env, int(deployment)) for env, deployment in rows]

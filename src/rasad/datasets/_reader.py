@@ -75,9 +75,9 @@ def read_table(source: str | os.PathLike[str] | pd.DataFrame) -> pa.Table:
         At least one row; unique, non-empty string column names; flat column types.
         Schema metadata (such as pandas metadata) is dropped, dictionary columns are
         decoded, large and view strings become ``string``, decimals ``float64``, half
-        floats ``float32``, 64-bit dates ``date32`` and second or millisecond
-        timestamps microsecond ones (so the Parquet copy reads back with the same
-        types). In CSV files empty cells and the usual markers (``NA``, ``null``,
+        floats ``float32``, 64-bit dates ``date32``, times of day ``string``, and
+        second or millisecond timestamps microsecond ones (so the Parquet copy reads
+        back with the same types). In CSV files empty cells and the usual markers (``NA``, ``null``,
         ``NaN``...) are missing values, in text columns too.
 
     Raises
@@ -148,7 +148,7 @@ def write_parquet(table: pa.Table, path: str | os.PathLike[str]) -> None:
 
     Examples
     --------
-    >>> import hashlib, pathlib, tempfile
+    >>> import pathlib, tempfile
     >>> import pyarrow as pa
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> table = pa.table({"x": [1, 2, 3]})
@@ -157,7 +157,7 @@ def write_parquet(table: pa.Table, path: str | os.PathLike[str]) -> None:
     >>> (folder / "a.parquet").read_bytes() == (folder / "b.parquet").read_bytes()
     True
     """
-    table = _normalise(table, "the table")
+    table = _normalise(table, "Cannot write the table")
     destination = Path(path)
     handle, temporary = tempfile.mkstemp(
         prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
@@ -193,11 +193,7 @@ def _write_normalised(table: pa.Table, sink: io.BufferedIOBase) -> None:
 
 def _suffix(path: Path) -> str | None:
     name = path.name.lower()
-    # Longest first, so that ".csv.gz" wins over a bare ".gz" mismatch.
-    for suffix in sorted(ALLOWED_SUFFIXES, key=len, reverse=True):
-        if name.endswith(suffix):
-            return suffix
-    return None
+    return next((suffix for suffix in ALLOWED_SUFFIXES if name.endswith(suffix)), None)
 
 
 # --- CSV -------------------------------------------------------------------------------
@@ -424,16 +420,16 @@ def _finish(table: pa.Table, where: str) -> pa.Table:
         raise InputError(
             f"Cannot read {where}: it has column names but no data rows; add at least one row."
         )
-    return _normalise(table, where)
+    return _normalise(table, f"Cannot read {where}")
 
 
-def _normalise(table: pa.Table, where: str) -> pa.Table:
+def _normalise(table: pa.Table, context: str) -> pa.Table:
     fields = []
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):
         target = _target_type(field.type)
         if target is None:
-            raise InputError(_unsupported(where, field))
+            raise InputError(_unsupported(context, field))
         if target != field.type:
             column = column.cast(target)
         fields.append(pa.field(field.name, target))
@@ -454,6 +450,9 @@ def _target_type(kind: pa.DataType) -> pa.DataType | None:
         return pa.float32()
     if types.is_date64(kind):
         return pa.date32()
+    if types.is_time(kind):
+        # Times of day ("10:30:00") carry no date; rasad keeps them as text.
+        return pa.string()
     if types.is_timestamp(kind) and kind.unit in ("s", "ms"):
         # Parquet has no second unit; microseconds store and read back unchanged.
         return pa.timestamp("us", kind.tz)
@@ -470,7 +469,7 @@ def _target_type(kind: pa.DataType) -> pa.DataType | None:
     return None
 
 
-def _unsupported(where: str, field: pa.Field) -> str:
+def _unsupported(context: str, field: pa.Field) -> str:
     kind = field.type
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         fix = "if it is text, save the file as UTF-8"
@@ -479,6 +478,6 @@ def _unsupported(where: str, field: pa.Field) -> str:
     else:
         fix = "convert it to one of these types"
     return (
-        f"Cannot read {where}: column '{field.name}' has type {kind}, "
+        f"{context}: column '{field.name}' has type {kind}, "
         f"which rasad does not read ({SUPPORTED_TYPES} are supported); {fix}."
     )

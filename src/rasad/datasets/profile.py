@@ -307,7 +307,7 @@ def _number(value: Any) -> float | None:
 
 def _numeric(name: str, values: pa.ChunkedArray) -> dict[str, Any]:
     kind = values.type
-    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
             or pa.types.is_boolean(kind) or pa.types.is_null(kind)):
         raise InputError(
             f"Column '{name}' has type {kind} but kind numeric; numeric columns must hold "

@@ -30,8 +30,9 @@ from rasad.errors import InputError, UntrustedArtifactError
 
 DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
     "sklearn.",
-    "numpy.",
-    "scipy.",
+    "numpy.dtype",
+    "numpy.random.",
+    "scipy.sparse.",
     "lightgbm.",
     "xgboost.",
     "collections.OrderedDict",

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from rasad.datasets.service import check_name
 from rasad.errors import ConflictError, InputError, NotFoundError
 from rasad.ledger import canonical_json, utc_now
-from rasad.registry._skops import DEFAULT_TRUSTED_PREFIXES, check_trusted, load_model
 from rasad.registry.version import Deployment, ModelDetail, ModelVersion
 from rasad.store._tables import (
     CurrentDeploymentRow,
@@ -25,11 +24,17 @@ if TYPE_CHECKING:
 
 
 def trusted_prefixes(project: Project) -> tuple[str, ...]:
+    # skops (and with it all of scikit-learn) is imported only where model bytes are
+    # touched: resolving and promoting a version must not pay for it.
+    from rasad.registry._skops import DEFAULT_TRUSTED_PREFIXES
+
     return (*DEFAULT_TRUSTED_PREFIXES, *project.config.registry.trusted_types)
 
 
 def register(project: Project, run_id: str, name: str) -> ModelVersion:
     """Make a finished run's fitted pipeline the next version of model ``name``."""
+    from rasad.registry._skops import check_trusted
+
     check_name(name, "Model")
     run = project.run(run_id)
     if str(run.status) != "finished":
@@ -162,5 +167,7 @@ def list_models(project: Project) -> list[ModelDetail]:
 
 def load(project: Project, version: ModelVersion) -> Any:
     """Load a version's pipeline: hash checked first, then only trusted types are built."""
+    from rasad.registry._skops import load_model
+
     data = project.artifacts.get_bytes(version.blob)
     return load_model(data, trusted=version.trusted_types, prefixes=trusted_prefixes(project))

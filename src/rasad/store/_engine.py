@@ -102,16 +102,11 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self, *, serialize: bool = True) -> Iterator[Session]:
-        """A write transaction: committed on success, rolled back on any error.
-
-        ``serialize`` (the default, and what every audited change needs) queues it
-        behind every other serialised write. Appending rows that no other writer
-        reads (a run's step metrics) may pass ``serialize=False`` on PostgreSQL.
-        """
+    def write(self) -> Iterator[Session]:
+        """A serialised write transaction: committed on success, rolled back on any error."""
         factory = sessionmaker(self.write_engine, expire_on_commit=False)
         with _translate(self.url), factory() as session, session.begin():
-            if serialize and self.backend == "postgresql":
+            if self.backend == "postgresql":
                 session.execute(select(LedgerHead.id).with_for_update())
             yield session
 

@@ -145,8 +145,8 @@ class ActiveRun:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
-        with self.project.db.write(serialize=False) as session:
-            session.execute(insert(StepMetricRow), batch)
+        with self.project.db.write_engine.begin() as conn:  # one executemany, no ORM
+            conn.execute(insert(StepMetricRow.__table__), batch)
         self._logged += len(batch)
 
     def history(self, key: str) -> list[tuple[int, float, float]]:

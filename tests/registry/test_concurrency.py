@@ -1,0 +1,97 @@
+"""Concurrent promotions from separate processes keep one serving version and one history."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+from typing import Any
+
+import sqlalchemy as sa
+
+from rasad import Project
+
+from ._helpers import current_rows, registered
+
+WRITERS = 8
+ROUNDS = 3
+ENV = "staging"
+TIMEOUT_S = 120
+
+
+def _promote_repeatedly(root: str, url: str | None, writer: int, version: int,
+                        start: Any, results: Any) -> None:
+    if url:
+        os.environ["RASAD_DATABASE_URL"] = url
+    os.environ["RASAD_USER"] = f"writer-{writer}"
+    with Project.open(root) as project:
+        project.model_version("credit", version)  # connect and import before the race
+        start.wait(TIMEOUT_S)
+        changed = 0
+        for i in range(ROUNDS):
+            deployment = project.promote("credit", version, ENV, reason=f"w{writer} r{i}")
+            changed += deployment.changed
+        results.put((writer, changed))
+
+
+def test_concurrent_promotions_keep_one_current_deployment_and_one_chain(
+        project: Project) -> None:
+    versions = registered(project, versions=WRITERS)
+    url = os.environ.get("RASAD_DATABASE_URL")
+    ctx = mp.get_context("spawn")
+    start = ctx.Barrier(WRITERS)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_promote_repeatedly,
+                         args=(str(project.root), url, w, versions[w].version, start, results))
+             for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    changed: dict[int, int] = {}
+    try:
+        for _ in procs:
+            writer, count = results.get(timeout=TIMEOUT_S)
+            changed[writer] = count
+    except queue.Empty:
+        pass
+    for p in procs:
+        p.join(TIMEOUT_S)
+        assert p.exitcode == 0
+    assert sorted(changed) == list(range(WRITERS))
+    # A writer's first promotion always changes something: its version was not serving.
+    assert all(1 <= count <= ROUNDS for count in changed.values())
+    total = sum(changed.values())
+
+    with project.db.read_engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT d.id, d.previous_id, d.kind, v.version FROM deployments d "
+            "JOIN model_versions v ON v.id = d.model_version_id "
+            "WHERE d.model_name = 'credit' AND d.environment = :env ORDER BY d.id"),
+            {"env": ENV}).all()
+    assert len(rows) == total
+    assert {kind for _, _, kind, _ in rows} == {"promotion"}
+    # One chain: each deployment replaced exactly the one before it, none forked.
+    assert [previous for _, previous, _, _ in rows] == [None] + [d for d, _, _, _ in rows[:-1]]
+    assert all(a[3] != b[3] for a, b in zip(rows, rows[1:], strict=False))
+    assert current_rows(project, "credit") == [(ENV, rows[-1][0])]
+    assert project.model("credit").deployed == {ENV: rows[-1][3]}
+
+    history = project.model("credit").history
+    assert [d.id for d in history] == [d for d, _, _, _ in rows]
+    assert [d.previous_version for d in history] == [None] + [d.version for d in history[:-1]]
+
+    events = project.audit_log(action="model.promotion")
+    assert len(events) == total
+    assert [e.details["version"] for e in events] == [v for _, _, _, v in rows]
+    assert [e.details["previous_version"] for e in events] == [None] + [
+        e.details["version"] for e in events[:-1]]
+    for w in range(WRITERS):
+        mine = [e for e in events if e.details["reason"].startswith(f"w{w} ")]
+        assert len(mine) == changed[w]
+        assert {e.actor for e in mine} == {f"writer-{w}"}
+    verification = project.verify_audit()
+    assert verification.ok, verification.reason
+
+    # The history the race left behind is still a working rollback chain.
+    back = project.rollback("credit", ENV)
+    assert back.version == rows[-2][3] and back.previous_version == rows[-1][3]
+    assert len(current_rows(project, "credit")) == 1
