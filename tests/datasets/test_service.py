@@ -38,6 +38,8 @@ def test_add_csv_and_frame(project: Project, tmp_path: Path) -> None:
     assert v.kinds["income"] is ColumnKind.NUMERIC
     assert v.kinds["region"] is ColumnKind.CATEGORICAL
     assert v.kinds["customer_id"] is ColumnKind.IDENTIFIER
+    assert v.profile.column("customer_id").top is None  # no raw identifiers in metadata
+    assert v.profile.column("region").top is not None
     assert v.profile.column("income").mean == pytest.approx(frame["income"].mean())
     assert v.content_hash in _blobs(project)
     events = project.audit_log(action="dataset.add")

@@ -11,8 +11,6 @@ import sqlalchemy as sa
 
 from rasad import Project
 
-from ._helpers import current_rows, registered
-
 WRITERS = 8
 ROUNDS = 3
 ENV = "staging"
@@ -36,6 +34,10 @@ def _promote_repeatedly(root: str, url: str | None, writer: int, version: int,
 
 def test_concurrent_promotions_keep_one_current_deployment_and_one_chain(
         project: Project) -> None:
+    # Imported here, not at the top: each spawned writer imports this module, and the
+    # helpers pull in scikit-learn, which a promotion does not need.
+    from ._helpers import current_rows, registered
+
     versions = registered(project, versions=WRITERS)
     url = os.environ.get("RASAD_DATABASE_URL")
     ctx = mp.get_context("spawn")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
@@ -14,9 +14,17 @@ from rasad.project import Project
 class State:
     project_dir: Path | None = None
     debug: bool = False
+    opened: list[Project] = field(default_factory=list, repr=False)
 
     def project(self, *, check: bool = True) -> Project:
-        return Project.open(self.project_dir, check=check)
+        project = Project.open(self.project_dir, check=check)
+        self.opened.append(project)
+        return project
+
+    def close(self) -> None:
+        """Dispose the engines of every project a command opened."""
+        while self.opened:
+            self.opened.pop().close()
 
 
 def state(ctx: typer.Context) -> State:

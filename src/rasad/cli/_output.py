@@ -18,7 +18,9 @@ def console() -> Console:
 
 
 def err_console() -> Console:
-    return Console(file=sys.stderr, width=None if sys.stderr.isatty() else 160, highlight=False)
+    # soft_wrap: an error message stays one line however long it is (no hard wrap at 160).
+    return Console(file=sys.stderr, width=None if sys.stderr.isatty() else 160, highlight=False,
+                   soft_wrap=True)
 
 
 def emit_json(value: Any) -> None:

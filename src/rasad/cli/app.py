@@ -35,6 +35,9 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     ctx.obj = State(project_dir=project, debug=debug)
+    # Each command's engines are closed when it ends: in-process callers of `run`
+    # (tests, notebooks) and PostgreSQL servers are not left one pool per command.
+    ctx.call_on_close(ctx.obj.close)
 
 
 app.command()(init)

@@ -20,11 +20,11 @@ def init(
     name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
 ) -> None:
     """Create a project: a commented rasad.yaml, .rasad/ and the metadata tables."""
-    project = Project.init(directory, name=name)
-    say(f"Created project [bold]{project.config.name}[/] in {project.root}")
-    say(f"  configuration: {project.root / 'rasad.yaml'}")
-    say(f"  database:      {project.db.url}")
-    say(f"  artifacts:     {project.artifacts.url}")
+    with Project.init(directory, name=name) as project:
+        say(f"Created project [bold]{project.config.name}[/] in {project.root}")
+        say(f"  configuration: {project.root / 'rasad.yaml'}")
+        say(f"  database:      {project.db.url}")
+        say(f"  artifacts:     {project.artifacts.url}")
     say("Next: `rasad data add data.csv --name NAME`")
 
 

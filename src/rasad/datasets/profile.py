@@ -44,6 +44,11 @@ TOP_CATEGORIES: Final[int] = 20
 _VALUE_KINDS: Final[frozenset[ColumnKind]] = frozenset(
     {ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.IDENTIFIER, ColumnKind.TEXT}
 )
+#: Kinds whose values are never copied into a profile: an identifier or a free-text
+#: field can hold a national ID, a name or an address.
+_PRIVATE_KINDS: Final[frozenset[ColumnKind]] = frozenset(
+    {ColumnKind.IDENTIFIER, ColumnKind.TEXT}
+)
 
 
 @dataclass(frozen=True)
@@ -275,7 +280,7 @@ def _profile_column(
         "missing_share": missing / rows if rows else 0.0,
         "n_unique": 0,
     }
-    if kind in _VALUE_KINDS:
+    if kind in _VALUE_KINDS and kind not in _PRIVATE_KINDS:
         n_unique, top = _top(values)
         return ColumnProfile(**base | {"n_unique": n_unique}, top=top)
     # len(unique) is faster than pc.count_distinct on high-cardinality columns.
@@ -284,6 +289,8 @@ def _profile_column(
         return ColumnProfile(**base, **_numeric(name, values))
     if kind is ColumnKind.DATETIME:
         return ColumnProfile(**base, **_datetime(values))
+    if kind in _PRIVATE_KINDS:
+        return ColumnProfile(**base)
     raise InputError(f"Column '{name}' has kind {kind!r}, which rasad cannot profile.")
 
 

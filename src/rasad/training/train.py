@@ -112,8 +112,10 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
             raise InputError(f"Target {cfg.target!r} is missing on every row of {version.ref}.")
         with steps.step("Splitting"):
             split = split_frame(frame, spec, target=cfg.target, seed=cfg.seed)
-        x, y = frame[features], frame[cfg.target]
         kinds = {c: version.kinds[c] for c in features}
+        # Train on exactly the dtypes scoring will see: the signature's coercion.
+        signature = Signature.from_frame(frame[features].iloc[split.train], kinds)
+        x, y = signature.coerce(frame[features]), frame[cfg.target]
         pipeline = build_pipeline(
             numeric=[c for c in features if kinds[c] is ColumnKind.NUMERIC],
             categorical=[c for c in features if kinds[c] is ColumnKind.CATEGORICAL],
@@ -139,7 +141,7 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
             run.model_info = {
                 "task": str(task), "target": cfg.target, "features": features,
                 "classes": [_plain(c) for c in classes] if classes is not None else None,
-                "signature": Signature.from_frame(x_train, kinds).to_dict(),
+                "signature": signature.to_dict(),
                 "untrusted_types": untrusted, "estimator": cfg.estimator.class_path,
                 "size_bytes": len(data),
             }
