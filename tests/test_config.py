@@ -17,7 +17,8 @@ def test_template_is_valid_and_commented() -> None:
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("name: x\ntraining:\n  split:\n    method: sideways\n",
-     "training.split.method = 'sideways' is not allowed: Input should be 'auto', 'random', 'stratified'"),
+     "training.split.method = 'sideways' is not allowed: Input should be 'auto', 'random', "
+     "'stratified'"),
     ("name: x\ntraining:\n  seed: abc\n", "training.seed = 'abc' is not allowed"),
     ("name: x\nregistry:\n  environments: [dev, dev]\n", "must be unique"),
     ("name: x\ntrainng: {}\n", "trainng is not a known key"),

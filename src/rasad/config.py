@@ -7,7 +7,8 @@ what is allowed:
 ...     ProjectConfig.from_yaml_text("name: demo\\nregistry:\\n  environments: []\\n")
 ... except ConfigError as err:
 ...     print(err)
-rasad.yaml: registry.environments = [] is not allowed: List should have at least 1 item after validation, not 0.
+rasad.yaml: registry.environments = [] is not allowed: List should have at least 1 item \
+after validation, not 0.
 """
 
 from __future__ import annotations
@@ -166,7 +167,8 @@ training:
     class: sklearn.ensemble.HistGradientBoostingClassifier   # any scikit-learn compatible estimator
     params: {{}}
   split:
-    method: auto         # auto (stratified for classifiers, random otherwise) | random | stratified | time
+    # auto: stratified for classifiers, random for regressors.
+    method: auto         # auto | random | stratified | time
     validation: 0.2
     test: 0.2
     time_column: null    # required when method is time

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from rasad.maintenance import GcReport
     from rasad.registry import Deployment, ModelDetail, ModelVersion
     from rasad.serving import BatchResult
-    from rasad.training import Run, RunComparison, TrainResult
+    from rasad.training import ActiveRun, Run, RunComparison, TrainResult
 
 
 class Project:
@@ -161,7 +161,7 @@ class Project:
     # -- training --------------------------------------------------------------------------
 
     def start_run(self, name: str | None = None, *, params: dict[str, Any] | None = None,
-                  seed: int | None = None) -> Run:
+                  seed: int | None = None) -> ActiveRun:
         from rasad.training import run as runs
         return runs.start(self, name=name, params=params, seed=seed)
 

@@ -8,7 +8,7 @@ import pytest
 
 from rasad import Project
 
-from ._helpers import ESTIMATOR, FEATURES, Cli, train_args, write_csv
+from ._helpers import ESTIMATOR, FEATURES, Cli, portfolio, train_args, write_csv
 
 
 @pytest.fixture
@@ -45,8 +45,6 @@ def test_train_renders_metrics_and_the_next_step(rasad: Cli) -> None:
 
 
 def test_train_at_a_dataset_version(rasad: Cli, tmp_path: Path) -> None:
-    from ._helpers import portfolio
-
     rasad.ok("data", "add", write_csv(tmp_path / "small.csv", portfolio().head(200)), "--name",
              "loans")
     args = train_args("--json", register_as=None)

@@ -70,7 +70,7 @@ def _render(item: DatasetVersion) -> None:
         if col.top:
             summary = ", ".join(f"{v} ({c:,})" for v, c in col.top[:4])
         elif col.mean is not None:
-            summary = (f"min {fmt(col.min)}  median {fmt(col.quantiles.get('0.5'))}  "
+            summary = (f"min {fmt(col.min)}  median {fmt((col.quantiles or {}).get('0.5'))}  "
                        f"max {fmt(col.max)}  mean {fmt(col.mean)}  std {fmt(col.std)}")
         else:
             summary = f"{fmt(col.min)} .. {fmt(col.max)}"

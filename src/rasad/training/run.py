@@ -146,7 +146,7 @@ class ActiveRun:
             return
         batch, self._buffer = self._buffer, []
         with self.project.db.write_engine.begin() as conn:  # one executemany, no ORM
-            conn.execute(insert(StepMetricRow.__table__), batch)
+            conn.execute(insert(StepMetricRow), batch)
         self._logged += len(batch)
 
     def history(self, key: str) -> list[tuple[int, float, float]]:
@@ -283,7 +283,7 @@ def reconcile(project: Project) -> int:
     for run_id, pid in stale:
         error = f"The process (pid {pid} on {host}) ended without finishing the run."
         with project.transaction() as tx:
-            changed = tx.session.execute(
+            changed = tx.session.execute(  # type: ignore[attr-defined]
                 update(RunRow).where(RunRow.id == run_id,
                                      RunRow.status == str(RunStatus.RUNNING))
                 .values(status=str(RunStatus.FAILED), error=error, ended_at=utc_now())).rowcount

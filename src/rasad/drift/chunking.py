@@ -1,0 +1,146 @@
+"""Splitting data into chunks: N rows, N equal parts, or calendar periods of a time column.
+
+Every per-chunk figure in rasad (drift over time, performance tracking and
+estimation) uses these chunks, so tables and timelines line up.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"t": pd.date_range("2025-01-30", periods=5, freq="D"), "x": range(5)})
+>>> [(c.key, c.rows) for c in Chunker(period=Period.MONTH, time_column="t").split(frame)]
+[('2025-01', 2), ('2025-02', 3)]
+>>> [(c.key, c.rows) for c in Chunker(size=2).split(frame)]
+[('[0:2]', 2), ('[2:4]', 2), ('[4:5]', 1)]
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from rasad.errors import InputError
+
+DEFAULT_NUMBER = 10
+
+
+class Period(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+_PANDAS_PERIOD = {Period.DAY: "D", Period.WEEK: "W-MON", Period.MONTH: "M"}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk: its label, the positions of its rows, and its time span when known."""
+
+    key: str
+    index: npt.NDArray[np.intp]
+    start: str | None = None
+    end: str | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(len(self.index))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "rows": self.rows, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Chunker:
+    """How to chunk: exactly one of ``size`` (rows), ``number`` (equal parts) or ``period``.
+
+    With none given, the data is split into ``DEFAULT_NUMBER`` (10) equal parts,
+    as NannyML does. ``period`` needs ``time_column``; chunks are calendar days,
+    weeks (starting Monday) or months, in time order, empty periods left out.
+    """
+
+    size: int | None = None
+    number: int | None = None
+    period: Period | None = None
+    time_column: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [n for n, v in (("size", self.size), ("number", self.number),
+                                ("period", self.period)) if v is not None]
+        if len(given) > 1:
+            raise InputError(f"Chunk by one of size, number or period, not {' and '.join(given)}.")
+        for name, value in (("size", self.size), ("number", self.number)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise InputError(f"Chunk {name} must be a whole number >= 1; got {value!r}.")
+        if self.period is not None:
+            try:
+                object.__setattr__(self, "period", Period(self.period))
+            except ValueError:
+                raise InputError(f"Chunk period {self.period!r} is not one of "
+                                 f"{', '.join(p.value for p in Period)}.") from None
+            if not self.time_column:
+                raise InputError("Chunking by period needs a time column (--time-column).")
+
+    def split(self, frame: pd.DataFrame) -> list[Chunk]:
+        """The chunks of ``frame``, by row position."""
+        n = len(frame)
+        if n == 0:
+            return []
+        if self.period is not None:
+            return self._by_period(frame)
+        if self.size is not None:
+            size = self.size
+        else:
+            number = min(self.number or DEFAULT_NUMBER, n)
+            size = -(-n // number)
+        times = self._times(frame) if self.time_column else None
+        chunks = []
+        for start in range(0, n, size):
+            stop = min(start + size, n)
+            index = np.arange(start, stop, dtype=np.intp)
+            span = (_iso(times.iloc[start:stop].min()), _iso(times.iloc[start:stop].max())) \
+                if times is not None else (None, None)
+            chunks.append(Chunk(f"[{start}:{stop}]", index, *span))
+        return chunks
+
+    def _times(self, frame: pd.DataFrame) -> pd.Series:
+        assert self.time_column is not None
+        if self.time_column not in frame.columns:
+            raise InputError(f"Time column {self.time_column!r} is not in the data; columns are "
+                             f"{', '.join(map(str, frame.columns))}.")
+        times = pd.to_datetime(frame[self.time_column], errors="coerce", utc=False)
+        bad = int(times.isna().sum() - frame[self.time_column].isna().sum())
+        if bad:
+            raise InputError(f"Time column {self.time_column!r} has {bad} value(s) that are not "
+                             "dates or times.")
+        return times
+
+    def _by_period(self, frame: pd.DataFrame) -> list[Chunk]:
+        assert self.period is not None
+        times = self._times(frame)
+        if times.dt.tz is not None:
+            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+        periods = times.dt.to_period(_PANDAS_PERIOD[self.period])
+        chunks = []
+        for key, positions in sorted(periods.groupby(periods, sort=True).indices.items()):
+            index = np.asarray(positions, dtype=np.intp)
+            label = _label(key, self.period)
+            chunks.append(Chunk(label, index, _iso(times.iloc[index].min()),
+                                _iso(times.iloc[index].max())))
+        return chunks
+
+
+def _label(period: pd.Period, kind: Period) -> str:
+    if kind is Period.MONTH:
+        return period.strftime("%Y-%m")
+    if kind is Period.WEEK:
+        return period.start_time.strftime("%Y-%m-%d")
+    return period.strftime("%Y-%m-%d")
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).isoformat()
