@@ -63,3 +63,23 @@ def project(backend: str, tmp_path: Path) -> Iterator[Project]:
     """A fresh project on the backend under test."""
     with Project.init(tmp_path / "proj", name="test") as proj:
         yield proj
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (never a browser Playwright downloads)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is not installed: `apt-get install chromium` (.ci/run does it).")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+

@@ -145,6 +145,8 @@ def snapshot(project: Project) -> Snapshot:
         models = rows("SELECT name, version, blob FROM model_versions ORDER BY name, version")
         deployments = rows("SELECT model_name, environment, deployment_id "
                            "FROM current_deployments ORDER BY model_name, environment")
+        deployments += rows("SELECT id, model_name, environment, model_version_id "
+                            "FROM deployments ORDER BY id")
     files = frozenset(
         str(p.relative_to(project.root)) for p in project.root.rglob("*")
         if p.is_file() and not p.name.startswith("rasad.db"))

@@ -15,7 +15,16 @@ import pytest
 
 from rasad import Project
 
-from ._helpers import ESTIMATOR, Cli, Trained, add_and_train, portfolio, snapshot, write_csv
+from ._helpers import (
+    ESTIMATOR,
+    Cli,
+    Trained,
+    add_and_train,
+    assert_user_error,
+    portfolio,
+    snapshot,
+    write_csv,
+)
 
 RASAD = Path(sys.executable).parent / "rasad"
 
@@ -34,11 +43,19 @@ def trained(rasad: Cli, tmp_path: Path) -> Trained:
 
 def reject(rasad: Cli, project: Project, args: list[str | Path], *fragments: str) -> None:
     """Run ``args``; it must fail as a user error and leave the project as it was."""
-    from ._helpers import assert_user_error
-
     before = snapshot(project)
     assert_user_error(rasad(*args), *fragments)
     assert snapshot(project) == before, f"rasad {' '.join(map(str, args))} changed the project"
+
+
+def test_the_snapshot_sees_a_change(rasad: Cli, project: Project, trained: Trained) -> None:
+    before = snapshot(project)
+    rasad.ok("promote", "credit", "1", "--to", "staging")
+    after = snapshot(project)
+    assert after.audit_events == before.audit_events + 1
+    assert after.deployments != before.deployments
+    assert (after.datasets, after.runs, after.models, after.files) == (
+        before.datasets, before.runs, before.models, before.files)
 
 
 def test_data_add_rejects_bad_files_and_names(rasad: Cli, project: Project,
@@ -168,9 +185,12 @@ def test_an_unknown_config_key_is_named_by_every_command(rasad: Cli, project: Pr
 def test_typer_usage_errors_exit_2_without_a_traceback(rasad: Cli, project: Project,
                                                        trained: Trained) -> None:
     before = snapshot(project)
-    for args, problem in ((["data", "add", trained.csv], "Missing option '--name'"),
-                          (["promote", "credit", "one", "--to", "dev"], "'VERSION'"),
-                          (["no-such-command"], "No such command")):
+    cases: list[tuple[list[str | Path], str]] = [
+        (["data", "add", trained.csv], "Missing option '--name'"),
+        (["promote", "credit", "one", "--to", "dev"], "Invalid value for 'version'"),
+        (["no-such-command"], "No such command"),
+    ]
+    for args, problem in cases:
         result = rasad(*args)
         assert result.code == 2, str(result)
         assert problem in result.err and "Traceback" not in result.out + result.err

@@ -111,7 +111,7 @@ def test_env_scoring_uses_the_version_deployed_there(project: Project, tmp_path:
     assert not out.exists()
 
 
-def test_missing_or_mistyped_columns_are_named_and_nothing_is_written(
+def test_missing_mistyped_or_empty_input_is_refused_and_nothing_is_written(
         project: Project, tmp_path: Path) -> None:
     registered(project)
     data = portfolio(seed=6).head(30)
@@ -125,6 +125,8 @@ def test_missing_or_mistyped_columns_are_named_and_nothing_is_written(
         (_write(mistyped.drop(columns=["age"]), tmp_path / "both.parquet"),
          r"missing column 'age'.*column 'income' has 1 non-numeric"),
         (data.drop(columns=["employment_type"]), r"missing column 'employment_type'"),
+        (_write(data.head(0), tmp_path / "empty.csv"), r"no data rows"),
+        (data.head(0), r"no rows"),
     ]
     out_dir = tmp_path / "scores"
     for source, message in bad_inputs:

@@ -46,6 +46,8 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
         raise InputError(f"Output {out_path} must end in {', '.join(OUTPUT_SUFFIXES)}.")
     model_version = project.model_version(name, version=version, env=env)
     frame = data if isinstance(data, pd.DataFrame) else read_table(data).to_pandas()
+    if len(frame) == 0:  # read_table refuses empty files; a DataFrame skips it
+        raise InputError("The input DataFrame has no rows; there is nothing to score.")
     report = model_version.signature.check(frame)
     report.raise_for_errors(strict_categories=strict_categories)
     pipeline = project.load_model(name, version=model_version.version)

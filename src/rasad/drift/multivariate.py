@@ -1,0 +1,738 @@
+"""Multivariate drift: changes that no single column shows on its own.
+
+Two methods compare a reference frame with a current frame over many columns at
+once, so they see a change in how columns move *together* (a correlation that
+appears or breaks) even when every marginal distribution stays the same:
+
+- :func:`domain_classifier` trains a cross-validated classifier to tell current
+  rows from reference rows. If it cannot (ROC AUC near 0.5), the two sides look
+  alike; the more it can, the larger the drift. It also names the features it
+  used most.
+- :func:`pca_reconstruction` fits principal components on the reference and
+  measures how badly they reconstruct the current rows, against a band drawn from
+  the spread of the reference's own chunks (mean +- 3 standard deviations, as
+  NannyML does).
+
+Both are pure computation on pandas frames: numeric (and boolean) columns and
+categorical (object, string or category) columns. Date and time columns are left
+out by default, since time always differs between a reference and a later sample.
+
+The defaults are module constants, documented where they are defined and in
+``docs/drift-multivariate.md``.
+
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> x, z = rng.normal(size=(2, 4000))
+>>> reference = pd.DataFrame({"x": x, "y": 0.8 * x + 0.6 * z})    # correlated
+>>> current = pd.DataFrame({"x": rng.normal(size=4000), "y": rng.normal(size=4000)})
+>>> domain_classifier(reference, current).drifted
+True
+>>> pca_reconstruction(reference, current).drifted
+True
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from rasad.drift.chunking import Chunk, Chunker
+from rasad.errors import InputError
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_AUC_THRESHOLD: Final[float] = 0.55
+"""Cross-validated ROC AUC above which the domain classifier reports drift.
+
+Evidently's classifier drift uses 0.55; NannyML's upper bound is 0.65. rasad takes
+0.55: an AUC of 0.6 already means the sides differ enough for a model to tell them
+apart 60% of the time, which a monitor should report. The extra significance rule
+(:data:`DEFAULT_ALPHA`) keeps small samples, whose AUC is noisy, from flagging.
+"""
+
+DEFAULT_ALPHA: Final[float] = 0.05
+"""Drift also needs the AUC to be above 0.5 beyond chance: p-value below this."""
+
+DEFAULT_FOLDS: Final[int] = 5
+"""Cross-validation folds of the domain classifier (NannyML uses 5 too)."""
+
+DEFAULT_MAX_ROWS: Final[int] = 20_000
+"""Rows per side the domain classifier uses; larger sides are subsampled (seeded).
+
+At 20,000 rows per side the AUC's standard error is about 0.003, far below the
+distance between 0.5 and the 0.55 threshold, and 1,000,000 x 50 per side takes a
+few seconds.
+"""
+
+DEFAULT_IMPORTANCE_ROWS: Final[int] = 2_000
+"""Held-out rows per fold on which permutation importance is measured."""
+
+DEFAULT_IMPORTANCE_REPEATS: Final[int] = 2
+"""Permutations per feature and fold for permutation importance."""
+
+TOP_FEATURES: Final[int] = 5
+"""Most features :attr:`DomainClassifierResult.top_features` names."""
+
+MAX_CATEGORIES: Final[int] = 250
+"""Most categories a column keeps for the classifier; rarer ones share one code.
+
+scikit-learn's histogram gradient boosting takes at most 255 categories per
+feature; the most frequent 250 (over both sides) keep their own code.
+"""
+
+CLASSIFIER_PARAMS: Final[Mapping[str, Any]] = types.MappingProxyType({
+    "max_iter": 100,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 31,
+    "early_stopping": "auto",
+})
+"""The domain classifier: scikit-learn's HistGradientBoostingClassifier with these.
+
+The same size as NannyML's LightGBM (100 trees of 31 leaves, learning rate 0.1).
+Early stopping (on a 10% validation split, from 10,000 rows) ends training soon
+when the two sides cannot be told apart, which is the common, no-drift case.
+"""
+
+DEFAULT_N_COMPONENTS: Final[float] = 0.65
+"""Share of the reference's variance the principal components keep (NannyML's)."""
+
+DEFAULT_STD_MULTIPLIER: Final[float] = 3.0
+"""The reconstruction-error band is mean +- this many standard deviations."""
+
+DEFAULT_REFERENCE_CHUNKS: Final[int] = 10
+"""Chunks the reference is cut into for the band when no chunker is given."""
+
+MIN_REFERENCE_CHUNKS: Final[int] = 2
+"""Fewest reference chunks a band can be drawn from (NannyML warns below 6)."""
+
+_BLOCK_ROWS: Final[int] = 65_536
+
+
+@dataclass(frozen=True)
+class FeatureImportance:
+    """How much the domain classifier relies on one feature.
+
+    ``importance`` is the mean drop in held-out ROC AUC when the feature's values
+    are shuffled; ``std`` its standard deviation over folds and repeats.
+    """
+
+    column: str
+    importance: float
+    std: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "importance": self.importance, "std": self.std}
+
+
+@dataclass(frozen=True)
+class DomainClassifierResult:
+    """What :func:`domain_classifier` found.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The features the classifier used.
+    roc_auc : float
+        Mean held-out ROC AUC over the folds; 0.5 means the sides look alike.
+    fold_roc_auc : tuple of float
+        The held-out ROC AUC of each fold.
+    p_value : float
+        One-sided p-value of "the AUC is above 0.5 by chance" (normal approximation
+        of the Mann-Whitney statistic in each fold, combined over folds by Stouffer's
+        method; approximate because the folds' training sets overlap).
+    threshold, alpha : float
+        Drift means ``roc_auc > threshold`` and ``p_value < alpha``.
+    drifted : bool
+    importances : tuple of FeatureImportance
+        Every feature, most important first.
+    top_features : tuple of str
+        Up to :data:`TOP_FEATURES` features whose importance is positive by more
+        than two standard errors: the ones that separate the sides most.
+    reference_rows, current_rows : int
+        Rows of each side given; ``sampled_reference_rows`` and
+        ``sampled_current_rows`` are the rows used after subsampling.
+    folds, seed : int
+        The configuration used.
+    """
+
+    columns: tuple[str, ...]
+    roc_auc: float
+    fold_roc_auc: tuple[float, ...]
+    p_value: float
+    threshold: float
+    alpha: float
+    drifted: bool
+    importances: tuple[FeatureImportance, ...]
+    top_features: tuple[str, ...]
+    reference_rows: int
+    current_rows: int
+    sampled_reference_rows: int
+    sampled_current_rows: int
+    folds: int
+    seed: int
+
+    method: ClassVar[str] = "domain_classifier"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "columns": list(self.columns),
+            "roc_auc": self.roc_auc,
+            "fold_roc_auc": list(self.fold_roc_auc),
+            "p_value": self.p_value,
+            "threshold": self.threshold,
+            "alpha": self.alpha,
+            "drifted": self.drifted,
+            "importances": [item.to_dict() for item in self.importances],
+            "top_features": list(self.top_features),
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+            "sampled_reference_rows": self.sampled_reference_rows,
+            "sampled_current_rows": self.sampled_current_rows,
+            "folds": self.folds,
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class ChunkError:
+    """The mean reconstruction error of one chunk of the current data."""
+
+    key: str
+    rows: int
+    start: str | None
+    end: str | None
+    error: float
+    drifted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "rows": self.rows, "start": self.start, "end": self.end,
+                "error": self.error, "drifted": self.drifted}
+
+
+@dataclass(frozen=True)
+class PCAReconstructionResult:
+    """What :func:`pca_reconstruction` found.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The columns used.
+    n_components : int
+        Principal components kept.
+    explained_variance : float
+        Share of the (standardised) reference variance they hold.
+    reference_error : float
+        Mean reconstruction error of the reference rows.
+    reference_chunks : int
+        Reference chunks the band was drawn from.
+    lower_threshold, upper_threshold : float
+        The band: mean +- ``std_multiplier`` standard deviations of the reference
+        chunks' errors (the lower end no less than 0).
+    current_error : float
+        Mean reconstruction error of all current rows.
+    chunks : tuple of ChunkError
+        One entry per chunk of the current data when a chunker was given, else empty.
+    drifted : bool
+        Whether the current error (or, with a chunker, any chunk's) is outside the band.
+    """
+
+    columns: tuple[str, ...]
+    n_components: int
+    explained_variance: float
+    reference_error: float
+    reference_chunks: int
+    lower_threshold: float
+    upper_threshold: float
+    current_error: float
+    chunks: tuple[ChunkError, ...]
+    drifted: bool
+
+    method: ClassVar[str] = "pca_reconstruction"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "columns": list(self.columns),
+            "n_components": self.n_components,
+            "explained_variance": self.explained_variance,
+            "reference_error": self.reference_error,
+            "reference_chunks": self.reference_chunks,
+            "lower_threshold": self.lower_threshold,
+            "upper_threshold": self.upper_threshold,
+            "current_error": self.current_error,
+            "chunks": [chunk.to_dict() for chunk in self.chunks],
+            "drifted": self.drifted,
+        }
+
+
+# --------------------------------------------------------------------- domain classifier
+
+
+def domain_classifier(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    folds: int = DEFAULT_FOLDS,
+    threshold: float = DEFAULT_AUC_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    seed: int = 0,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> DomainClassifierResult:
+    """Drift as the ability of a classifier to tell current rows from reference rows.
+
+    Each side is subsampled to at most ``max_rows`` rows (seeded), rows are labelled
+    0 (reference) or 1 (current), and scikit-learn's HistGradientBoostingClassifier
+    (:data:`CLASSIFIER_PARAMS`, categorical columns as native categories, missing
+    values as their own branch) is trained and scored on ``folds`` stratified folds.
+    Feature importance is permutation importance on the held-out folds: the drop in
+    ROC AUC when one feature is shuffled, so a feature that matters only together
+    with another (a correlation) still counts.
+
+    Parameters
+    ----------
+    reference, current : pandas.DataFrame
+        The two samples. Both need every column used.
+    columns : sequence of str, optional
+        Columns to use; by default every column both frames have, except dates and
+        times. Leave out identifiers and timestamps: they separate the sides
+        trivially.
+    folds : int
+        Cross-validation folds, at least 2.
+    threshold : float
+        ROC AUC above which the sides count as drifted (:data:`DEFAULT_AUC_THRESHOLD`).
+    alpha : float
+        The AUC must also be above 0.5 with a p-value below ``alpha``.
+    seed : int
+        Seeds subsampling, fold assignment, the classifier and the permutations.
+    max_rows : int
+        Rows per side used at most (:data:`DEFAULT_MAX_ROWS`).
+
+    Returns
+    -------
+    DomainClassifierResult
+
+    Raises
+    ------
+    InputError
+        If a side is empty or too small for ``folds``, a column is missing, or the
+        arguments are out of range.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> reference = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000),
+    ...                           "c": rng.choice(["x", "y"], size=2000)})
+    >>> current = pd.DataFrame({"a": rng.normal(0.5, 1, size=2000), "b": rng.normal(size=2000),
+    ...                         "c": rng.choice(["x", "y"], size=2000)})
+    >>> result = domain_classifier(reference, current)
+    >>> round(result.roc_auc, 3), result.drifted, result.top_features
+    (0.624, True, ('a',))
+    """
+    _check_range("folds", folds, 2, None)
+    _check_range("max_rows", max_rows, 2 * folds, None)
+    _check_range("threshold", threshold, 0.0, 1.0)
+    _check_range("alpha", alpha, 0.0, 1.0)
+    numeric, categorical = _select_columns(reference, current, columns)
+    used = numeric + categorical
+    rng = np.random.default_rng(seed)
+    ref = _subsample(reference[used], max_rows, rng)
+    cur = _subsample(current[used], max_rows, rng)
+    for side, frame in (("reference", ref), ("current", cur)):
+        if len(frame) < folds:
+            raise InputError(f"The {side} has {len(frame)} rows; the domain classifier needs "
+                             f"at least one per fold ({folds}). Use fewer folds or more rows.")
+    x = _classifier_matrix(ref, cur, numeric, categorical)
+    y = np.r_[np.zeros(len(ref), dtype=np.int8), np.ones(len(cur), dtype=np.int8)]
+    is_categorical = np.r_[np.zeros(len(numeric), bool), np.ones(len(categorical), bool)]
+
+    fold_auc: list[float] = []
+    z_scores: list[float] = []
+    drops: list[FloatArray] = []
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (train, test) in enumerate(splitter.split(x, y)):
+        model = HistGradientBoostingClassifier(
+            **CLASSIFIER_PARAMS, categorical_features=is_categorical, random_state=seed + k)
+        model.fit(x[train], y[train])
+        auc = float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1]))
+        fold_auc.append(auc)
+        n1 = int(y[test].sum())
+        n0 = len(test) - n1
+        z_scores.append((auc - 0.5) / math.sqrt((n0 + n1 + 1) / (12.0 * n0 * n1)))
+        drops.append(_importance(model, x[test], y[test], seed + k))
+
+    roc_auc = float(np.mean(fold_auc))
+    p_value = float(stats.norm.sf(sum(z_scores) / math.sqrt(len(z_scores))))
+    importances, top = _rank_features(used, np.vstack(drops))
+    return DomainClassifierResult(
+        columns=tuple(used),
+        roc_auc=roc_auc,
+        fold_roc_auc=tuple(fold_auc),
+        p_value=p_value,
+        threshold=threshold,
+        alpha=alpha,
+        drifted=roc_auc > threshold and p_value < alpha,
+        importances=importances,
+        top_features=top,
+        reference_rows=len(reference),
+        current_rows=len(current),
+        sampled_reference_rows=len(ref),
+        sampled_current_rows=len(cur),
+        folds=folds,
+        seed=seed,
+    )
+
+
+def _subsample(frame: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    if len(frame) <= max_rows:
+        return frame
+    rows = np.sort(rng.choice(len(frame), size=max_rows, replace=False))
+    return frame.iloc[rows]
+
+
+def _classifier_matrix(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str],
+                       categorical: list[str]) -> FloatArray:
+    """Both sides stacked: numbers as floats, categories as codes, missing as NaN."""
+    x = np.empty((len(ref) + len(cur), len(numeric) + len(categorical)))
+    for j, name in enumerate(numeric):
+        x[: len(ref), j] = _numbers(ref[name], name)
+        x[len(ref):, j] = _numbers(cur[name], name)
+    for j, name in enumerate(categorical, start=len(numeric)):
+        both = pd.concat([ref[name], cur[name]], ignore_index=True)
+        kept = both.value_counts(dropna=True).index[:MAX_CATEGORIES]
+        codes = pd.Categorical(both, categories=kept).codes.astype(np.float64)
+        unknown = codes < 0
+        codes[unknown] = len(kept)  # the rarer categories share one code
+        codes[unknown & both.isna().to_numpy()] = np.nan
+        x[:, j] = codes
+    return x
+
+
+def _importance(model: HistGradientBoostingClassifier, x: FloatArray,
+                y: npt.NDArray[np.int8], seed: int) -> FloatArray:
+    """Per-repeat AUC drops of each feature on held-out rows: (repeats, features)."""
+    rows = min(1.0, DEFAULT_IMPORTANCE_ROWS / len(y))
+    found = permutation_importance(model, x, y, scoring="roc_auc", random_state=seed,
+                                   n_repeats=DEFAULT_IMPORTANCE_REPEATS, max_samples=rows)
+    return np.asarray(found["importances"], dtype=np.float64).T
+
+
+def _rank_features(names: list[str], drops: FloatArray
+                   ) -> tuple[tuple[FeatureImportance, ...], tuple[str, ...]]:
+    mean = drops.mean(axis=0)
+    std = drops.std(axis=0, ddof=1) if len(drops) > 1 else np.zeros_like(mean)
+    order = sorted(range(len(names)), key=lambda j: (-mean[j], names[j]))
+    ranked = tuple(FeatureImportance(names[j], float(mean[j]), float(std[j])) for j in order)
+    standard_error = std / math.sqrt(len(drops))
+    top = tuple(names[j] for j in order if mean[j] > 0 and mean[j] > 2 * standard_error[j])
+    return ranked, top[:TOP_FEATURES]
+
+
+# --------------------------------------------------------------------- PCA reconstruction
+
+
+def pca_reconstruction(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    n_components: float | int = DEFAULT_N_COMPONENTS,
+    chunker: Chunker | None = None,
+    std_multiplier: float = DEFAULT_STD_MULTIPLIER,
+) -> PCAReconstructionResult:
+    """Drift as a change in how well the reference's principal components fit.
+
+    Every column becomes a number, standardised by the reference's mean and
+    standard deviation: a numeric column as it is (missing values take the
+    reference mean, a column constant in the reference is only centred), a
+    categorical column by the share its category has in the reference (an unseen
+    category by 0, missing values by the reference's missing share), as NannyML
+    does. The principal components holding ``n_components`` of the reference's
+    variance are fitted on the whole reference; a row's error is the Euclidean
+    distance between it and its projection onto them. The band is the mean +-
+    ``std_multiplier`` standard deviations of the mean error of reference chunks.
+
+    PCA sees what the reference's components leave out: a correlation that breaks,
+    a column that moves off its usual relation to the others, a variance that grows.
+    A new correlation between columns that were independent in the reference may
+    not show (they need as many components as columns to reach the variance share,
+    and nothing is left out). The domain classifier catches both.
+
+    Parameters
+    ----------
+    reference, current : pandas.DataFrame
+        The two samples.
+    columns : sequence of str, optional
+        Columns to use; by default every column both frames have, except dates and
+        times and the chunker's time column.
+    n_components : float or int
+        A share of variance in (0, 1) (the fewest components holding more than it,
+        as scikit-learn's PCA chooses), or a number of components.
+    chunker : Chunker, optional
+        Splits both sides the same way; the band comes from the reference's chunks
+        and every chunk of the current is reported and compared. Without one, the
+        reference is cut into :data:`DEFAULT_REFERENCE_CHUNKS` equal chunks, or into
+        chunks as large as the current when the current is smaller, so that the
+        band reflects the noise of a sample the size of the current; the current is
+        compared as a whole. Reference chunks holding fewer than half the rows of
+        the largest are left out of the band (a short last chunk or month).
+    std_multiplier : float
+        Width of the band in standard deviations.
+
+    Returns
+    -------
+    PCAReconstructionResult
+
+    Raises
+    ------
+    InputError
+        If a side is empty, a column is missing or holds infinities, the reference
+        yields fewer than :data:`MIN_REFERENCE_CHUNKS` chunks, or an argument is out
+        of range.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(2)
+    >>> x, z = rng.normal(size=(2, 5000))
+    >>> reference = pd.DataFrame({"x": x, "y": x + 0.3 * z})
+    >>> x, z = rng.normal(size=(2, 5000))
+    >>> current = pd.DataFrame({"x": x, "y": -x + 0.3 * z})
+    >>> result = pca_reconstruction(reference, current, chunker=Chunker(number=5))
+    >>> result.n_components, round(result.upper_threshold, 3)
+    (1, 0.192)
+    >>> [round(chunk.error, 2) for chunk in result.chunks], result.drifted
+    ([1.12, 1.11, 1.12, 1.12, 1.11], True)
+    """
+    if isinstance(n_components, bool) or not isinstance(n_components, int | float):
+        raise InputError(f"n_components must be a share of variance in (0, 1) or a whole "
+                         f"number of components; got {n_components!r}.")
+    if isinstance(n_components, float):
+        _check_range("n_components", n_components, 0.0, 1.0, open_interval=True)
+    _check_range("std_multiplier", std_multiplier, 0.0, None)
+    exclude = (chunker.time_column,) if chunker is not None and chunker.time_column else ()
+    numeric, categorical = _select_columns(reference, current, columns, exclude=exclude)
+    used = numeric + categorical
+    if isinstance(n_components, int) and not 1 <= n_components <= len(used):
+        raise InputError(f"n_components={n_components} components from {len(used)} columns; "
+                         f"use 1 to {len(used)}, or a share of variance such as 0.65.")
+
+    ref_raw = [_numbers(reference[name], name) for name in numeric]
+    cur_raw = [_numbers(current[name], name) for name in numeric]
+    for name in categorical:
+        ref_codes, cur_codes = _category_shares(reference[name], current[name])
+        ref_raw.append(ref_codes)
+        cur_raw.append(cur_codes)
+    centre = np.array([np.nanmean(col) if not np.isnan(col).all() else 0.0 for col in ref_raw])
+    scale = np.array([np.nanstd(col) if not np.isnan(col).all() else 0.0 for col in ref_raw])
+    scale[~(scale > 0)] = 1.0
+
+    gram = np.zeros((len(used), len(used)))
+    for block in _standardised_blocks(ref_raw, centre, scale):
+        gram += block.T @ block
+    eigenvalues, eigenvectors = np.linalg.eigh(gram / len(reference))
+    eigenvalues, eigenvectors = eigenvalues[::-1].clip(min=0.0), eigenvectors[:, ::-1]
+    total = float(eigenvalues.sum())
+    shares = eigenvalues / total if total > 0 else np.zeros_like(eigenvalues)
+    if isinstance(n_components, int):
+        k = n_components
+    else:
+        k = min(int(np.searchsorted(np.cumsum(shares), n_components, side="right")) + 1,
+                len(used))
+    components = eigenvectors[:, :k]
+    residual = np.eye(len(used)) - components @ components.T
+
+    ref_errors = _row_errors(ref_raw, centre, scale, residual)
+    cur_errors = _row_errors(cur_raw, centre, scale, residual)
+    band_chunker = chunker if chunker is not None else Chunker(
+        size=min(-(-len(reference) // DEFAULT_REFERENCE_CHUNKS), len(current)))
+    chunk_means = _band_chunk_errors(band_chunker.split(reference), ref_errors)
+    if len(chunk_means) < MIN_REFERENCE_CHUNKS:
+        raise InputError(f"The reference makes {len(chunk_means)} chunk(s); the threshold band "
+                         f"needs at least {MIN_REFERENCE_CHUNKS}. Use smaller chunks or a "
+                         "longer reference.")
+    mean, spread = float(np.mean(chunk_means)), float(np.std(chunk_means))
+    lower = max(0.0, mean - std_multiplier * spread)
+    upper = mean + std_multiplier * spread
+
+    def outside(value: float) -> bool:
+        return value < lower or value > upper
+
+    current_error = float(cur_errors.mean())
+    chunks: tuple[ChunkError, ...] = ()
+    if chunker is not None:
+        chunks = tuple(
+            ChunkError(c.key, c.rows, c.start, c.end, error, outside(error))
+            for c in chunker.split(current)
+            for error in (float(cur_errors[c.index].mean()),)
+        )
+        drifted = any(chunk.drifted for chunk in chunks)
+    else:
+        drifted = outside(current_error)
+    return PCAReconstructionResult(
+        columns=tuple(used),
+        n_components=k,
+        explained_variance=float(shares[:k].sum()),
+        reference_error=float(ref_errors.mean()),
+        reference_chunks=len(chunk_means),
+        lower_threshold=lower,
+        upper_threshold=upper,
+        current_error=current_error,
+        chunks=chunks,
+        drifted=drifted,
+    )
+
+
+def _category_shares(reference: pd.Series, current: pd.Series) -> tuple[FloatArray, FloatArray]:
+    """Each value replaced by its category's share of the reference."""
+    shares = reference.value_counts(normalize=True, dropna=True)
+    missing_share = float(reference.isna().mean())
+    lookup = np.r_[shares.to_numpy(dtype=np.float64), 0.0]  # code -1 (unseen) -> 0
+
+    def encode(values: pd.Series) -> FloatArray:
+        codes = pd.Categorical(values, categories=shares.index).codes
+        encoded = lookup[codes]
+        encoded[values.isna().to_numpy()] = missing_share
+        return encoded
+
+    return encode(reference), encode(current)
+
+
+def _standardised_blocks(columns: list[FloatArray], centre: FloatArray,
+                         scale: FloatArray) -> Iterator[FloatArray]:
+    rows = len(columns[0])
+    for start in range(0, rows, _BLOCK_ROWS):
+        block = np.column_stack([col[start:start + _BLOCK_ROWS] for col in columns])
+        block -= centre
+        block /= scale
+        np.nan_to_num(block, copy=False, nan=0.0)
+        yield block
+
+
+def _row_errors(columns: list[FloatArray], centre: FloatArray, scale: FloatArray,
+                residual: FloatArray) -> FloatArray:
+    parts = [np.sqrt(np.einsum("ij,ij->i", r, r))
+             for block in _standardised_blocks(columns, centre, scale)
+             for r in (block @ residual,)]
+    return np.concatenate(parts)
+
+
+def _band_chunk_errors(chunks: list[Chunk], errors: FloatArray) -> list[float]:
+    if not chunks:
+        return []
+    largest = max(chunk.rows for chunk in chunks)
+    return [float(errors[chunk.index].mean()) for chunk in chunks if 2 * chunk.rows >= largest]
+
+
+# --------------------------------------------------------------------- shared input checks
+
+
+def _select_columns(reference: pd.DataFrame, current: pd.DataFrame,
+                    columns: Sequence[str] | None,
+                    exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """The numeric and the categorical columns to use, in reference order."""
+    for side, frame in (("reference", reference), ("current", current)):
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError(f"The {side} must be a pandas DataFrame; got "
+                             f"{type(frame).__name__}.")
+        if len(frame) == 0:
+            raise InputError(f"The {side} has no rows; multivariate drift needs rows on "
+                             "both sides.")
+    if columns is not None:
+        names = list(dict.fromkeys(columns))
+        for side, frame in (("reference", reference), ("current", current)):
+            missing = [name for name in names if name not in frame.columns]
+            if missing:
+                raise InputError(f"Column(s) {', '.join(map(repr, missing))} not in the "
+                                 f"{side}; its columns are "
+                                 f"{', '.join(map(str, frame.columns))}.")
+    else:
+        names = [name for name in reference.columns
+                 if name in current.columns and name not in exclude
+                 and not _is_time(reference[name]) and not _is_time(current[name])]
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for name in names:
+        kinds = {_kind(reference[name]), _kind(current[name])}
+        if "time" in kinds:
+            raise InputError(f"Column {name!r} holds dates or times; multivariate drift takes "
+                             "numbers and categories. Leave it out of columns.")
+        if kinds == {"numeric"}:
+            numeric.append(name)
+        elif kinds == {"categorical"}:
+            categorical.append(name)
+        else:
+            raise InputError(f"Column {name!r} is numeric on one side and text on the other; "
+                             "fix the data or leave the column out of columns.")
+    if not names:
+        raise InputError("The reference and the current have no column in common to compare "
+                         "(dates and times are left out); pass columns= or check the data.")
+    return numeric, categorical
+
+
+def _is_time(series: pd.Series) -> bool:
+    return _kind(series) == "time"
+
+
+def _kind(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) \
+            or isinstance(dtype, pd.PeriodDtype):
+        return "time"
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    return "categorical"
+
+
+def _numbers(series: pd.Series, name: str) -> FloatArray:
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(values).any():
+        raise InputError(f"Column {name!r} holds infinite values; replace them with a number "
+                         "or a missing value.")
+    return values
+
+
+def _check_range(name: str, value: float, low: float | None, high: float | None,
+                 open_interval: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+    if ok and low is not None:
+        ok = value > low if open_interval else value >= low
+    if ok and high is not None:
+        ok = value < high if open_interval else value <= high
+    if not ok:
+        bounds = "(" if open_interval else "["
+        bounds += f"{low if low is not None else '-inf'}, {high if high is not None else 'inf'}"
+        bounds += ")" if open_interval else "]"
+        raise InputError(f"{name}={value!r} is out of range; use a value in {bounds}.")
+
+
+__all__ = [
+    "CLASSIFIER_PARAMS",
+    "DEFAULT_ALPHA",
+    "DEFAULT_AUC_THRESHOLD",
+    "DEFAULT_FOLDS",
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_N_COMPONENTS",
+    "DEFAULT_REFERENCE_CHUNKS",
+    "DEFAULT_STD_MULTIPLIER",
+    "ChunkError",
+    "DomainClassifierResult",
+    "FeatureImportance",
+    "PCAReconstructionResult",
+    "domain_classifier",
+    "pca_reconstruction",
+]
