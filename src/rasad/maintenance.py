@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rasad.artifacts import BlobInfo
-from rasad.store._tables import DatasetVersionRow, ModelVersionRow, RunRow
+from rasad.store._tables import DatasetVersionRow, ModelVersionRow, MonitorResultRow, RunRow
 
 if TYPE_CHECKING:
     from rasad.project import Project
@@ -20,6 +20,7 @@ BLOB_REFERENCES = (
     DatasetVersionRow.blob,
     RunRow.model_blob,
     ModelVersionRow.blob,
+    MonitorResultRow.blob,
 )
 
 

@@ -10,20 +10,30 @@ from rasad.errors import SchemaVersionError
 from rasad.store import migrate
 
 
-def _downgrade_to_base(project: Project) -> None:
+def _frame():  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]})
+
+
+def _downgrade(project: Project, revision: str) -> None:
     config = migrate._config()
     with project.db.read_engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "base")
+        command.downgrade(config, revision)
 
 
 def test_new_project_is_at_head(project: Project) -> None:
     assert migrate.current_revision(project.db) == migrate.head_revision()
 
 
-def test_database_behind_the_code_is_refused_until_upgraded(project: Project) -> None:
+@pytest.mark.parametrize("revision", ["base", "0001"])
+def test_database_behind_the_code_is_refused_until_upgraded(project: Project,
+                                                            revision: str) -> None:
     root = project.root
-    _downgrade_to_base(project)
+    if revision != "base":
+        project.add_dataset(_frame(), "kept")
+    _downgrade(project, revision)
     project.close()
     with pytest.raises(SchemaVersionError, match="rasad db upgrade"):
         Project.open(root)
@@ -31,7 +41,8 @@ def test_database_behind_the_code_is_refused_until_upgraded(project: Project) ->
     assert run(["--project", str(root), "db", "upgrade"]) == 0
     with Project.open(root) as reopened:
         assert migrate.current_revision(reopened.db) == migrate.head_revision()
-        assert reopened.datasets() == []
+        names = [d.name for d in reopened.datasets()]
+        assert names == ([] if revision == "base" else ["kept"])  # data survives migration
 
 
 def test_database_from_a_newer_rasad_is_refused(project: Project) -> None:

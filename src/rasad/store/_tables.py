@@ -157,3 +157,19 @@ class CurrentDeploymentRow(Base):
     environment: Mapped[str] = mapped_column(String(100), primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class MonitorResultRow(Base):
+    """A saved check result (drift, performance): summary here, full JSON as a blob."""
+
+    __tablename__ = "monitor_results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(50), nullable=False)
+    reference: Mapped[str] = mapped_column(Text, nullable=False)
+    current: Mapped[str] = mapped_column(Text, nullable=False)
+    alert: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    blob: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
