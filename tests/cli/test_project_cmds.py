@@ -123,3 +123,10 @@ def test_gc_removes_only_unreferenced_blobs(project: Project, tmp_path: Path,
     gc_events = rasad.ok("audit", "log", "--json", "--action", "artifacts.gc").json()
     assert [e["details"]["removed"] for e in gc_events] == [[orphan]]
     rasad.ok("audit", "verify")
+
+
+def test_db_status_and_upgrade(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    rasad = Cli(capsys, project.root)
+    status = rasad.ok("db", "status", "--json").json()
+    assert status["revision"] == status["expected"] is not None
+    assert "already at revision" in rasad.ok("db", "upgrade").out

@@ -47,20 +47,26 @@ def test_concurrent_promotions_keep_one_current_deployment_and_one_chain(
     procs = [ctx.Process(target=_promote_repeatedly,
                          args=(str(project.root), url, w, versions[w].version, start, results))
              for w in range(WRITERS)]
-    for p in procs:
-        p.start()
     changed: dict[int, int] = {}
-    deadline = time.monotonic() + TIMEOUT_S
-    while len(changed) < WRITERS and time.monotonic() < deadline:
-        try:
-            writer, count = results.get(timeout=0.5)
-            changed[writer] = count
-        except queue.Empty:
-            if any(p.exitcode not in (None, 0) for p in procs):
-                start.abort()  # release writers still waiting, instead of timing out
-                break
-    for p in procs:
-        p.join(TIMEOUT_S)
+    try:
+        for p in procs:
+            p.start()
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(changed) < WRITERS and time.monotonic() < deadline:
+            try:
+                writer, count = results.get(timeout=0.5)
+                changed[writer] = count
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    start.abort()  # release writers still waiting instead of timing out
+                    break
+        for p in procs:
+            p.join(TIMEOUT_S)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
     assert [p.exitcode for p in procs] == [0] * WRITERS
     assert sorted(changed) == list(range(WRITERS))
     # A writer's first promotion always changes something: its version was not serving.

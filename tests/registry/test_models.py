@@ -125,9 +125,6 @@ def test_bad_model_names_are_refused(project: Project) -> None:
     assert audit_count(project, "model.register") == 0
 
 
-@pytest.mark.xfail(raises=ConflictError, strict=True,
-                   reason="check_name matches NAME_PATTERN with re.match and '$', which also "
-                          "matches before a trailing newline (rasad.datasets.service)")
 def test_a_trailing_newline_is_not_a_valid_model_name(project: Project) -> None:
     with project.start_run() as run:  # no model: a name that passes ends in ConflictError
         pass

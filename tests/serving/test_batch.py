@@ -10,7 +10,7 @@ import pytest
 
 from rasad import Project
 from rasad.errors import InputError, NotFoundError
-from registry._helpers import FEATURES, audit_count, portfolio, registered, train
+from tests.registry._helpers import FEATURES, audit_count, portfolio, registered, train
 
 OUTPUT_COLUMNS = {"prediction", "proba_0", "proba_1", "model_name", "model_version"}
 

@@ -32,7 +32,7 @@ def check_name(name: str, what: str = "Dataset") -> str:
     >>> check_name("loans-2025")
     'loans-2025'
     """
-    if not NAME_PATTERN.match(name or ""):
+    if not NAME_PATTERN.fullmatch(name or ""):
         raise InputError(f"{what} name {name!r} is not allowed: use letters, digits, '.', '_' "
                          "and '-', starting with a letter or digit (at most 200 characters).")
     return name

@@ -42,7 +42,22 @@ The method, step by step:
    variation of the realized metric around its expectation, not a
    miscalibration under shift or concept drift: the validation in
    ``docs/performance.md`` measures both.
-5. **Thresholds** come from the reference chunks: by default from their
+5. **Adaptive calibration (opt-in, ``features=``).** Under covariate shift a
+   model that does not capture ``P(y | x)`` exactly is calibrated differently
+   on the current population than on the reference, and plain CBPE cannot
+   see it (the validation shows this). Given the feature columns, rasad
+   re-weights the reference to look like each current chunk before
+   calibrating, the importance-weighting idea behind NannyML's later PAPE:
+   a histogram gradient-boosting domain classifier separates the reference
+   from the chunk on the features and the score; its 2-fold cross-fitted
+   probability ``q`` gives each reference row the weight ``q / (1 - q)``
+   (``q`` clipped to [0.001, 0.999], weights capped at their 99.9th
+   percentile), and a weighted isotonic regression calibrates the chunk. It
+   costs one classifier per chunk; each chunk reports the effective number of
+   reference rows behind its calibration, ``(sum w)^2 / sum w^2``, which
+   falls when the chunk lies where the reference has few rows. Reference
+   chunks keep the global calibration.
+6. **Thresholds** come from the reference chunks: by default from their
    *estimated* values (``thresholds_from="estimated"``), so that estimates are
    compared with estimates; ``"realized"`` uses the reference chunks' realized
    values, as NannyML does (wider bounds, fewer alerts).
@@ -57,7 +72,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
 from typing import Any, TypeVar
 
@@ -65,9 +80,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.stats import rankdata
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, cross_val_predict
+from threadpoolctl import threadpool_limits
 
 from rasad.drift.chunking import Chunk, Chunker
 from rasad.errors import InputError
@@ -79,6 +96,7 @@ from rasad.monitoring.performance import (
     _check_frame,
     _check_min_rows,
     _chunking_dict,
+    _Design,
     _finite,
     _realized,
     _reference_warnings,
@@ -129,6 +147,7 @@ class CalibrationResult:
     ece_before: float | None
     ece_after: float | None
     reason: str
+    adaptive: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "mode": self.mode.value}
@@ -159,7 +178,10 @@ class EstimatedMetric:
 
 @dataclass(frozen=True)
 class EstimatedChunk:
-    """The estimated (and, where labels exist, realized) metrics of one chunk."""
+    """The estimated (and, where labels exist, realized) metrics of one chunk.
+
+    ``effective_reference_rows`` is set by CBPE's adaptive calibration only.
+    """
 
     key: str
     start: str | None
@@ -169,12 +191,13 @@ class EstimatedChunk:
     status: ChunkStatus
     metrics: Mapping[str, EstimatedMetric]
     reason: str | None = None
+    effective_reference_rows: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key, "start": self.start, "end": self.end, "rows": self.rows,
             "labelled_rows": self.labelled_rows, "status": self.status.value,
-            "reason": self.reason,
+            "reason": self.reason, "effective_reference_rows": self.effective_reference_rows,
             "metrics": {name: value.to_dict() for name, value in self.metrics.items()},
         }
 
@@ -183,7 +206,8 @@ class EstimatedChunk:
 class EstimationReport:
     """What an estimator found: thresholds, and the estimates of every chunk.
 
-    ``calibration`` is set by CBPE, ``features`` by DLE.
+    ``calibration`` is set by CBPE; ``features`` lists the feature columns used
+    (by DLE, or by CBPE's adaptive calibration).
     """
 
     method: EstimationMethod
@@ -265,8 +289,14 @@ class CBPE:
         Set thresholds from the reference chunks' estimates or realized values.
     min_chunk_rows : int, default 30
         Chunks with fewer rows get status ``too_few_rows`` and no estimates.
+    features : sequence of str, optional
+        Turns on adaptive calibration: the reference is re-weighted to each
+        current chunk's feature distribution before calibrating (module notes).
+    threads : int or None, default 1
+        OpenMP threads for adaptive calibration's domain classifiers (see
+        :class:`~rasad.monitoring.regression_estimation.DLE`).
     random_state : int, default 0
-        Seeds the calibration check's splits.
+        Seeds the calibration check's splits and the domain classifiers.
 
     Attributes
     ----------
@@ -311,6 +341,8 @@ class CBPE:
         threshold: Threshold | None = None,
         thresholds_from: ThresholdBasis | str = ThresholdBasis.ESTIMATED,
         min_chunk_rows: int = MIN_CHUNK_ROWS,
+        features: Sequence[str] | None = None,
+        threads: int | None = 1,
         random_state: int = 0,
     ) -> None:
         self.target = target
@@ -323,15 +355,28 @@ class CBPE:
         self.threshold = threshold
         self.thresholds_from = thresholds_from
         self.min_chunk_rows = min_chunk_rows
+        self.features = features
+        self.threads = threads
         self.random_state = random_state
 
     def fit(self, reference: pd.DataFrame) -> CBPE:
         """Calibrate on the labelled reference and set thresholds from its chunks."""
+        with threadpool_limits(limits=self.threads, user_api="openmp"):
+            return self._fit(reference)
+
+    def estimate(self, current: pd.DataFrame) -> EstimationReport:
+        """Estimate the metrics of every chunk of ``current`` (its target may be absent)."""
+        with threadpool_limits(limits=self.threads, user_api="openmp"):
+            return self._estimate(current)
+
+    def _fit(self, reference: pd.DataFrame) -> CBPE:
         self._metrics, self._z = _cbpe_metrics(self.metrics), _z(self.confidence)
         mode = _enum(Calibration, self.calibration, "calibration")
         basis = _enum(ThresholdBasis, self.thresholds_from, "thresholds_from")
         _check_min_rows(self.min_chunk_rows)
-        _check_frame(reference, "reference", [self.target, self.score, self.prediction])
+        features = self._features()
+        _check_frame(reference, "reference",
+                     [self.target, self.score, self.prediction, *features])
         labelled = reference[self.target].notna().to_numpy(dtype=bool)
         if not labelled.any():
             raise InputError(f"Reference column {self.target!r} holds no labels; CBPE "
@@ -341,6 +386,12 @@ class CBPE:
         truth = _positive(reference[self.target].to_numpy(dtype=object), self.labels_)
         self.calibration_, self.calibrator_ = _calibrate(
             truth[labelled], scores[labelled], mode, self.random_state)
+        if features:
+            self.calibration_ = replace(self.calibration_, adaptive=True)
+            known = reference.loc[labelled]
+            self._design = _Design.learn(known, [*features, self.score])
+            self._reference = (self._design.matrix(known, "reference"), scores[labelled],
+                               truth[labelled])
         chunks = [self._chunk(c, reference, scores, "reference")
                   for c in self._chunker.split(reference)]
         self.thresholds_ = _thresholds(chunks, self._metrics, self._threshold, basis)
@@ -348,11 +399,10 @@ class CBPE:
         self._basis = basis
         return self
 
-    def estimate(self, current: pd.DataFrame) -> EstimationReport:
-        """Estimate the metrics of every chunk of ``current`` (its target may be absent)."""
+    def _estimate(self, current: pd.DataFrame) -> EstimationReport:
         if not hasattr(self, "thresholds_"):
             raise InputError("This CBPE is not fitted yet; call fit(reference) first.")
-        _check_frame(current, "current", [self.score, self.prediction])
+        _check_frame(current, "current", [self.score, self.prediction, *self._features()])
         scores = _scores(current, "current", self.score)
         chunks = [self._chunk(c, current, scores, "current")
                   for c in self._chunker.split(current)]
@@ -362,9 +412,41 @@ class CBPE:
             threshold=self._threshold.to_dict(), thresholds_from=self._basis,
             thresholds=self.thresholds_, reference=self.reference_,
             current=tuple(_with_alerts(c, self.thresholds_) for c in chunks),
-            calibration=self.calibration_,
+            calibration=self.calibration_, features=tuple(self._features()),
             warnings=_reference_warnings(self.reference_, self._threshold),
         )
+
+    def _features(self) -> list[str]:
+        if self.features is None:
+            return []
+        if isinstance(self.features, str) or not list(self.features):
+            raise InputError("features= takes a list of column names (or None to turn "
+                             "adaptive calibration off).")
+        features = list(dict.fromkeys(self.features))
+        clash = [c for c in (self.target, self.score, self.prediction) if c in features]
+        if clash:
+            raise InputError(f"features must not include {', '.join(map(repr, clash))}; the "
+                             "score is added for you and the target is what is missing.")
+        return features
+
+    def _adapted(self, rows: pd.DataFrame, raw: npt.NDArray[np.float64]
+                 ) -> tuple[npt.NDArray[np.float64], float]:
+        """Calibrated probabilities for one chunk from the re-weighted reference, and its ESS."""
+        reference_x, reference_scores, reference_truth = self._reference
+        chunk_x = self._design.matrix(rows, "current")
+        x = np.vstack([reference_x, chunk_x])
+        side = np.r_[np.zeros(len(reference_x)), np.ones(len(chunk_x))]
+        mask = self._design.mask
+        domain = HistGradientBoostingClassifier(
+            categorical_features=mask if any(mask) else None, random_state=self.random_state)
+        folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=self.random_state)
+        q = cross_val_predict(domain, x, side, cv=folds, method="predict_proba")
+        q = np.clip(q[: len(reference_x), 1], 0.001, 0.999)
+        weights = q / (1.0 - q)
+        weights = np.minimum(weights, np.quantile(weights, 0.999))
+        effective = float(weights.sum() ** 2 / (weights**2).sum())
+        calibrator = _isotonic(reference_scores, reference_truth, weights)
+        return calibrator.predict(raw), effective
 
     @property
     def _chunker(self) -> Chunker:
@@ -386,14 +468,19 @@ class CBPE:
                       for m in self._metrics}
             return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
                                   int(labelled.sum()), status, values, reason)
-        proba = raw if self.calibrator_ is None else self.calibrator_.predict(raw)
+        effective = None
+        if side == "current" and self._features():
+            proba, effective = self._adapted(rows, raw)
+        else:
+            proba = raw if self.calibrator_ is None else self.calibrator_.predict(raw)
         estimates = _cbpe_estimates(proba, raw, pred, self._metrics)
         realized = _realized_binary(truth, pred, raw, labelled, self._metrics,
                                     self.min_chunk_rows)
         values = {name: _banded(name, est, std, realized.get(name), self._z, reason_est)
                   for name, (est, std, reason_est) in estimates.items()}
         return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
-                              int(labelled.sum()), status, values)
+                              int(labelled.sum()), status, values,
+                              effective_reference_rows=effective)
 
 
 def estimate(
@@ -410,6 +497,8 @@ def estimate(
     threshold: Threshold | None = None,
     thresholds_from: ThresholdBasis | str = ThresholdBasis.ESTIMATED,
     min_chunk_rows: int = MIN_CHUNK_ROWS,
+    features: Sequence[str] | None = None,
+    threads: int | None = 1,
     random_state: int = 0,
 ) -> EstimationReport:
     """Estimate a binary classifier's metrics per chunk without labels (CBPE).
@@ -447,8 +536,8 @@ def estimate(
     return CBPE(
         target=target, score=score, prediction=prediction, chunker=chunker, metrics=metrics,
         calibration=calibration, confidence=confidence, threshold=threshold,
-        thresholds_from=thresholds_from, min_chunk_rows=min_chunk_rows,
-        random_state=random_state,
+        thresholds_from=thresholds_from, min_chunk_rows=min_chunk_rows, features=features,
+        threads=threads, random_state=random_state,
     ).fit(reference).estimate(current)
 
 
@@ -619,9 +708,10 @@ def _calibrate(truth: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64],
                              "scores used as they are"), None
 
 
-def _isotonic(scores: npt.NDArray[np.float64], truth: npt.NDArray[np.bool_]) -> IsotonicRegression:
+def _isotonic(scores: npt.NDArray[np.float64], truth: npt.NDArray[np.bool_],
+              weights: npt.NDArray[np.float64] | None = None) -> IsotonicRegression:
     model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-    return model.fit(scores, truth.astype(np.float64))
+    return model.fit(scores, truth.astype(np.float64), sample_weight=weights)
 
 
 def _ece(truth: npt.NDArray[np.bool_], proba: npt.NDArray[np.float64]) -> float:

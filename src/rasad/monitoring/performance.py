@@ -63,6 +63,7 @@ METRIC_RANGE: Mapping[Metric, tuple[float | None, float | None]] = types.Mapping
 )
 """The values each metric can take; alert bounds are clipped to this range."""
 
+_MAX_CATEGORIES = 254
 _SCORE_METRICS = frozenset({Metric.ROC_AUC, Metric.LOG_LOSS, Metric.BRIER})
 
 
@@ -362,8 +363,9 @@ def _classes(data: Mapping[str, _Columns]) -> list[Any]:
     try:
         return sorted(seen)
     except TypeError:
-        raise InputError(f"The labels mix types ({', '.join(sorted({type(v).__name__ for v in seen}))}"
-                         "); use one type for targets and predictions.") from None
+        kinds = ", ".join(sorted({type(v).__name__ for v in seen}))
+        raise InputError(f"The labels mix types ({kinds}); use one type for targets and "
+                         "predictions.") from None
 
 
 def _chunk(chunk: Chunk, data: _Columns, task: Task, chosen: Sequence[Metric],
@@ -444,6 +446,50 @@ def _summary(current: Sequence[Any], alerts: Sequence[tuple[str, str]]) -> dict[
         "chunks_alerting": len({key for key, _ in alerts}),
         "alerts": len(alerts),
     }
+
+
+@dataclass(frozen=True)
+class _Design:
+    """How a helper model reads feature columns: numbers as they are, text as categories.
+
+    Categories are the reference's most frequent ``_MAX_CATEGORIES`` values (what a
+    histogram gradient-boosting model accepts); others and missing values become
+    missing, which those models handle natively.
+    """
+
+    columns: tuple[str, ...]
+    categories: Mapping[str, tuple[Any, ...]]
+
+    @classmethod
+    def learn(cls, frame: pd.DataFrame, columns: Sequence[str]) -> _Design:
+        categories = {}
+        for column in columns:
+            if _is_categorical(frame[column]):
+                counts = frame[column].dropna().astype(str).value_counts(sort=True)
+                categories[column] = tuple(counts.index[:_MAX_CATEGORIES])
+        return cls(tuple(columns), categories)
+
+    @property
+    def mask(self) -> list[bool]:
+        return [column in self.categories for column in self.columns]
+
+    def matrix(self, frame: pd.DataFrame, side: str) -> npt.NDArray[np.float64]:
+        out = np.empty((len(frame), len(self.columns)), dtype=np.float64)
+        for j, column in enumerate(self.columns):
+            if column in self.categories:
+                codes = {value: float(code) for code, value in
+                         enumerate(self.categories[column])}
+                text = frame[column].astype(str).where(frame[column].notna())
+                out[:, j] = text.map(codes).to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                out[:, j] = _numeric(frame[column], side, column, allow_missing=True)
+        return out
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    return bool(isinstance(series.dtype, pd.CategoricalDtype)
+                or pd.api.types.is_string_dtype(series.dtype)
+                or pd.api.types.is_object_dtype(series.dtype))
 
 
 def _finite(value: float | None) -> float | None:

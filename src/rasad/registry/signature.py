@@ -449,10 +449,16 @@ def _convert(
 ) -> tuple[pd.Series, pd.Series | None]:
     """The column as ``kind`` wants it, and a mask of values that do not convert."""
     if kind is ColumnKind.NUMERIC:
-        if pd.api.types.is_numeric_dtype(column.dtype):
-            return (column.astype("float64") if convert else column), None
-        numbers = pd.to_numeric(column, errors="coerce")
-        return numbers.astype("float64"), column.notna() & numbers.isna()
+        if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+                column.dtype):
+            numbers = column.astype("float64")
+            bad = pd.Series(np.isinf(numbers.to_numpy()), index=column.index)
+            return (numbers if convert else column), (bad if bad.any() else None)
+        numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+        # Infinity is not a number a model can score: report it like text.
+        bad = (column.notna() & numbers.isna()) | pd.Series(np.isinf(numbers.to_numpy()),
+                                                           index=column.index)
+        return numbers, bad
     if kind is ColumnKind.DATETIME:
         if pd.api.types.is_datetime64_any_dtype(column.dtype):
             return column, None

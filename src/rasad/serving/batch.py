@@ -44,6 +44,9 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
     out_path = Path(output) if output is not None else None
     if out_path is not None and out_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"Output {out_path} must end in {', '.join(OUTPUT_SUFFIXES)}.")
+    if out_path is not None and out_path.is_dir():
+        raise InputError(f"Output {out_path} is a folder; give a file name such as "
+                         f"{out_path / 'scores.csv'}.")
     model_version = project.model_version(name, version=version, env=env)
     frame = data if isinstance(data, pd.DataFrame) else read_table(data).to_pandas()
     if len(frame) == 0:  # read_table refuses empty files; a DataFrame skips it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 import sys
@@ -55,7 +56,11 @@ def git_state(folder: Path) -> dict[str, Any]:
 def distribution_of(obj: object) -> str | None:
     """The installed distribution that provides ``obj``'s class (e.g. 'lightgbm')."""
     top = type(obj).__module__.split(".")[0]
-    for dist, modules in metadata.packages_distributions().items():
-        if dist == top:
-            return modules[0] if modules else None
-    return None
+    names = _distributions().get(top)
+    return names[0] if names else None
+
+
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    # Scanning every installed distribution takes a few hundred milliseconds: do it once.
+    return dict(metadata.packages_distributions())

@@ -1,0 +1,149 @@
+"""Calibration of rasad's drift verdict: false alarms without drift, detections with it.
+
+    .venv/bin/python benchmarks/drift_calibration.py                   # 1k, 100k, 1M rows
+    .venv/bin/python benchmarks/drift_calibration.py --sizes 1000 --repeats 200 --markdown
+
+Data: ../shared/peers/common.py's tables (40 numeric columns of normal, lognormal and
+uniform distributions, 10 categorical with 5 to 50 categories). For each size n, a
+table of 2n rows from the reference distribution is split at random into two halves:
+a pair with no drift. Each scenario then injects a drift of known size into the
+current half:
+
+- mean shift of 0.01 (trivial), 0.1 and 0.5 standard deviations, and a scale change
+  (x1.5 around the mean), each in the 10 numeric columns n00-n09;
+- a category frequency change in the 10 categorical columns: 40% of the mass moved
+  onto the reversed profile (common.drifted_probs), and a milder 10%.
+
+For each policy (rasad's default, and Evidently's rule written as a policy) and
+scenario it reports the share of repeats where the dataset verdict says drift, the
+share of injected columns flagged, and the share of other columns flagged (false
+alarms). Prints one JSON line, or with --markdown the tables for docs/drift.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import SHARED_PEERS, emit  # noqa: E402
+
+sys.path.insert(0, str(SHARED_PEERS))
+import common as C  # type: ignore[import-not-found]  # noqa: E402
+
+from rasad.drift import DriftPolicy, compare  # noqa: E402
+
+INJECTED_NUMERIC = [f"n{i:02d}" for i in range(10)]
+SCENARIOS = ("no drift", "mean +0.01 std", "mean +0.1 std", "mean +0.5 std", "scale x1.5",
+             "categories 10%", "categories 40%")
+POLICIES = {"rasad default": DriftPolicy(), "Evidently-like": DriftPolicy.evidently_like()}
+
+
+def split(big: pd.DataFrame, rows: int, rng: np.random.Generator
+          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    order = rng.permutation(len(big))
+    return (big.iloc[order[:rows]].reset_index(drop=True),
+            big.iloc[order[rows:2 * rows]].reset_index(drop=True))
+
+
+def inject(current: pd.DataFrame, scenario: str, rng: np.random.Generator
+           ) -> tuple[pd.DataFrame, list[str]]:
+    if scenario == "no drift":
+        return current, []
+    num_params, cat_params = C._col_params()
+    current = current.copy()
+    if scenario.startswith(("mean", "scale")):
+        for name in INJECTED_NUMERIC:
+            kind, params = num_params[C.NUM_COLS.index(name)]
+            mean, std = C._theory_mean_std(kind, params)
+            x = current[name].to_numpy()
+            if scenario.startswith("mean"):
+                current[name] = x + float(scenario.split("+")[1].split()[0]) * std
+            else:
+                current[name] = mean + 1.5 * (x - mean)
+        return current, INJECTED_NUMERIC
+    moved = 0.4 if scenario.endswith("40%") else 0.1
+    for name, k, w in zip(C.CAT_COLS, C.CAT_K, cat_params, strict=True):
+        p = (1 - moved) * w + moved * w[::-1]
+        codes = rng.choice(k, size=len(current), p=p)
+        current[name] = pd.Categorical.from_codes(
+            codes, categories=[f"k{j}" for j in range(k)]).astype(object)
+    return current, list(C.CAT_COLS)
+
+
+def run(sizes: list[int], repeats: dict[int, int], seed: int) -> dict[str, Any]:
+    rows_out = []
+    for rows in sizes:
+        started = time.perf_counter()
+        big = C.make_table(2 * rows, current=False)
+        rng = np.random.default_rng(seed + rows)
+        tallies = {(p, s): {"verdicts": 0, "hits": 0.0, "false": 0.0}
+                   for p in POLICIES for s in SCENARIOS}
+        for _ in range(repeats[rows]):
+            reference, base = split(big, rows, rng)
+            for scenario in SCENARIOS:
+                current, injected = inject(base, scenario, rng)
+                others = [c for c in reference.columns if c not in injected]
+                for name, policy in POLICIES.items():
+                    report = compare(reference, current, policy=policy)
+                    flagged = set(report.drifted_columns)
+                    tally = tallies[(name, scenario)]
+                    tally["verdicts"] += report.drifted
+                    if injected:
+                        tally["hits"] += len(flagged & set(injected)) / len(injected)
+                    tally["false"] += len(flagged - set(injected)) / len(others)
+        n = repeats[rows]
+        for (policy, scenario), tally in tallies.items():
+            rows_out.append({
+                "rows": rows, "policy": policy, "scenario": scenario, "repeats": n,
+                "dataset_flag_rate": tally["verdicts"] / n,
+                "injected_columns_flagged": tally["hits"] / n if scenario != "no drift" else None,
+                "other_columns_flagged": tally["false"] / n,
+            })
+        print(f"# {rows:,} rows: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return {"bench": "drift_calibration", "results": rows_out}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = []
+    for policy in POLICIES:
+        lines += [f"\n{policy}:\n",
+                  "| rows | scenario | repeats | dataset flagged | injected columns flagged "
+                  "| other columns flagged |",
+                  "| ---: | --- | ---: | ---: | ---: | ---: |"]
+        for r in result["results"]:
+            if r["policy"] != policy:
+                continue
+            hit = r["injected_columns_flagged"]
+            lines.append(
+                f"| {r['rows']:,} | {r['scenario']} | {r['repeats']} | "
+                f"{r['dataset_flag_rate']:.0%} | {'-' if hit is None else f'{hit:.0%}'} | "
+                f"{r['other_columns_flagged']:.1%} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="repeats per size (default: 100 at 1k, 20 at 100k, 5 at 1M)")
+    parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args()
+    default = {1_000: 100, 100_000: 20, 1_000_000: 5}
+    repeats = {n: args.repeats or default.get(n, 10) for n in args.sizes}
+    result = run(args.sizes, repeats, args.seed)
+    if args.markdown:
+        print(markdown(result))
+    else:
+        emit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""Comparing one column: status, methods, missing share, summaries; then the final verdict.
+
+:func:`draft` runs everything for one column against the whole current side or one
+chunk of it, flagging with the raw p-values; :func:`finalise` applies the
+multiple-testing correction's adjusted p-values and writes the verdict and its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from rasad.datasets.kinds import ColumnKind
+from rasad.drift._columns import (
+    Family,
+    category_codes,
+    count_codes,
+    family_of,
+    float_values,
+    missing_count,
+)
+from rasad.drift.categorical import CATEGORICAL_METHODS, CategoricalPair
+from rasad.drift.methods import (
+    METHODS,
+    MethodKind,
+    MethodResult,
+    ValueKind,
+    flags,
+    two_proportion_z,
+)
+from rasad.drift.numeric import (
+    NUMERIC_METHODS,
+    NumericPair,
+    bin_counts,
+    plot_edges,
+    quantiles,
+    sorted_finite,
+)
+from rasad.drift.policy import Combine, DriftPolicy, MethodSpec, Rule
+from rasad.drift.reference import TESTED_KINDS, Prepared, ReferenceColumn
+from rasad.drift.report import (
+    ColumnDrift,
+    ColumnStatus,
+    Histogram,
+    MissingChange,
+    SideSummary,
+)
+
+PLOT_CATEGORIES: Final[int] = 50
+"""Most categories a histogram lists; the rest are summed as ``(other)``."""
+
+_NUMERIC_FAMILIES: Final[frozenset[Family]] = frozenset(
+    {Family.NUMBER, Family.BOOLEAN, Family.NULL})
+_NOT_TESTED: Final[dict[ColumnKind, str]] = {
+    ColumnKind.IDENTIFIER: "identifier columns are not compared: their values are unique "
+                           "by design",
+    ColumnKind.TEXT: "free-text columns are not compared value by value",
+    ColumnKind.DATETIME: "date and time columns are not compared: time moves on by design; "
+                         "chunk the current data by it instead",
+}
+Floats = npt.NDArray[np.float64]
+Compute = Callable[[MethodSpec], tuple[float, float | None]]
+
+
+@dataclass(frozen=True, eq=False)
+class Current:
+    """The current side of one column, read once for the whole data and every chunk."""
+
+    rows: int
+    family: Family
+    arrow_type: str
+    numbers: Floats | None = None
+    codes: npt.NDArray[np.intp] | None = None
+    labels: tuple[str, ...] = ()
+    missing: int = 0
+
+    @classmethod
+    def read(cls, column: pa.ChunkedArray, kind: ColumnKind) -> Current:
+        family = family_of(column.type)
+        base = {"rows": len(column), "family": family, "arrow_type": str(column.type)}
+        if kind is ColumnKind.NUMERIC and family in _NUMERIC_FAMILIES:
+            return cls(**base, numbers=float_values(column))
+        if kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) and family is not Family.OTHER:
+            codes, labels = category_codes(column)
+            return cls(**base, codes=codes, labels=labels)
+        return cls(**base, missing=missing_count(column))
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A column's comparison before correction, and the status note its reason starts with."""
+
+    column: ColumnDrift
+    note: str = ""
+
+
+def one_side(name: str, status: ColumnStatus) -> Draft:
+    side = "reference" if status is ColumnStatus.REFERENCE_ONLY else "current"
+    return Draft(ColumnDrift(name, status, False, f"the column is only in the {side} data"))
+
+
+def mismatch(name: str, ref: ReferenceColumn, current: Current) -> Draft | None:
+    """A not-tested or kind-mismatch draft, or None when the column can be compared."""
+    ref_summary = SideSummary(ref.rows, ref.count, _share(ref.missing, ref.rows))
+    if ref.kind not in TESTED_KINDS:
+        return Draft(ColumnDrift(name, ColumnStatus.NOT_TESTED, False, _NOT_TESTED[ref.kind],
+                                 kind=ref.kind, reference=ref_summary))
+    problem = None
+    if ref.kind is ColumnKind.NUMERIC and ref.family not in _NUMERIC_FAMILIES:
+        problem = f"the column is numeric but the reference holds {ref.family.value}"
+    elif ref.kind is ColumnKind.NUMERIC and current.family not in _NUMERIC_FAMILIES:
+        problem = (f"the reference holds numbers but the current data holds "
+                   f"{current.family.value} ({current.arrow_type})")
+    elif ref.family is Family.OTHER or current.family is Family.OTHER:
+        problem = f"values of type {current.arrow_type} cannot be compared as categories"
+    elif Family.NULL not in (ref.family, current.family) and ref.family is not current.family:
+        problem = (f"the reference holds {ref.family.value} but the current data holds "
+                   f"{current.family.value} ({current.arrow_type})")
+    if problem is None:
+        return None
+    return Draft(ColumnDrift(name, ColumnStatus.KIND_MISMATCH, False, problem, kind=ref.kind,
+                             reference=ref_summary))
+
+
+def draft(name: str, prepared: Prepared, current: Current, index: npt.NDArray[np.intp] | None,
+          policy: DriftPolicy) -> Draft:
+    """Compare the reference column with the current rows at ``index`` (all when None)."""
+    if current.numbers is not None:
+        return _numeric(name, prepared, current, index, policy)
+    return _categorical(name, prepared, current, index, policy)
+
+
+# --- numeric ---------------------------------------------------------------------------
+
+
+def _numeric(name: str, prepared: Prepared, current: Current,
+             index: npt.NDArray[np.intp] | None, policy: DriftPolicy) -> Draft:
+    ref = prepared.column
+    assert current.numbers is not None
+    numbers = current.numbers if index is None else current.numbers[index]
+    values = sorted_finite(numbers)
+    rows = len(numbers)
+    cur_summary = _numeric_side(rows, values)
+    summary = ref.numeric
+    ref_summary = SideSummary(ref.rows, ref.count, _share(ref.missing, ref.rows),
+                              *((summary.mean, summary.std, summary.minimum, summary.median,
+                                 summary.maximum) if summary is not None else ()))
+    missing = _missing(ref, rows - len(values), rows, policy)
+    base = ColumnDrift(name, ColumnStatus.TESTED, False, "", kind=ref.kind,
+                       value_kind=ValueKind.NUMERIC, missing=missing, reference=ref_summary,
+                       current=cur_summary)
+    if summary is None or not len(values):
+        return _all_missing(base, ref.count, len(values))
+    assert prepared.values is not None
+    edges = plot_edges(prepared.values, values)
+    base = replace(base, histogram=Histogram(
+        tuple(_shares(bin_counts(prepared.values, edges[1:-1]))),
+        tuple(_shares(bin_counts(values, edges[1:-1]))), edges=tuple(edges.tolist())))
+    if summary.minimum == summary.maximum:
+        constant = summary.minimum
+        equal = int(np.searchsorted(values, constant, "right")
+                    - np.searchsorted(values, constant, "left"))
+        pair = CategoricalPair((f"= {constant:g}", "other"),
+                               np.array([summary.count, 0]), np.array([equal, len(values) - equal]))
+        return _constant(base, f"{constant:g}", pair, policy)
+    n = min(summary.count, len(values))
+    rule, why = policy.rule_for(name, ValueKind.NUMERIC, n)
+    if rule is None:
+        return Draft(replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
+                     f"too few values to compare ({why})")
+    pair = NumericPair(prepared.values, values, summary.std, np.asarray(summary.edges),
+                       np.asarray(summary.bin_counts, dtype=np.int64))
+    results = _run(rule, policy, lambda spec: NUMERIC_METHODS[spec.method](pair))
+    return Draft(replace(base, rule=why, combine=rule.combine, results=results))
+
+
+def _numeric_side(rows: int, values: Floats) -> SideSummary:
+    if not len(values):
+        return SideSummary(rows, 0, _share(rows, rows))
+    return SideSummary(
+        rows, len(values), _share(rows - len(values), rows), float(np.mean(values)),
+        float(np.std(values, ddof=1)) if len(values) > 1 else None, float(values[0]),
+        float(quantiles(values, [0.5])[0]), float(values[-1]))
+
+
+# --- categorical -----------------------------------------------------------------------
+
+
+def _categorical(name: str, prepared: Prepared, current: Current,
+                 index: npt.NDArray[np.intp] | None, policy: DriftPolicy) -> Draft:
+    ref = prepared.column
+    assert current.codes is not None
+    codes = current.codes if index is None else current.codes[index]
+    own = count_codes(codes, len(current.labels))
+    rows = len(codes)
+    present = int(own.sum())
+    ref_categories = ref.categories or ()
+    ref_labels = [label for label, _ in ref_categories]
+    known = set(ref_labels)
+    new = [(label, int(count)) for label, count in zip(current.labels, own, strict=True)
+           if count > 0 and label not in known]
+    new.sort(key=lambda item: (-item[1], item[0]))
+    labels = (*ref_labels, *(label for label, _ in new))
+    position = {label: i for i, label in enumerate(labels)}
+    cur_counts = np.zeros(len(labels), dtype=np.int64)
+    for label, count in zip(current.labels, own, strict=True):
+        if count > 0:
+            cur_counts[position[label]] += count
+    ref_counts = np.array([count for _, count in ref_categories] + [0] * len(new),
+                          dtype=np.int64)
+    missing = _missing(ref, rows - present, rows, policy)
+    value_kind = ValueKind.BINARY if len(labels) == 2 else ValueKind.CATEGORICAL
+    base = ColumnDrift(
+        name, ColumnStatus.TESTED, False, "", kind=ref.kind, value_kind=value_kind,
+        missing=missing,
+        new_categories=tuple((label, count / present) for label, count in new),
+        reference=SideSummary(ref.rows, ref.count, _share(ref.missing, ref.rows)),
+        current=SideSummary(rows, present, _share(rows - present, rows)),
+        histogram=_category_histogram(labels, ref_counts, cur_counts))
+    if not ref.count or not present:
+        return _all_missing(base, ref.count, present)
+    if len(ref_labels) == 1:
+        pair = CategoricalPair((ref_labels[0], "other"), np.array([ref.count, 0]),
+                               np.array([cur_counts[0], present - cur_counts[0]]))
+        return _constant(base, repr(ref_labels[0]), pair, policy)
+    rule, why = policy.rule_for(name, value_kind, min(ref.count, present))
+    if rule is None:
+        return Draft(replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
+                     f"too few values to compare ({why})")
+    pair = CategoricalPair(labels, ref_counts, cur_counts)
+    results = _run(rule, policy, lambda spec: CATEGORICAL_METHODS[spec.method](pair))
+    return Draft(replace(base, rule=why, combine=rule.combine, results=results))
+
+
+def _category_histogram(labels: tuple[str, ...], reference: npt.NDArray[np.int64],
+                        current: npt.NDArray[np.int64]) -> Histogram:
+    ref_shares = _shares(reference)
+    cur_shares = _shares(current)
+    if len(labels) <= PLOT_CATEGORIES:
+        return Histogram(tuple(ref_shares), tuple(cur_shares), labels=labels)
+    keep = np.sort(np.argsort(-(ref_shares + cur_shares), kind="stable")[:PLOT_CATEGORIES - 1])
+    rest = np.setdiff1d(np.arange(len(labels)), keep)
+    return Histogram(
+        (*ref_shares[keep].tolist(), float(ref_shares[rest].sum())),
+        (*cur_shares[keep].tolist(), float(cur_shares[rest].sum())),
+        labels=(*(labels[i] for i in keep), "(other)"))
+
+
+# --- shared ----------------------------------------------------------------------------
+
+
+def _constant(base: ColumnDrift, value: str, pair: CategoricalPair,
+              policy: DriftPolicy) -> Draft:
+    """A reference holding one value: compare the share of current values equal to it."""
+    base = replace(base, status=ColumnStatus.CONSTANT)
+    if pair.current[1] == 0:
+        return Draft(base, f"the reference holds one value ({value}) and so does the current "
+                           "data")
+    note = f"the reference holds one value ({value}); compared the share of current values " \
+           "equal to it"
+    rule, why = policy.rule_for(base.name, ValueKind.BINARY,
+                                int(min(pair.reference.sum(), pair.current.sum())),
+                                override=False)
+    if rule is None:
+        return Draft(replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
+                     f"{note}, but there are too few values ({why})")
+    results = _run(rule, policy, lambda spec: CATEGORICAL_METHODS[spec.method](pair))
+    return Draft(replace(base, value_kind=ValueKind.BINARY, rule=why, combine=rule.combine,
+                         results=results), note)
+
+
+def _all_missing(base: ColumnDrift, ref_values: int, cur_values: int) -> Draft:
+    sides = [side for side, n in (("reference", ref_values), ("current data", cur_values))
+             if not n]
+    return Draft(replace(base, status=ColumnStatus.ALL_MISSING),
+                 f"the {' and the '.join(sides)} {'have' if len(sides) > 1 else 'has'} "
+                 "no values")
+
+
+def _run(rule: Rule, policy: DriftPolicy, compute: Compute) -> tuple[MethodResult, ...]:
+    results = []
+    for deciding, specs in ((True, rule.methods), (False, rule.report)):
+        for spec in specs:
+            statistic, p_value = compute(spec)
+            kind = METHODS[spec.method].kind
+            threshold = policy.threshold(spec)
+            value = p_value if kind is MethodKind.P_VALUE and p_value is not None else statistic
+            results.append(MethodResult(spec.method, kind, statistic, p_value, threshold,
+                                        flags(kind, value, threshold), deciding=deciding))
+    return tuple(results)
+
+
+def _missing(ref: ReferenceColumn, missing: int, rows: int, policy: DriftPolicy
+             ) -> MissingChange:
+    z, p = two_proportion_z(ref.missing, ref.rows, missing, rows)
+    ref_share, cur_share = _share(ref.missing, ref.rows), _share(missing, rows)
+    drifted = p < policy.alpha and abs(cur_share - ref_share) >= policy.missing_min_change
+    return MissingChange(ref_share, cur_share, z, p, policy.alpha, policy.missing_min_change,
+                         drifted)
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _shares(counts: npt.NDArray[np.int64]) -> list[float]:
+    total = counts.sum()
+    shares: list[float] = (counts / total).tolist() if total else [0.0] * len(counts)
+    return shares
+
+
+# --- after correction ------------------------------------------------------------------
+
+
+def finalise(item: Draft, adjusted: dict[int, float], missing_adjusted: float | None,
+             policy: DriftPolicy) -> ColumnDrift:
+    """The final column: adjusted p-values applied, verdict and reason written.
+
+    ``adjusted`` maps positions in ``results`` to adjusted p-values.
+    """
+    column = item.column
+    if not column.counted:
+        return column
+    results = tuple(
+        _adjust(result, adjusted[i]) if i in adjusted else result
+        for i, result in enumerate(column.results))
+    missing = column.missing
+    if missing is not None and missing_adjusted is not None:
+        missing = replace(missing, adjusted_p_value=missing_adjusted, drifted=(
+            missing_adjusted < missing.threshold
+            and abs(missing.difference) >= missing.min_change))
+    deciding = [r for r in results if r.deciding]
+    combine = column.combine or Combine.ALL
+    values_drifted = bool(deciding) and (
+        all(r.drifted for r in deciding) if combine is Combine.ALL
+        else any(r.drifted for r in deciding))
+    missing_drifted = missing is not None and missing.drifted
+    parts = [item.note] if item.note else []
+    if deciding:
+        parts.append(_decision(deciding, combine, values_drifted))
+    if missing is not None and missing.drifted:
+        parts.append(f"missing share drifted: {missing.reference_share:.1%} -> "
+                     f"{missing.current_share:.1%} ({_missing_p(missing)})")
+    return replace(column, results=results, missing=missing,
+                   drifted=values_drifted or missing_drifted, reason="; ".join(parts))
+
+
+def _adjust(result: MethodResult, adjusted: float) -> MethodResult:
+    return replace(result, adjusted_p_value=adjusted,
+                   drifted=flags(result.kind, adjusted, result.threshold))
+
+
+def _decision(deciding: list[MethodResult], combine: Combine, drifted: bool) -> str:
+    flagged = [r.describe() for r in deciding if r.drifted]
+    calm = [r.describe() for r in deciding if not r.drifted]
+    joiner = " and " if combine is Combine.ALL else " or "
+    if drifted:
+        return "values drifted: " + joiner.join(flagged)
+    text = "values did not drift: " + " and ".join(calm)
+    if flagged:
+        text += f" (though {' and '.join(flagged)})"
+    return text
+
+
+def _missing_p(missing: MissingChange) -> str:
+    if missing.adjusted_p_value is not None:
+        return f"adjusted p={missing.adjusted_p_value:.3g}"
+    return f"p={missing.p_value:.3g}"

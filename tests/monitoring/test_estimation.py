@@ -1,0 +1,321 @@
+"""Tests for rasad.monitoring.estimation (CBPE): the maths, validation on simulated shift, inputs."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from rasad.drift.chunking import Chunker
+from rasad.errors import InputError
+from rasad.monitoring import (
+    CBPE,
+    Calibration,
+    ChunkStatus,
+    StdThreshold,
+    ThresholdBasis,
+    estimate,
+    expected_confusion_metrics,
+    expected_roc_auc,
+)
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "estimation.py"
+
+# Bounds on the mean absolute error of the estimates over the current chunks of the
+# seeded validation below (documented in docs/performance.md, "Validation"). The
+# measured values are about half of these.
+MAE_BOUND = {"roc_auc": 0.025, "accuracy": 0.03, "f1": 0.025}
+
+
+def _load_simulator() -> ModuleType:
+    # One recipe for the test, the benchmark and the table in the docs.
+    spec = importlib.util.spec_from_file_location("estimation_benchmark", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+simulator = _load_simulator()
+
+
+def _calibrated(seed: int, n: int, shift: float = 0.0) -> pd.DataFrame:
+    """Scores that are the true probabilities: a perfectly calibrated model."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(shift, 1.0, n)
+    p = 1 / (1 + np.exp(-2 * x))
+    y = (rng.random(n) < p).astype(int)
+    return pd.DataFrame({"x": x, "y": y, "score": p, "pred": (p >= 0.5).astype(int)})
+
+
+# --- the maths ---------------------------------------------------------------------------
+
+
+def test_expected_roc_auc_is_the_exact_ratio_of_expected_pair_counts() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.random(7)
+    score = np.array([0.1, 0.3, 0.3, 0.5, 0.7, 0.7, 0.9])  # ties count one half
+    numerator = denominator = 0.0
+    for labels in itertools.product([0, 1], repeat=7):
+        y = np.array(labels)
+        weight = np.prod(np.where(y == 1, p, 1 - p))
+        pos, neg = score[y == 1], score[y == 0]
+        pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+        numerator += weight * pairs
+        denominator += weight * len(pos) * len(neg)
+    assert expected_roc_auc(p, score)[0] == pytest.approx(numerator / denominator)
+
+
+def test_estimates_and_stds_match_monte_carlo_over_labels() -> None:
+    rng = np.random.default_rng(1)
+    n = 1500
+    x = rng.normal(size=n)
+    p = 1 / (1 + np.exp(-1.5 * x))
+    score = np.round(x + rng.normal(0, 0.4, n), 1)  # ties
+    predicted = score > 0.2
+    draws = rng.random((4000, n)) < p
+    # Realized metrics of every draw, vectorised; checked against scikit-learn on a few.
+    tp = (draws & predicted).sum(axis=1)
+    positives = draws.sum(axis=1)
+    ranks = pd.Series(score).rank().to_numpy()
+    simulated = {
+        "accuracy": (draws == predicted).mean(axis=1),
+        "precision": tp / predicted.sum(),
+        "recall": tp / positives,
+        "f1": 2 * tp / (positives + predicted.sum()),
+        "roc_auc": (draws @ ranks - positives * (positives + 1) / 2)
+        / (positives * (n - positives)),
+    }
+    for i in range(3):
+        assert simulated["roc_auc"][i] == pytest.approx(skm.roc_auc_score(draws[i], score))
+        assert simulated["f1"][i] == pytest.approx(skm.f1_score(draws[i], predicted))
+        assert simulated["recall"][i] == pytest.approx(skm.recall_score(draws[i], predicted))
+    got = dict(expected_confusion_metrics(p, predicted))
+    got["roc_auc"] = expected_roc_auc(p, score)
+    for name, values in simulated.items():
+        estimate_, std = got[name]
+        assert estimate_ == pytest.approx(np.mean(values), abs=0.002), name
+        assert std == pytest.approx(np.std(values), rel=0.08), name
+
+
+def test_confusion_metrics_follow_sklearn_zero_division() -> None:
+    got = expected_confusion_metrics([0.2, 0.4], [False, False])
+    assert got["precision"] == (0.0, 0.0)
+    assert got["recall"][0] == 0.0
+    assert got["f1"][0] == 0.0
+    assert expected_confusion_metrics([0.0, 0.0], [True, False])["recall"] == (0.0, 0.0)
+
+
+def test_roc_auc_needs_an_expected_positive_and_negative() -> None:
+    assert np.isnan(expected_roc_auc([0.01, 0.02, 0.03], [0.1, 0.2, 0.3])[0])
+
+
+# --- validation under known covariate shift -------------------------------------------------
+
+
+def test_estimates_track_realized_metrics_under_covariate_shift() -> None:
+    # Documented validation: a LogisticRegression trained once, then data whose features
+    # shift (P(y|x) fixed). MAE of the per-chunk estimates against the realized metrics.
+    errors: dict[str, list[float]] = {name: [] for name in MAE_BOUND}
+    for seed in (0, 1):
+        sim = simulator.simulate_classification(seed, nonlinearity=0.5, reference=10_000,
+                                                 chunk=2_000)
+        report = estimate(sim.reference, sim.current, target="y", score="score",
+                          prediction="pred", chunker=Chunker(size=sim.chunk))
+        for name, value in report.estimation_error().items():
+            if name in errors:
+                errors[name].append(value)
+    for name, bound in MAE_BOUND.items():
+        assert np.mean(errors[name]) < bound, (name, errors[name])
+
+
+def test_estimator_is_validated_on_draws_it_has_never_seen() -> None:
+    # Calibrate once on the reference; estimate fresh seeded draws from the same world.
+    fitted = simulator.simulate_classification(3, nonlinearity=0.5, reference=10_000,
+                                               chunk=2_000)
+    cbpe = CBPE(target="y", score="score", prediction="pred",
+                chunker=Chunker(size=fitted.chunk)).fit(fitted.reference)
+    for current_seed in (101, 102):
+        fresh = simulator.simulate_classification(3, nonlinearity=0.5, reference=10_000,
+                                                  chunk=2_000, current_seed=current_seed)
+        pd.testing.assert_frame_equal(fresh.reference, fitted.reference)
+        assert not fresh.current.equals(fitted.current)
+        report = cbpe.estimate(fresh.current)
+        for name, bound in MAE_BOUND.items():
+            assert report.estimation_error()[name] < bound, (current_seed, name)
+
+
+def test_band_covers_realized_values_when_calibration_holds() -> None:
+    cbpe = CBPE(target="y", score="score", prediction="pred",
+                chunker=Chunker(size=1000)).fit(_calibrated(0, 10_000))
+    report = cbpe.estimate(_calibrated(1, 20_000, shift=0.7))
+    inside = [m.band_lower <= m.realized <= m.band_upper
+              for c in report.current for m in c.metrics.values()]
+    assert np.mean(inside) >= 0.85
+
+
+def test_adaptive_calibration_reduces_error_under_misspecified_shift() -> None:
+    sim = simulator.simulate_classification(0, nonlinearity=1.0, reference=6_000, chunk=2_000,
+                                            chunks=4)
+    plain = estimate(sim.reference, sim.current, target="y", score="score", prediction="pred",
+                     chunker=Chunker(size=sim.chunk))
+    adaptive = estimate(sim.reference, sim.current, target="y", score="score",
+                        prediction="pred", chunker=Chunker(size=sim.chunk),
+                        features=simulator.FEATURES)
+    assert adaptive.calibration is not None and adaptive.calibration.adaptive
+    assert adaptive.features == tuple(simulator.FEATURES)
+    for name in ("roc_auc", "accuracy"):
+        assert adaptive.estimation_error()[name] < plain.estimation_error()[name]
+    rows = [c.effective_reference_rows for c in adaptive.current]
+    assert all(r is not None and 0 < r <= 6_000 for r in rows)
+    assert rows[-1] < rows[0]  # the more the chunk has shifted, the fewer rows stand behind it
+    assert all(c.effective_reference_rows is None for c in adaptive.reference)
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+
+def test_miscalibrated_scores_are_calibrated_and_estimates_improve() -> None:
+    reference, current = _calibrated(0, 8000), _calibrated(1, 8000, shift=0.5)
+    for frame in (reference, current):
+        frame["score"] = frame["score"] ** 3  # same ranking, far too low
+    report = estimate(reference, current, target="y", score="score", prediction="pred",
+                      chunker=Chunker(size=2000))
+    raw = estimate(reference, current, target="y", score="score", prediction="pred",
+                   chunker=Chunker(size=2000), calibration="none")
+    assert report.calibration is not None and report.calibration.applied
+    assert report.calibration.ece_after < report.calibration.ece_before
+    assert "lowers the held-out expected calibration error" in report.calibration.reason
+    assert raw.calibration is not None and not raw.calibration.applied
+    assert report.estimation_error()["accuracy"] < raw.estimation_error()["accuracy"] / 5
+
+
+def test_calibration_is_skipped_for_a_perfect_ranking() -> None:
+    frame = _calibrated(0, 2000)
+    frame["score"] = np.where(frame.y == 1, 0.6 + 0.4 * frame.score, 0.4 * frame.score)
+    cbpe = CBPE(target="y", score="score", prediction="pred").fit(frame)
+    assert not cbpe.calibration_.applied and cbpe.calibrator_ is None
+    assert "0.999" in cbpe.calibration_.reason
+
+
+def test_calibration_modes() -> None:
+    frame = _calibrated(0, 3000)
+    always = CBPE(target="y", score="score", prediction="pred", calibration="isotonic").fit(frame)
+    never = CBPE(target="y", score="score", prediction="pred",
+                 calibration=Calibration.NONE).fit(frame)
+    assert always.calibration_.applied and always.calibrator_ is not None
+    assert not never.calibration_.applied and never.calibrator_ is None
+    with pytest.raises(InputError, match="calibration 'platt' is not one of auto"):
+        CBPE(target="y", score="score", prediction="pred", calibration="platt").fit(frame)
+
+
+# --- thresholds, statuses, labels, output -------------------------------------------------------
+
+
+def test_thresholds_from_estimated_or_realized_reference_values() -> None:
+    reference = _calibrated(0, 10_000)
+    for basis, field in ((ThresholdBasis.ESTIMATED, "estimate"),
+                         (ThresholdBasis.REALIZED, "realized")):
+        cbpe = CBPE(target="y", score="score", prediction="pred", thresholds_from=basis,
+                    chunker=Chunker(size=1000)).fit(reference)
+        values = [getattr(c.metrics["f1"], field) for c in cbpe.reference_]
+        assert cbpe.thresholds_["f1"] == StdThreshold().bounds(values).clip(0.0, 1.0)
+
+
+def test_a_shifted_chunk_alerts() -> None:
+    cbpe = CBPE(target="y", score="score", prediction="pred",
+                chunker=Chunker(size=1000)).fit(_calibrated(0, 10_000))
+    current = pd.concat([_calibrated(1, 1000), _calibrated(2, 1000, shift=1.5)],
+                        ignore_index=True).drop(columns="y")
+    report = cbpe.estimate(current)
+    alerting = {key for key, _ in report.alerts}
+    assert alerting == {"[1000:2000]"}
+    assert report.current[0].metrics["accuracy"].realized is None
+
+
+def test_small_chunks_get_a_status_not_a_number() -> None:
+    report = estimate(_calibrated(0, 2000), _calibrated(1, 1010), target="y", score="score",
+                      prediction="pred", chunker=Chunker(size=500))
+    last = report.current[-1]
+    assert last.status is ChunkStatus.TOO_FEW_ROWS and last.rows == 10
+    assert all(m.estimate is None and m.reason for m in last.metrics.values())
+    assert report.current[0].status is ChunkStatus.OK
+
+
+def test_text_labels_use_the_second_sorted_label_as_positive() -> None:
+    frame = _calibrated(0, 4000)
+    text = frame.assign(y=np.where(frame.y == 1, "yes", "no"),
+                        pred=np.where(frame.pred == 1, "yes", "no"))
+    numbers = estimate(frame[:2000], frame[2000:], target="y", score="score", prediction="pred")
+    words = estimate(text[:2000], text[2000:], target="y", score="score", prediction="pred")
+    assert numbers.to_dict() == words.to_dict()
+
+
+def test_report_is_deterministic_strict_json() -> None:
+    sim = simulator.simulate_classification(0, reference=4000, chunk=1000, chunks=3)
+    first, second = (estimate(sim.reference, sim.current, target="y", score="score",
+                              prediction="pred", chunker=Chunker(size=1000)) for _ in range(2))
+    data = json.loads(json.dumps(first.to_dict(), allow_nan=False))
+    assert data == second.to_dict()
+    assert data["kind"] == "performance_estimation" and data["method"] == "cbpe"
+    assert set(data["estimation_error"]) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert data["current"][0]["metrics"]["roc_auc"]["band_lower"] is not None
+    assert data["calibration"]["mode"] == "auto"
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r, c: (r, c.assign(pred=c.score)), "CBPE needs binary predictions"),
+        (lambda r, c: (r.assign(pred=r.score), c), "CBPE estimates binary classifiers"),
+        (lambda r, c: (r, c.assign(score=c.score - 0.5)), "outside \\[0, 1\\]"),
+        (lambda r, c: (r, c.iloc[:0]), "current data has no rows"),
+        (lambda r, c: (r.iloc[:0], c), "reference data has no rows"),
+        (lambda r, c: (r, c.drop(columns="score")), "no column\\(s\\) 'score'"),
+        (lambda r, c: (r.drop(columns="y"), c), "no column\\(s\\) 'y'"),
+        (lambda r, c: (r.assign(y=1), c), "single class"),
+        (lambda r, c: (r.assign(y=np.nan), c), "holds no labels"),
+        (lambda r, c: (r, c.assign(y=7)), "not one of the reference's labels"),
+        (lambda r, c: (r, c.assign(pred=c.pred.astype(float).where(c.index > 3))),
+         "missing prediction"),
+    ],
+)
+def test_bad_input_is_an_input_error(change, message) -> None:
+    reference, current = change(_calibrated(0, 600), _calibrated(1, 600))
+    with pytest.raises(InputError, match=message):
+        estimate(reference, current, target="y", score="score", prediction="pred")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"metrics": ["log_loss"]}, "CBPE does not estimate log_loss"),
+        ({"metrics": ["rmse"]}, "not available for classification"),
+        ({"confidence": 1.5}, "confidence must be a number between 0 and 1"),
+        ({"thresholds_from": "median"}, "thresholds_from 'median' is not one of"),
+        ({"features": "x"}, "features= takes a list"),
+        ({"features": ["x", "score"]}, "must not include 'score'"),
+        ({"features": ["nope"]}, "no column\\(s\\) 'nope'"),
+    ],
+)
+def test_bad_configuration_is_an_input_error(kwargs, message) -> None:
+    with pytest.raises(InputError, match=message):
+        estimate(_calibrated(0, 600), _calibrated(1, 600), target="y", score="score",
+                 prediction="pred", **kwargs)
+
+
+def test_estimate_before_fit_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="not fitted yet"):
+        CBPE(target="y", score="score", prediction="pred").estimate(_calibrated(0, 100))
