@@ -96,7 +96,11 @@ class ProjectConfig(_Section):
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{source} is not valid YAML: {exc}. Fix the syntax.") from exc
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "syntax error"
+            raise ConfigError(f"{source} is not valid YAML{where}: {problem}. Fix the syntax."
+                              ) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{source} must be a mapping of keys (name:, training:, ...), "
                               f"not {type(raw).__name__}.")

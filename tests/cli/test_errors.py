@@ -226,16 +226,12 @@ def test_console_script_prints_one_line_for_a_long_error(tmp_path: Path) -> None
 # -- known bugs outside the CLI (reported; these turn into failures once fixed) ---------
 
 
-@pytest.mark.xfail(strict=True, reason="serving/batch.py lets OSError from writing --output "
-                                       "escape as a traceback (exit 1) instead of InputError")
 def test_predict_to_an_unwritable_output_is_a_user_error(rasad: Cli, project: Project,
                                                          trained: Trained) -> None:
     reject(rasad, project, ["predict", "credit", trained.csv, "--version", "1",
                             "-o", trained.csv / "scores.csv"], "scores.csv")
 
 
-@pytest.mark.xfail(strict=True, reason="config.py puts PyYAML's multi-line message (with a "
-                                       "caret drawing) into ConfigError")
 def test_invalid_yaml_is_reported_on_one_line(rasad: Cli, project: Project) -> None:
     config = project.root / "rasad.yaml"
     config.write_text("name: [unclosed\n")

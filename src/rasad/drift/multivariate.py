@@ -33,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import types
@@ -50,7 +51,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from rasad.drift.chunking import Chunk, Chunker
+from rasad.drift.chunking import Chunker
 from rasad.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -151,9 +152,11 @@ class DomainClassifierResult:
     fold_roc_auc : tuple of float
         The held-out ROC AUC of each fold.
     p_value : float
-        One-sided p-value of "the AUC is above 0.5 by chance" (normal approximation
-        of the Mann-Whitney statistic in each fold, combined over folds by Stouffer's
-        method; approximate because the folds' training sets overlap).
+        One-sided p-value of "an AUC this far above 0.5 by chance": each fold's AUC
+        becomes a z-score by the Mann-Whitney normal approximation, and their mean is
+        read as standard normal. Fold AUCs are positively correlated (the folds'
+        models share most training rows), and the mean z-score has variance at most
+        1 whatever the correlation, so the test is conservative.
     threshold, alpha : float
         Drift means ``roc_auc > threshold`` and ``p_value < alpha``.
     drifted : bool
@@ -210,18 +213,21 @@ class DomainClassifierResult:
 
 @dataclass(frozen=True)
 class ChunkError:
-    """The mean reconstruction error of one chunk of the current data."""
+    """The mean reconstruction error of one chunk of the current data, and its band."""
 
     key: str
     rows: int
     start: str | None
     end: str | None
     error: float
+    lower_threshold: float
+    upper_threshold: float
     drifted: bool
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "rows": self.rows, "start": self.start, "end": self.end,
-                "error": self.error, "drifted": self.drifted}
+                "error": self.error, "lower_threshold": self.lower_threshold,
+                "upper_threshold": self.upper_threshold, "drifted": self.drifted}
 
 
 @dataclass(frozen=True)
@@ -237,18 +243,23 @@ class PCAReconstructionResult:
     explained_variance : float
         Share of the (standardised) reference variance they hold.
     reference_error : float
-        Mean reconstruction error of the reference rows.
+        Mean out-of-sample reconstruction error of the reference rows.
     reference_chunks : int
         Reference chunks the band was drawn from.
-    lower_threshold, upper_threshold : float
-        The band: mean +- ``std_multiplier`` standard deviations of the reference
-        chunks' errors (the lower end no less than 0).
+    chunk_error_mean, chunk_error_std : float
+        Mean and standard deviation of those chunks' errors.
+    std_multiplier : float
+        Half-width of the band in standard deviations.
     current_error : float
         Mean reconstruction error of all current rows.
+    lower_threshold, upper_threshold : float
+        The band for ``current_error``: ``chunk_error_mean`` +- ``std_multiplier``
+        standard deviations, widened when the current is smaller than a reference
+        chunk; the lower end no less than 0.
     chunks : tuple of ChunkError
-        One entry per chunk of the current data when a chunker was given, else empty.
+        Every chunk of the current with its own band, when a chunker was given.
     drifted : bool
-        Whether the current error (or, with a chunker, any chunk's) is outside the band.
+        Whether ``current_error`` (with a chunker: any chunk's error) is outside its band.
     """
 
     columns: tuple[str, ...]
@@ -256,9 +267,12 @@ class PCAReconstructionResult:
     explained_variance: float
     reference_error: float
     reference_chunks: int
+    chunk_error_mean: float
+    chunk_error_std: float
+    std_multiplier: float
+    current_error: float
     lower_threshold: float
     upper_threshold: float
-    current_error: float
     chunks: tuple[ChunkError, ...]
     drifted: bool
 
@@ -272,9 +286,12 @@ class PCAReconstructionResult:
             "explained_variance": self.explained_variance,
             "reference_error": self.reference_error,
             "reference_chunks": self.reference_chunks,
+            "chunk_error_mean": self.chunk_error_mean,
+            "chunk_error_std": self.chunk_error_std,
+            "std_multiplier": self.std_multiplier,
+            "current_error": self.current_error,
             "lower_threshold": self.lower_threshold,
             "upper_threshold": self.upper_threshold,
-            "current_error": self.current_error,
             "chunks": [chunk.to_dict() for chunk in self.chunks],
             "drifted": self.drifted,
         }
@@ -379,7 +396,10 @@ def domain_classifier(
     drops = [outcome.drops for outcome in outcomes]
 
     roc_auc = float(np.mean(fold_auc))
-    p_value = float(stats.norm.sf(sum(z_scores) / math.sqrt(len(z_scores))))
+    # Fold AUCs are positively correlated under no drift (their models share most
+    # training rows), so the mean z-score, whose variance is at most 1 whatever the
+    # correlation, is read as standard normal: a conservative test.
+    p_value = float(stats.norm.sf(np.mean(z_scores)))
     importances, top = _rank_features(used, np.vstack(drops))
     return DomainClassifierResult(
         columns=tuple(used),
@@ -508,19 +528,32 @@ def pca_reconstruction(
 
     Every column becomes a number, standardised by the reference's mean and
     standard deviation: a numeric column as it is (missing values take the
-    reference mean, a column constant in the reference is only centred), a
-    categorical column by the share its category has in the reference (an unseen
-    category by 0, missing values by the reference's missing share), as NannyML
-    does. The principal components holding ``n_components`` of the reference's
-    variance are fitted on the whole reference; a row's error is the Euclidean
-    distance between it and its projection onto them. The band is the mean +-
-    ``std_multiplier`` standard deviations of the mean error of reference chunks.
+    reference mean; a column constant in the reference is only centred), a
+    categorical column by the share its category has in the reference rows
+    (missing values count as a category, one the reference lacks has share 0), as
+    NannyML does. The principal components holding ``n_components`` of the
+    reference's variance are fitted on the whole reference; a row's error is the
+    Euclidean distance between it and its projection onto them.
+
+    The band comes from chunks of the reference: mean +- ``std_multiplier``
+    standard deviations of the chunks' mean errors (NannyML's rule). Unlike
+    NannyML, a reference row's error is measured out of sample, by components
+    fitted on the other nine tenths of the reference: measured in sample, the
+    reference fits its own components better than any new data does (most of all
+    for columns with little correlation, where the components follow sampling
+    noise), and the current looks drifted when it is not.
+
+    A sample smaller than a reference chunk is noisier than the band assumes, so
+    its band is widened by ``sqrt(chunk rows / its rows)``; a larger one is held to
+    the chunk-sized band, so that a trivial difference does not flag because the
+    sample is big.
 
     PCA sees what the reference's components leave out: a correlation that breaks,
-    a column that moves off its usual relation to the others, a variance that grows.
-    A new correlation between columns that were independent in the reference may
-    not show (they need as many components as columns to reach the variance share,
-    and nothing is left out). The domain classifier catches both.
+    a column that moves off its usual relation to the others, a variance that
+    grows. A new correlation between columns that were independent in the
+    reference may not show (the components of independent columns are arbitrary
+    directions, and with two columns both are kept and nothing is left out). The
+    domain classifier catches both.
 
     Parameters
     ----------
@@ -533,15 +566,14 @@ def pca_reconstruction(
         A share of variance in (0, 1) (the fewest components holding more than it,
         as scikit-learn's PCA chooses), or a number of components.
     chunker : Chunker, optional
-        Splits both sides the same way; the band comes from the reference's chunks
-        and every chunk of the current is reported and compared. Without one, the
-        reference is cut into :data:`DEFAULT_REFERENCE_CHUNKS` equal chunks, or into
-        chunks as large as the current when the current is smaller, so that the
-        band reflects the noise of a sample the size of the current; the current is
-        compared as a whole. Reference chunks holding fewer than half the rows of
-        the largest are left out of the band (a short last chunk or month).
+        Splits both sides the same way: the band comes from the reference's chunks,
+        and every chunk of the current is reported and compared with it. Without
+        one, the reference is cut into :data:`DEFAULT_REFERENCE_CHUNKS` equal chunks
+        and the current is compared as a whole. Reference chunks with fewer than
+        half the rows of the largest (a short last chunk or month) are left out of
+        the band.
     std_multiplier : float
-        Width of the band in standard deviations.
+        Half-width of the band in standard deviations.
 
     Returns
     -------
@@ -580,6 +612,13 @@ def pca_reconstruction(
     if isinstance(n_components, int) and not 1 <= n_components <= len(used):
         raise InputError(f"n_components={n_components} components from {len(used)} columns; "
                          f"use 1 to {len(used)}, or a share of variance such as 0.65.")
+    band_chunks = (chunker or Chunker(number=DEFAULT_REFERENCE_CHUNKS)).split(reference)
+    largest = max(chunk.rows for chunk in band_chunks)
+    band_chunks = [chunk for chunk in band_chunks if 2 * chunk.rows >= largest]
+    if len(band_chunks) < MIN_REFERENCE_CHUNKS:
+        raise InputError(f"The reference makes {len(band_chunks)} chunk(s) of similar size; the "
+                         f"band needs at least {MIN_REFERENCE_CHUNKS}. Use smaller chunks or a "
+                         "longer reference.")
 
     ref_raw = [_numbers(reference[name], name) for name in numeric]
     cur_raw = [_numbers(current[name], name) for name in numeric]
@@ -590,61 +629,76 @@ def pca_reconstruction(
     centre = np.array([np.nanmean(col) if not np.isnan(col).all() else 0.0 for col in ref_raw])
     scale = np.array([np.nanstd(col) if not np.isnan(col).all() else 0.0 for col in ref_raw])
     scale[~(scale > 0)] = 1.0
+    blocks = _Standardised(ref_raw, centre, scale)
 
-    gram = np.sum(_map_blocks(lambda block: block.T @ block, ref_raw, centre, scale), axis=0)
-    eigenvalues, eigenvectors = np.linalg.eigh(gram / len(reference))
-    eigenvalues, eigenvectors = eigenvalues[::-1].clip(min=0.0), eigenvectors[:, ::-1]
-    total = float(eigenvalues.sum())
-    shares = eigenvalues / total if total > 0 else np.zeros_like(eigenvalues)
-    if isinstance(n_components, int):
-        k = n_components
-    else:
-        k = min(int(np.searchsorted(np.cumsum(shares), n_components, side="right")) + 1,
-                len(used))
-    components = eigenvectors[:, :k]
-    # all components kept: every row is its own reconstruction, error exactly 0
-    residual = np.zeros((len(used), len(used))) if k == len(used) \
-        else np.eye(len(used)) - components @ components.T
+    # Ten contiguous folds of the reference: each fold's rows are scored by the
+    # components of the other nine (its Gram matrix subtracted from the total).
+    edges = np.linspace(0, len(reference), min(10, len(reference)) + 1).astype(int)
+    folds = list(itertools.pairwise(edges.tolist()))
+    grams = [blocks.gram(start, stop) for start, stop in folds]
+    total = np.sum(grams, axis=0)
+    k, explained, full = _components(total / len(reference), n_components)
+    ref_errors = np.concatenate([
+        blocks.errors(start, stop, _components(
+            (total - gram) / max(1, len(reference) - (stop - start)), k)[2])
+        for (start, stop), gram in zip(folds, grams, strict=True)
+    ])
+    cur_errors = _Standardised(cur_raw, centre, scale).errors(0, len(current), full)
 
-    ref_errors = _row_errors(ref_raw, centre, scale, residual)
-    cur_errors = _row_errors(cur_raw, centre, scale, residual)
-    band_chunker = chunker if chunker is not None else Chunker(
-        size=min(-(-len(reference) // DEFAULT_REFERENCE_CHUNKS), len(current)))
-    chunk_means = _band_chunk_errors(band_chunker.split(reference), ref_errors)
-    if len(chunk_means) < MIN_REFERENCE_CHUNKS:
-        raise InputError(f"The reference makes {len(chunk_means)} chunk(s); the threshold band "
-                         f"needs at least {MIN_REFERENCE_CHUNKS}. Use smaller chunks or a "
-                         "longer reference.")
-    mean, spread = float(np.mean(chunk_means)), float(np.std(chunk_means))
-    lower = max(0.0, mean - std_multiplier * spread)
-    upper = mean + std_multiplier * spread
+    chunk_errors = np.array([ref_errors[chunk.index].mean() for chunk in band_chunks])
+    mean, spread = float(chunk_errors.mean()), float(chunk_errors.std())
+    chunk_rows = float(np.mean([chunk.rows for chunk in band_chunks]))
 
-    def outside(value: float) -> bool:
-        return value < lower or value > upper
+    def band(rows: int) -> tuple[float, float]:
+        width = std_multiplier * spread * math.sqrt(max(1.0, chunk_rows / rows))
+        return max(0.0, mean - width), mean + width
 
     current_error = float(cur_errors.mean())
+    lower, upper = band(len(current))
     chunks: tuple[ChunkError, ...] = ()
     if chunker is not None:
         chunks = tuple(
-            ChunkError(c.key, c.rows, c.start, c.end, error, outside(error))
+            ChunkError(c.key, c.rows, c.start, c.end, error, low, high,
+                       not low <= error <= high)
             for c in chunker.split(current)
-            for error in (float(cur_errors[c.index].mean()),)
+            for error, (low, high) in ((float(cur_errors[c.index].mean()), band(c.rows)),)
         )
         drifted = any(chunk.drifted for chunk in chunks)
     else:
-        drifted = outside(current_error)
+        drifted = not lower <= current_error <= upper
     return PCAReconstructionResult(
         columns=tuple(used),
         n_components=k,
-        explained_variance=float(shares[:k].sum()),
+        explained_variance=explained,
         reference_error=float(ref_errors.mean()),
-        reference_chunks=len(chunk_means),
+        reference_chunks=len(band_chunks),
+        chunk_error_mean=mean,
+        chunk_error_std=spread,
+        std_multiplier=std_multiplier,
+        current_error=current_error,
         lower_threshold=lower,
         upper_threshold=upper,
-        current_error=current_error,
         chunks=chunks,
         drifted=drifted,
     )
+
+
+def _components(covariance: FloatArray, n_components: float | int
+                ) -> tuple[int, float, FloatArray]:
+    """Components kept, their share of variance, and the matrix giving each row's residual."""
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    eigenvalues, eigenvectors = eigenvalues[::-1].clip(min=0.0), eigenvectors[:, ::-1]
+    total = float(eigenvalues.sum())
+    shares = eigenvalues / total if total > 0 else np.zeros_like(eigenvalues)
+    d = len(eigenvalues)
+    if isinstance(n_components, int):
+        k = n_components
+    else:  # scikit-learn's rule: the fewest components whose share exceeds n_components
+        k = min(int(np.searchsorted(np.cumsum(shares), n_components, side="right")) + 1, d)
+    kept = eigenvectors[:, :k]
+    # all components kept: every row is its own reconstruction, error exactly 0
+    residual = np.zeros((d, d)) if k == d else np.eye(d) - kept @ kept.T
+    return k, float(shares[:k].sum()), residual
 
 
 def _category_shares(reference: pd.Series, current: pd.Series) -> tuple[FloatArray, FloatArray]:
@@ -667,43 +721,45 @@ def _factorize(reference: pd.Series, current: pd.Series) -> tuple[npt.NDArray[np
     return np.asarray(codes, dtype=np.intp), len(uniques)
 
 
-def _map_blocks(fn: Callable[[FloatArray], FloatArray], columns: list[FloatArray],
-                centre: FloatArray, scale: FloatArray) -> list[FloatArray]:
-    """``fn`` of each standardised block of rows (missing values at 0), in row order.
+class _Standardised:
+    """Columns standardised block by block (missing values at 0), never all at once.
 
     Blocks bound the memory to a few of them at a time; two blocks run side by side
     on one BLAS thread each, which keeps both cores busy without BLAS's own threads
     contending on matrices this narrow.
     """
 
-    def run(start: int) -> FloatArray:
-        block = np.column_stack([col[start:start + _BLOCK_ROWS] for col in columns])
-        block -= centre
-        block /= scale
-        np.nan_to_num(block, copy=False, nan=0.0)
-        return fn(block)
+    def __init__(self, columns: list[FloatArray], centre: FloatArray, scale: FloatArray):
+        self._columns, self._centre, self._scale = columns, centre, scale
 
-    workers = max(1, min(2, os.cpu_count() or 1))
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(run, range(0, len(columns[0]), _BLOCK_ROWS)))
+    def gram(self, start: int, stop: int) -> FloatArray:
+        """Sum of the outer products of rows ``start`` to ``stop``."""
+        parts = self._map(lambda block: block.T @ block, start, stop)
+        return np.sum(parts, axis=0) if parts else np.zeros((len(self._centre),) * 2)
 
+    def errors(self, start: int, stop: int, residual: FloatArray) -> FloatArray:
+        """Euclidean distance of each row from its projection (``residual`` applied)."""
 
-def _row_errors(columns: list[FloatArray], centre: FloatArray, scale: FloatArray,
-                residual: FloatArray) -> FloatArray:
-    """Euclidean distance of each standardised row from its projection."""
+        def distances(block: FloatArray) -> FloatArray:
+            off = block @ residual
+            return np.sqrt(np.einsum("ij,ij->i", off, off))
 
-    def distances(block: FloatArray) -> FloatArray:
-        off = block @ residual
-        return np.sqrt(np.einsum("ij,ij->i", off, off))
+        parts = self._map(distances, start, stop)
+        return np.concatenate(parts) if parts else np.zeros(0)
 
-    return np.concatenate(_map_blocks(distances, columns, centre, scale))
+    def _map(self, fn: Callable[[FloatArray], FloatArray], start: int, stop: int
+             ) -> list[FloatArray]:
+        def run(first: int) -> FloatArray:
+            last = min(first + _BLOCK_ROWS, stop)
+            block = np.column_stack([col[first:last] for col in self._columns])
+            block -= self._centre
+            block /= self._scale
+            np.nan_to_num(block, copy=False, nan=0.0)
+            return fn(block)
 
-
-def _band_chunk_errors(chunks: list[Chunk], errors: FloatArray) -> list[float]:
-    if not chunks:
-        return []
-    largest = max(chunk.rows for chunk in chunks)
-    return [float(errors[chunk.index].mean()) for chunk in chunks if 2 * chunk.rows >= largest]
+        workers = max(1, min(2, os.cpu_count() or 1))
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(run, range(start, stop, _BLOCK_ROWS)))
 
 
 # --------------------------------------------------------------------- shared input checks

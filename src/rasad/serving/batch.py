@@ -82,8 +82,13 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.touch()
+    except OSError as exc:
+        raise InputError(f"Cannot write the output {path}: {exc.strerror or exc}. Choose a "
+                         "writable file path.") from exc
     try:
         if path.suffix.lower() == ".csv":
             frame.to_csv(tmp, index=False)
