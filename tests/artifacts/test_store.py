@@ -46,3 +46,14 @@ def test_memory_filesystem_url() -> None:
         assert local.read_bytes() == b"remote"
     store.delete(digest)
     assert not store.exists(digest)
+
+
+def test_move_takes_the_file_without_copying(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    source = tmp_path / "data.parquet"
+    source.write_bytes(b"parquet bytes")
+    inode = source.stat().st_ino
+    digest = store.put_file(source, move=True)
+    blob = tmp_path / "store" / "blobs" / digest[:2] / digest
+    assert not source.exists() and blob.stat().st_ino == inode  # renamed, not copied
+    assert store.get_bytes(digest) == b"parquet bytes"

@@ -81,12 +81,24 @@ class ArtifactStore:
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._path(digest)))
 
-    def put_file(self, path: str | os.PathLike[str]) -> str:
-        """Store a local file; returns its digest. Idempotent."""
-        digest = sha256_file(path)
+    def put_file(self, path: str | os.PathLike[str], *, digest: str | None = None,
+                 move: bool = False) -> str:
+        """Store a local file; returns its digest. Idempotent.
+
+        ``digest`` skips hashing a file the caller has just hashed; ``move`` lets a
+        local store take the file by renaming it (the caller's copy is then gone).
+        """
+        digest = digest or sha256_file(path)
         target = self._path(digest)
         if self.fs.exists(target):
             return digest
+        if move and self.is_local:
+            self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            try:
+                os.replace(path, target)  # atomic on one filesystem
+                return digest
+            except OSError:
+                pass  # another filesystem: copy below
         tmp = f"{self.root}/tmp/{uuid.uuid4().hex}"
         self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
         self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)

@@ -60,7 +60,7 @@ def add(project: Project, source: str | os.PathLike[str] | pd.DataFrame, name: s
         if existing is not None:
             return AddResult(existing, created=False)
         profile = profile_table(table, kinds)
-        project.artifacts.put_file(tmp_name)
+        project.artifacts.put_file(tmp_name, digest=content_hash, move=True)
     finally:
         Path(tmp_name).unlink(missing_ok=True)
     source_text = "pandas.DataFrame" if isinstance(source, pd.DataFrame) else str(

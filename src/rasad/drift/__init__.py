@@ -40,7 +40,11 @@ from rasad.drift.report import (
     SideSummary,
 )
 
-_UNIVARIATE = [
+# --- multivariate drift and online detectors (multivariate.py, online.py) ---------------
+# Their imports go here.
+
+__all__ = [
+    # univariate drift
     "METHODS",
     "Chunk",
     "ChunkDrift",
@@ -67,11 +71,5 @@ _UNIVARIATE = [
     "SideSummary",
     "ValueKind",
     "compare",
+    # multivariate drift and online detectors
 ]
-
-# --- multivariate drift and online detectors (multivariate.py, online.py) ---------------
-# Their imports and names go here.
-
-_MULTIVARIATE_AND_ONLINE: list[str] = []
-
-__all__ = [*_UNIVARIATE, *_MULTIVARIATE_AND_ONLINE]

@@ -82,13 +82,13 @@ class Current:
     @classmethod
     def read(cls, column: pa.ChunkedArray, kind: ColumnKind) -> Current:
         family = family_of(column.type)
-        base = {"rows": len(column), "family": family, "arrow_type": str(column.type)}
+        rows, arrow_type = len(column), str(column.type)
         if kind is ColumnKind.NUMERIC and family in _NUMERIC_FAMILIES:
-            return cls(**base, numbers=float_values(column))
+            return cls(rows, family, arrow_type, numbers=float_values(column))
         if kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) and family is not Family.OTHER:
             codes, labels = category_codes(column)
-            return cls(**base, codes=codes, labels=labels)
-        return cls(**base, missing=missing_count(column))
+            return cls(rows, family, arrow_type, codes=codes, labels=labels)
+        return cls(rows, family, arrow_type, missing=missing_count(column))
 
 
 @dataclass(frozen=True)
@@ -165,9 +165,9 @@ def _numeric(name: str, prepared: Prepared, current: Current,
         constant = summary.minimum
         equal = int(np.searchsorted(values, constant, "right")
                     - np.searchsorted(values, constant, "left"))
-        pair = CategoricalPair((f"= {constant:g}", "other"),
-                               np.array([summary.count, 0]), np.array([equal, len(values) - equal]))
-        return _constant(base, f"{constant:g}", pair, policy)
+        indicator = CategoricalPair((f"= {constant:g}", "other"), np.array([summary.count, 0]),
+                                    np.array([equal, len(values) - equal]))
+        return _constant(base, f"{constant:g}", indicator, policy)
     n = min(summary.count, len(values))
     rule, why = policy.rule_for(name, ValueKind.NUMERIC, n)
     if rule is None:
@@ -239,10 +239,10 @@ def _categorical(name: str, prepared: Prepared, current: Current,
 
 def _category_histogram(labels: tuple[str, ...], reference: npt.NDArray[np.int64],
                         current: npt.NDArray[np.int64]) -> Histogram:
-    ref_shares = _shares(reference)
-    cur_shares = _shares(current)
+    ref_shares = np.asarray(_shares(reference))
+    cur_shares = np.asarray(_shares(current))
     if len(labels) <= PLOT_CATEGORIES:
-        return Histogram(tuple(ref_shares), tuple(cur_shares), labels=labels)
+        return Histogram(tuple(ref_shares.tolist()), tuple(cur_shares.tolist()), labels=labels)
     keep = np.sort(np.argsort(-(ref_shares + cur_shares), kind="stable")[:PLOT_CATEGORIES - 1])
     rest = np.setdiff1d(np.arange(len(labels)), keep)
     return Histogram(

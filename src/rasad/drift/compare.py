@@ -150,7 +150,8 @@ def _select(ref_names: Sequence[str], cur_names: Sequence[str], columns: Sequenc
         if unknown:
             raise InputError(
                 f"Column(s) {', '.join(repr(n) for n in unknown)} are in neither side; "
-                f"columns are {', '.join(repr(n) for n in dict.fromkeys([*ref_names, *cur_names]))}.")
+                "columns are "
+                f"{', '.join(repr(n) for n in dict.fromkeys([*ref_names, *cur_names]))}.")
     if chunker is not None and chunker.time_column is not None:
         names = [name for name in names if name != chunker.time_column]
     common = [name for name in names if name in in_ref and name in in_cur]
@@ -191,20 +192,21 @@ def _finish(drafts: Sequence[Draft], policy: DriftPolicy) -> tuple[ColumnDrift, 
         if not column.counted:
             continue
         for j, result in enumerate(column.results):
-            if result.deciding and result.kind is MethodKind.P_VALUE and result.p_value is not None \
-                    and not np.isnan(result.p_value):
-                family.append((i, j, result.p_value))
+            p = result.p_value
+            if result.deciding and result.kind is MethodKind.P_VALUE and p is not None \
+                    and not np.isnan(p):
+                family.append((i, j, p))
         if column.missing is not None:
             family.append((i, None, column.missing.p_value))
     adjusted = _correct(np.array([p for _, _, p in family]), policy.correction)
     by_draft: dict[int, dict[int, float]] = {}
     missing: dict[int, float] = {}
     if adjusted is not None:
-        for (i, j, _), value in zip(family, adjusted, strict=True):
-            if j is None:
+        for (i, position, _), value in zip(family, adjusted, strict=True):
+            if position is None:
                 missing[i] = float(value)
             else:
-                by_draft.setdefault(i, {})[j] = float(value)
+                by_draft.setdefault(i, {})[position] = float(value)
     return tuple(finalise(item, by_draft.get(i, {}), missing.get(i), policy)
                  for i, item in enumerate(drafts))
 

@@ -112,8 +112,9 @@ class MethodSpec:
 
     def __str__(self) -> str:
         sign = "<" if self.kind is MethodKind.P_VALUE else ">="
-        default = "alpha" if self.kind is MethodKind.P_VALUE else METHODS[self.method].default_threshold
-        threshold = default if self.threshold is None else self.threshold
+        default = METHODS[self.method].default_threshold
+        threshold = self.threshold if self.threshold is not None else (
+            "alpha" if default is None else default)
         return f"{self.method.value} {sign} {threshold}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,9 +177,11 @@ class Rule:
         try:
             object.__setattr__(self, "combine", Combine(self.combine))
         except ValueError:
-            raise InputError(f"Rule combine must be 'all' or 'any', not {self.combine!r}.") from None
+            raise InputError(
+                f"Rule combine must be 'all' or 'any', not {self.combine!r}.") from None
         if not isinstance(self.min_values, int) or self.min_values < 0:
-            raise InputError(f"Rule min_values must be a whole number >= 0; got {self.min_values!r}.")
+            raise InputError(
+                f"Rule min_values must be a whole number >= 0; got {self.min_values!r}.")
 
     def check(self, kind: ValueKind, where: str) -> None:
         """Raise InputError when a method of this rule does not apply to ``kind``."""
@@ -416,11 +419,11 @@ class DriftPolicy:
         True
         """
         try:
-            kinds = {kind.value: tuple(Rule.from_dict(r) for r in data[kind.value])
+            kinds: dict[str, Any] = {kind.value: tuple(Rule.from_dict(r) for r in data[kind.value])
                      for kind in ValueKind if kind.value in data}
             overrides = {name: Rule.from_dict(rule)
                          for name, rule in data.get("overrides", {}).items()}
-            scalars = {name: data[name] for name in
+            scalars: dict[str, Any] = {name: data[name] for name in
                        ("alpha", "correction", "drift_share", "missing_min_change", "bins")
                        if name in data}
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -441,14 +444,14 @@ class DriftPolicy:
         ['ks < alpha', 'wasserstein >= 0.1']
         """
         return cls(
-            numeric=(Rule([Method.KS], why="Evidently: KS up to 1,000 rows"),
-                     Rule([Method.WASSERSTEIN], min_values=1001,
+            numeric=(Rule((MethodSpec(Method.KS),), why="Evidently: KS up to 1,000 rows"),
+                     Rule((MethodSpec(Method.WASSERSTEIN),), min_values=1001,
                           why="Evidently: Wasserstein above 1,000 rows")),
-            categorical=(Rule([Method.CHI_SQUARE], why="Evidently: chi-square up to 1,000 rows"),
-                         Rule([Method.JENSEN_SHANNON], min_values=1001,
+            categorical=(Rule((MethodSpec(Method.CHI_SQUARE),), why="Evidently: chi-square up to 1,000 rows"),
+                         Rule((MethodSpec(Method.JENSEN_SHANNON),), min_values=1001,
                               why="Evidently: Jensen-Shannon above 1,000 rows")),
-            binary=(Rule([Method.Z_TEST], why="Evidently: z-test up to 1,000 rows"),
-                    Rule([Method.JENSEN_SHANNON], min_values=1001,
+            binary=(Rule((MethodSpec(Method.Z_TEST),), why="Evidently: z-test up to 1,000 rows"),
+                    Rule((MethodSpec(Method.JENSEN_SHANNON),), min_values=1001,
                          why="Evidently: Jensen-Shannon above 1,000 rows")),
             correction=Correction.NONE,
             drift_share=0.5,

@@ -35,7 +35,7 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +63,7 @@ TESTED_KINDS: Final[frozenset[ColumnKind]] = frozenset(
     {ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN})
 """Kinds whose values drift compares; identifier, text and datetime columns are not."""
 
-Source = pd.DataFrame | pa.Table | str | os.PathLike[str]
+Source: TypeAlias = pd.DataFrame | pa.Table | str | os.PathLike[str]
 
 
 @dataclass(frozen=True)
@@ -124,11 +124,12 @@ class NumericSummary:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NumericSummary:
-        return cls(**{name: (tuple(data[name]) if name in _TUPLES else data[name])
-                      for name in cls.__dataclass_fields__})
-
-
-_TUPLES: Final[frozenset[str]] = frozenset({"edges", "bin_counts", "sketch"})
+        return cls(
+            count=int(data["count"]), mean=float(data["mean"]), std=float(data["std"]),
+            minimum=float(data["minimum"]), median=float(data["median"]),
+            maximum=float(data["maximum"]), edges=tuple(map(float, data["edges"])),
+            bin_counts=tuple(map(int, data["bin_counts"])),
+            sketch=tuple(map(float, data["sketch"])))
 
 
 def sketch_ranks(count: int, size: int) -> npt.NDArray[np.intp]:
@@ -221,7 +222,8 @@ class TableReference:
         base = {"name": name, "kind": kind, "family": family, "rows": self.rows}
         if kind is ColumnKind.NUMERIC and family in (Family.NUMBER, Family.BOOLEAN):
             values = sorted_finite(float_values(column))
-            numeric = NumericSummary.of(values, self.bins, self.sketch_size) if len(values) else None
+            numeric = (NumericSummary.of(values, self.bins, self.sketch_size)
+                       if len(values) else None)
             summary = ReferenceColumn(**base, missing=self.rows - len(values), numeric=numeric)
             return Prepared(summary, values, exact=True)
         if kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN) and family is not Family.OTHER:

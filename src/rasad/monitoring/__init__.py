@@ -19,6 +19,7 @@ reference once and estimate many current batches.
 from rasad.monitoring.estimation import (
     CBPE,
     CBPE_METRICS,
+    MIN_EFFECTIVE_ROWS,
     Calibration,
     CalibrationResult,
     EstimatedChunk,
@@ -61,6 +62,7 @@ __all__ = [
     "DLE_METRICS",
     "METRIC_RANGE",
     "MIN_CHUNK_ROWS",
+    "MIN_EFFECTIVE_ROWS",
     "MIN_REFERENCE_CHUNKS",
     "MIN_REFERENCE_ROWS",
     "TRACKED_METRICS",

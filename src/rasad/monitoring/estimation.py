@@ -55,8 +55,10 @@ The method, step by step:
    percentile), and a weighted isotonic regression calibrates the chunk. It
    costs one classifier per chunk; each chunk reports the effective number of
    reference rows behind its calibration, ``(sum w)^2 / sum w^2``, which
-   falls when the chunk lies where the reference has few rows. Reference
-   chunks keep the global calibration.
+   falls when the chunk lies where the reference has few rows; below
+   :data:`MIN_EFFECTIVE_ROWS` (200) the chunk's ``reason`` says its estimates
+   are unreliable (ROC AUC, which hangs on the tails, suffers first).
+   Reference chunks keep the global calibration.
 6. **Thresholds** come from the reference chunks: by default from their
    *estimated* values (``thresholds_from="estimated"``), so that estimates are
    compared with estimates; ``"realized"`` uses the reference chunks' realized
@@ -113,6 +115,9 @@ CBPE_METRICS: tuple[Metric, ...] = (
 """The metrics CBPE estimates, and its default."""
 
 _E = TypeVar("_E", bound=enum.StrEnum)
+
+MIN_EFFECTIVE_ROWS = 200
+"""Adaptive calibration resting on fewer effective reference rows than this is flagged."""
 
 CALIBRATION_SPLITS = 10
 CALIBRATION_BINS = 10
@@ -468,9 +473,13 @@ class CBPE:
                       for m in self._metrics}
             return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
                                   int(labelled.sum()), status, values, reason)
-        effective = None
+        effective, note = None, None
         if side == "current" and self._features():
             proba, effective = self._adapted(rows, raw)
+            if effective < MIN_EFFECTIVE_ROWS:
+                note = (f"adaptive calibration rests on {effective:.0f} effective reference "
+                        f"rows (< {MIN_EFFECTIVE_ROWS}): this chunk lies where the reference "
+                        "has little data, so its estimates are unreliable")
         else:
             proba = raw if self.calibrator_ is None else self.calibrator_.predict(raw)
         estimates = _cbpe_estimates(proba, raw, pred, self._metrics)
@@ -479,7 +488,7 @@ class CBPE:
         values = {name: _banded(name, est, std, realized.get(name), self._z, reason_est)
                   for name, (est, std, reason_est) in estimates.items()}
         return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
-                              int(labelled.sum()), status, values,
+                              int(labelled.sum()), status, values, note,
                               effective_reference_rows=effective)
 
 
@@ -811,6 +820,7 @@ def _enum(kind: type[_E], value: _E | str, name: str) -> _E:
 __all__ = [
     "CBPE",
     "CBPE_METRICS",
+    "MIN_EFFECTIVE_ROWS",
     "Calibration",
     "CalibrationResult",
     "EstimatedChunk",
