@@ -48,11 +48,12 @@ def main() -> None:
     frames_mib = float(reference.memory_usage(deep=False).sum()
                        + current.memory_usage(deep=False).sum()) / 2**20
 
-    walls, cpus, peaks = [], [], []
+    walls, cpus, peaks, before = [], [], [], []
     report = None
     for _ in range(args.repeats):
         report = None
         gc.collect()
+        before.append(C.rss_mib())
         C.reset_peak_rss()
         wall, cpu = time.perf_counter(), time.process_time()
         report = compare(reference, current)
@@ -67,6 +68,7 @@ def main() -> None:
         "cpu_s_median": median(cpus), "cpus": os.cpu_count(),
         "peak_rss_mib_median": median(peaks), "frames_mib": frames_mib,
         "peak_over_frames": median(peaks) / frames_mib,
+        "rss_before_mib": median(before),
         "datagen_s": datagen, "loadavg_1m": os.getloadavg()[0],
         "dataset_drifted": report.drifted,
         "flags": C.flag_match(report.drifted_columns),

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from rasad.datasets import AddResult, DatasetVersion
     from rasad.maintenance import GcReport
+    from rasad.monitoring.results import MonitorResult
     from rasad.registry import Deployment, ModelDetail, ModelVersion
     from rasad.serving import BatchResult
     from rasad.training import ActiveRun, Run, RunComparison, TrainResult
@@ -223,6 +224,18 @@ class Project:
         from rasad.serving import batch
         return batch.predict(self, name, data, version=version, env=env, output=output,
                              strict_categories=strict_categories)
+
+    def save_monitor_result(self, *, monitor: str, kind: str, reference: str, current: str,
+                            alert: bool, summary: dict[str, Any], payload: dict[str, Any]
+                            ) -> MonitorResult:
+        from rasad.monitoring import results
+        return results.save_result(self, monitor=monitor, kind=kind, reference=reference,
+                                   current=current, alert=alert, summary=summary,
+                                   payload=payload)
+
+    def monitor_results(self, monitor: str | None = None) -> list[MonitorResult]:
+        from rasad.monitoring import results
+        return results.list_results(self, monitor)
 
     def gc(self, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
         from rasad import maintenance

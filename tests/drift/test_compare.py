@@ -266,3 +266,13 @@ def test_peers_tables_flag_exactly_the_injected_columns() -> None:
     reference, current = common.make_pair(20_000)
     report = compare(reference, current)
     assert sorted(report.drifted_columns) == common.DRIFTED
+
+
+def test_docs_examples_run() -> None:
+    # Every ```python block of docs/drift.md runs, in order, in one namespace.
+    text = (Path(__file__).resolve().parents[2] / "docs" / "drift.md").read_text()
+    blocks = [part.split("```", 1)[0] for part in text.split("```python\n")[1:]]
+    assert len(blocks) >= 4
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "docs/drift.md", "exec"), namespace)  # noqa: S102

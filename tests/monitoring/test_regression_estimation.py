@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,10 @@ from rasad.monitoring import DLE, ChunkStatus, ThresholdBasis, estimate_regressi
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "estimation.py"
 
 # Bound on the mean absolute error of estimated MAE and RMSE, relative to the realized
-# value, over the current chunks of the seeded validation (docs/performance.md).
+# value, over the current chunks of the seeded validation (docs/performance.md);
+# measured 0.024 to 0.038.
 RELATIVE_BOUND = 0.06
-FAST = {"max_iter": 40}
+FAST: dict[str, Any] = {"max_iter": 40}
 
 
 def _load_simulator() -> ModuleType:

@@ -14,6 +14,7 @@ from rasad.cli import audit, data, models, runs
 from rasad.cli._context import State
 from rasad.cli._output import err_console
 from rasad.cli.demo_cmd import demo
+from rasad.cli.drift_cmd import drift
 from rasad.cli.project_cmds import db_app, gc, init
 from rasad.errors import RasadError
 
@@ -43,6 +44,7 @@ def _root(
 app.command()(init)
 app.command()(demo)
 app.command()(gc)
+app.command()(drift)
 app.command()(runs.train)
 app.command()(models.promote)
 app.command()(models.rollback)

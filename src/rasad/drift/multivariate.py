@@ -37,6 +37,7 @@ import itertools
 import math
 import os
 import types
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ DEFAULT_FOLDS: Final[int] = 5
 DEFAULT_MAX_ROWS: Final[int] = 20_000
 """Rows per side the domain classifier uses; larger sides are subsampled (seeded).
 
-At 20,000 rows per side the AUC's standard error is about 0.003, far below the
+At 20,000 rows per side the AUC's standard error is about 0.004, far below the
 distance between 0.5 and the 0.55 threshold, and 1,000,000 x 50 per side takes a
 few seconds.
 """
@@ -88,24 +89,35 @@ DEFAULT_IMPORTANCE_REPEATS: Final[int] = 2
 TOP_FEATURES: Final[int] = 5
 """Most features :attr:`DomainClassifierResult.top_features` names."""
 
+TOP_FEATURE_SHARE: Final[float] = 0.1
+"""A top feature's importance is at least this share of the largest importance."""
+
 MAX_CATEGORIES: Final[int] = 250
-"""Most categories a column keeps for the classifier; rarer ones share one code.
+"""Most categories a column keeps as native categories; rarer ones share one code.
 
 scikit-learn's histogram gradient boosting takes at most 255 categories per
-feature; the most frequent 250 (over both sides) keep their own code.
+feature; the most frequent 250 (over both sides) keep their own code. Every
+category, however rare, also counts through the column's target encoding.
 """
+
+TARGET_ENCODING_FOLDS: Final[int] = 5
+"""Parts of the training rows for out-of-fold target encoding."""
+
+TARGET_SMOOTHING: Final[float] = 10.0
+"""Pseudo-rows at the overall share that a category's share of current rows is shrunk to."""
 
 CLASSIFIER_PARAMS: Final[Mapping[str, Any]] = types.MappingProxyType({
     "max_iter": 100,
     "learning_rate": 0.1,
     "max_leaf_nodes": 31,
-    "early_stopping": "auto",
+    "early_stopping": True,
 })
 """The domain classifier: scikit-learn's HistGradientBoostingClassifier with these.
 
 The same size as NannyML's LightGBM (100 trees of 31 leaves, learning rate 0.1).
-Early stopping (on a 10% validation split, from 10,000 rows) ends training soon
-when the two sides cannot be told apart, which is the common, no-drift case.
+Early stopping (10 rounds without improvement of the loss on a 10% validation
+split, at every size) ends training soon when the two sides cannot be told apart,
+which is the common, no-drift case.
 """
 
 DEFAULT_N_COMPONENTS: Final[float] = 0.65
@@ -128,7 +140,7 @@ class FeatureImportance:
     """How much the domain classifier relies on one feature.
 
     ``importance`` is the mean drop in held-out ROC AUC when the feature's values
-    are shuffled; ``std`` its standard deviation over folds and repeats.
+    are shuffled; ``std`` the standard deviation of that drop over the folds.
     """
 
     column: str
@@ -163,8 +175,12 @@ class DomainClassifierResult:
     importances : tuple of FeatureImportance
         Every feature, most important first.
     top_features : tuple of str
-        Up to :data:`TOP_FEATURES` features whose importance is positive by more
-        than two standard errors: the ones that separate the sides most.
+        When drifted, up to :data:`TOP_FEATURES` features whose importance is
+        positive by more than two standard errors (over the folds) and at least
+        :data:`TOP_FEATURE_SHARE` of the largest: the ones that separate the sides
+        most. Empty when not drifted: if the sides cannot be told apart, no feature
+        separates them, and among many features one passes two standard errors by
+        chance.
     reference_rows, current_rows : int
         Rows of each side given; ``sampled_reference_rows`` and
         ``sampled_current_rows`` are the rows used after subsampling.
@@ -246,8 +262,12 @@ class PCAReconstructionResult:
         Mean out-of-sample reconstruction error of the reference rows.
     reference_chunks : int
         Reference chunks the band was drawn from.
-    chunk_error_mean, chunk_error_std : float
-        Mean and standard deviation of those chunks' errors.
+    chunk_error_mean : float
+        Mean of those chunks' errors.
+    chunk_error_std : float
+        The band's standard deviation: that of the chunks' errors, or, if larger,
+        what row-to-row variation alone gives a chunk (the rows' standard deviation
+        over the square root of the chunk's rows).
     std_multiplier : float
         Half-width of the band in standard deviations.
     current_error : float
@@ -316,7 +336,7 @@ def domain_classifier(
     Each side is subsampled to at most ``max_rows`` rows (seeded), rows are labelled
     0 (reference) or 1 (current), and scikit-learn's HistGradientBoostingClassifier
     (:data:`CLASSIFIER_PARAMS`, categorical columns as native categories, missing
-    values as their own branch) is trained and scored on ``folds`` stratified folds.
+    values and infinities as their own branch) is trained and scored on ``folds`` stratified folds.
     Feature importance is permutation importance on the held-out folds: the drop in
     ROC AUC when one feature is shuffled, so a feature that matters only together
     with another (a correlation) still counts.
@@ -360,7 +380,7 @@ def domain_classifier(
     ...                         "c": rng.choice(["x", "y"], size=2000)})
     >>> result = domain_classifier(reference, current)
     >>> round(result.roc_auc, 3), result.drifted, result.top_features
-    (0.593, True, ('a',))
+    (0.624, True, ('a',))
     """
     _check_range("folds", folds, 2, None)
     _check_range("max_rows", max_rows, 2 * folds, None)
@@ -375,21 +395,25 @@ def domain_classifier(
         if len(frame) < folds:
             raise InputError(f"The {side} has {len(frame)} rows; the domain classifier needs "
                              f"at least one per fold ({folds}). Use fewer folds or more rows.")
-    x = _classifier_matrix(ref, cur, numeric, categorical)
+    x, codes = _classifier_matrix(ref, cur, numeric, categorical)
     y = np.r_[np.zeros(len(ref), dtype=np.int8), np.ones(len(cur), dtype=np.int8)]
-    is_categorical = np.r_[np.zeros(len(numeric), bool), np.ones(len(categorical), bool)]
 
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     importance_rows = -(-DEFAULT_IMPORTANCE_ROWS // folds)
 
     def run(fold: tuple[int, tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]]) -> _Fold:
         k, (train, test) = fold
-        return _fit_fold(x, y, train, test, is_categorical, importance_rows, seed + k)
+        return _fit_fold(x, codes, y, train, test, len(numeric), importance_rows, seed + k)
 
     # Folds run side by side, each on one OpenMP thread: a coarse split that stays
     # fast on a busy machine, where fine-grained OpenMP loops stall on every barrier.
+    # scikit-learn resets the warning filters inside its own parallel helpers, which
+    # is not thread-safe before Python 3.14 and can make a concurrent fit warn that
+    # `delayed` was used without `Parallel`; that warning is spurious here.
     workers = max(1, min(folds, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
+        warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed",
+                                category=UserWarning)
         outcomes = list(pool.map(run, enumerate(splitter.split(x, y))))
     fold_auc = [outcome.auc for outcome in outcomes]
     z_scores = [outcome.z for outcome in outcomes]
@@ -400,7 +424,8 @@ def domain_classifier(
     # training rows), so the mean z-score, whose variance is at most 1 whatever the
     # correlation, is read as standard normal: a conservative test.
     p_value = float(stats.norm.sf(np.mean(z_scores)))
-    importances, top = _rank_features(used, np.vstack(drops))
+    importances, top = _rank_features(used, np.array([fold.mean(axis=0) for fold in drops]))
+    drifted = roc_auc > threshold and p_value < alpha
     return DomainClassifierResult(
         columns=tuple(used),
         roc_auc=roc_auc,
@@ -408,9 +433,9 @@ def domain_classifier(
         p_value=p_value,
         threshold=threshold,
         alpha=alpha,
-        drifted=roc_auc > threshold and p_value < alpha,
+        drifted=drifted,
         importances=importances,
-        top_features=top,
+        top_features=top if drifted else (),
         reference_rows=len(reference),
         current_rows=len(current),
         sampled_reference_rows=len(ref),
@@ -427,20 +452,63 @@ class _Fold:
     drops: FloatArray
 
 
-def _fit_fold(x: FloatArray, y: npt.NDArray[np.int8], train: npt.NDArray[np.intp],
-              test: npt.NDArray[np.intp], is_categorical: npt.NDArray[np.bool_],
+def _fit_fold(x: FloatArray, codes: npt.NDArray[np.intp], y: npt.NDArray[np.int8],
+              train: npt.NDArray[np.intp], test: npt.NDArray[np.intp], n_numeric: int,
               importance_rows: int, seed: int) -> _Fold:
+    """Train on one fold's training rows; score and measure importance on its test rows.
+
+    A categorical column enters twice: as native categories (the tree can split on a
+    category's identity, so a change in how a category relates to a number shows),
+    and target-encoded (each category's share of current rows among the training
+    rows, out of fold), so that many rare categories, which trees cannot split on
+    one by one, still count.
+    """
+    n_categorical = codes.shape[1]
+    encoded_train, encoded_test = _target_encode(codes[train], y[train], codes[test], seed)
+    x_train, x_test = np.hstack([x[train], encoded_train]), np.hstack([x[test], encoded_test])
+    is_categorical = np.r_[np.zeros(n_numeric, bool), np.ones(n_categorical, bool),
+                           np.zeros(n_categorical, bool)]
+    groups = [[j] for j in range(n_numeric)] + [
+        [n_numeric + j, n_numeric + n_categorical + j] for j in range(n_categorical)]
     with threadpool_limits(limits=1, user_api="openmp"):
         model = HistGradientBoostingClassifier(
             **CLASSIFIER_PARAMS, categorical_features=is_categorical, random_state=seed)
-        model.fit(x[train], y[train])
-        auc = float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1]))
-        drops = _importance(model, x[test], y[test], importance_rows, seed)
+        model.fit(x_train, y[train])
+        auc = float(roc_auc_score(y[test], model.predict_proba(x_test)[:, 1]))
+        drops = _importance(model, x_test, y[test], groups, importance_rows, seed)
     n1 = int(y[test].sum())
     n0 = len(test) - n1
     # Mann-Whitney: under no drift the held-out AUC is ~ N(0.5, (n0 + n1 + 1) / (12 n0 n1))
     z = (auc - 0.5) / math.sqrt((n0 + n1 + 1) / (12.0 * n0 * n1))
     return _Fold(auc, z, drops)
+
+
+def _target_encode(train: npt.NDArray[np.intp], y: npt.NDArray[np.int8],
+                   test: npt.NDArray[np.intp], seed: int) -> tuple[FloatArray, FloatArray]:
+    """Each category's smoothed share of current rows (missing values as a category).
+
+    Training rows are encoded from the other :data:`TARGET_ENCODING_FOLDS` - 1 parts of
+    the training rows, test rows from all of them, so that no row sees its own label.
+    """
+    prior = float(y.mean())
+    part = np.random.default_rng(seed).integers(0, TARGET_ENCODING_FOLDS, len(y))
+    encoded_train = np.empty(train.shape)
+    encoded_test = np.empty(test.shape)
+    for j in range(train.shape[1]):
+        known, asked = train[:, j] + 1, test[:, j] + 1  # code -1 (missing) becomes 0
+        size = int(max(known.max(initial=0), asked.max(initial=0))) + 1
+
+        def shares(rows: npt.NDArray[np.bool_], known: npt.NDArray[np.intp] = known,
+                   size: int = size) -> FloatArray:
+            counts = np.bincount(known[rows], minlength=size)
+            hits = np.bincount(known[rows], weights=y[rows], minlength=size)
+            return (hits + TARGET_SMOOTHING * prior) / (counts + TARGET_SMOOTHING)
+
+        for k in range(TARGET_ENCODING_FOLDS):
+            inside = part == k
+            encoded_train[inside, j] = shares(~inside)[known[inside]]
+        encoded_test[:, j] = shares(np.ones(len(y), bool))[asked]
+    return encoded_train, encoded_test
 
 
 def _subsample(frame: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -451,26 +519,35 @@ def _subsample(frame: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> 
 
 
 def _classifier_matrix(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str],
-                       categorical: list[str]) -> FloatArray:
-    """Both sides stacked: numbers as floats, categories as codes, missing as NaN."""
+                       categorical: list[str]) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Both sides stacked: numbers and native category codes, and every category's code.
+
+    In the first array, numbers are floats and categories the codes the classifier
+    splits on (the :data:`MAX_CATEGORIES` most frequent have their own, the rarer
+    ones share one), missing values NaN. The second holds each categorical column's
+    full codes (-1 for missing) for target encoding.
+    """
     x = np.empty((len(ref) + len(cur), len(numeric) + len(categorical)))
+    codes = np.empty((len(ref) + len(cur), len(categorical)), dtype=np.intp)
     for j, name in enumerate(numeric):
-        x[: len(ref), j] = _numbers(ref[name], name)
-        x[len(ref):, j] = _numbers(cur[name], name)
-    for j, name in enumerate(categorical, start=len(numeric)):
-        codes, categories = _factorize(ref[name], cur[name])
-        counts = np.bincount(codes[codes >= 0], minlength=categories)
-        # the most frequent categories keep a code of their own, the rarer ones share one
+        x[: len(ref), j] = _numbers(ref[name])
+        x[len(ref):, j] = _numbers(cur[name])
+    for j, name in enumerate(categorical):
+        codes[:, j], categories = _factorize(ref[name], cur[name])
+        counts = np.bincount(codes[:, j][codes[:, j] >= 0], minlength=categories)
         rank = np.empty(categories, dtype=np.float64)
         rank[np.argsort(-counts, kind="stable")] = np.minimum(
             np.arange(categories), MAX_CATEGORIES)
-        x[:, j] = np.where(codes >= 0, rank[codes], np.nan)
-    return x
+        x[:, len(numeric) + j] = np.where(codes[:, j] >= 0, rank[codes[:, j]], np.nan)
+    return x, codes
 
 
 def _importance(model: HistGradientBoostingClassifier, x: FloatArray,
-                y: npt.NDArray[np.int8], rows: int, seed: int) -> FloatArray:
-    """AUC drops of each feature on ``rows`` held-out rows: shape (repeats, features).
+                y: npt.NDArray[np.int8], groups: list[list[int]], rows: int,
+                seed: int) -> FloatArray:
+    """AUC drops of each group of columns on ``rows`` held-out rows: (repeats, groups).
+
+    A group is the columns made from one input column; they are shuffled together.
 
     The same measure as scikit-learn's ``permutation_importance`` with ROC AUC, but
     every permuted copy goes through one prediction call and the AUCs are computed
@@ -480,13 +557,13 @@ def _importance(model: HistGradientBoostingClassifier, x: FloatArray,
     if len(y) > rows:
         keep = np.sort(rng.choice(len(y), size=rows, replace=False))
         x, y = x[keep], y[keep]
-    n, features = x.shape
+    n, features = len(y), len(groups)
     repeats = DEFAULT_IMPORTANCE_REPEATS
     copies = np.tile(x, (repeats * features + 1, 1))
     for r in range(repeats):
-        for j in range(features):
+        for j, group in enumerate(groups):
             start = (1 + r * features + j) * n
-            copies[start:start + n, j] = x[rng.permutation(n), j]
+            copies[start:start + n, group] = x[rng.permutation(n)][:, group]
     scores = model.predict_proba(copies)[:, 1].reshape(repeats * features + 1, n)
     auc = _roc_auc_rows(y, scores)
     return (auc[0] - auc[1:]).reshape(repeats, features)
@@ -501,14 +578,17 @@ def _roc_auc_rows(y: npt.NDArray[np.int8], scores: FloatArray) -> FloatArray:
     return (ranks[:, positive].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
-def _rank_features(names: list[str], drops: FloatArray
+def _rank_features(names: list[str], fold_drops: FloatArray
                    ) -> tuple[tuple[FeatureImportance, ...], tuple[str, ...]]:
-    mean = drops.mean(axis=0)
-    std = drops.std(axis=0, ddof=1) if len(drops) > 1 else np.zeros_like(mean)
+    """Features by mean AUC drop (``fold_drops``: one row per fold), and the clear leaders."""
+    mean = fold_drops.mean(axis=0)
+    std = fold_drops.std(axis=0, ddof=1) if len(fold_drops) > 1 else np.zeros_like(mean)
     order = sorted(range(len(names)), key=lambda j: (-mean[j], names[j]))
     ranked = tuple(FeatureImportance(names[j], float(mean[j]), float(std[j])) for j in order)
-    standard_error = std / math.sqrt(len(drops))
-    top = tuple(names[j] for j in order if mean[j] > 0 and mean[j] > 2 * standard_error[j])
+    standard_error = std / math.sqrt(len(fold_drops))
+    floor = TOP_FEATURE_SHARE * max(float(mean.max()), 0.0)
+    top = tuple(names[j] for j in order
+                if mean[j] > 2 * standard_error[j] and mean[j] >= floor and mean[j] > 0)
     return ranked, top[:TOP_FEATURES]
 
 
@@ -527,8 +607,8 @@ def pca_reconstruction(
     """Drift as a change in how well the reference's principal components fit.
 
     Every column becomes a number, standardised by the reference's mean and
-    standard deviation: a numeric column as it is (missing values take the
-    reference mean; a column constant in the reference is only centred), a
+    standard deviation: a numeric column as it is (missing values and infinities
+    take the reference mean; a column constant in the reference is only centred), a
     categorical column by the share its category has in the reference rows
     (missing values count as a category, one the reference lacks has share 0), as
     NannyML does. The principal components holding ``n_components`` of the
@@ -536,7 +616,10 @@ def pca_reconstruction(
     Euclidean distance between it and its projection onto them.
 
     The band comes from chunks of the reference: mean +- ``std_multiplier``
-    standard deviations of the chunks' mean errors (NannyML's rule). Unlike
+    standard deviations of the chunks' mean errors (NannyML's rule; the sample
+    standard deviation, divided by n - 1 where NannyML divides by n). Estimated
+    from ten chunks, that deviation is itself noisy, so it is never taken below
+    what row-to-row variation alone gives a chunk. Unlike
     NannyML, a reference row's error is measured out of sample, by components
     fitted on the other nine tenths of the reference: measured in sample, the
     reference fits its own components better than any new data does (most of all
@@ -582,9 +665,9 @@ def pca_reconstruction(
     Raises
     ------
     InputError
-        If a side is empty, a column is missing or holds infinities, the reference
-        yields fewer than :data:`MIN_REFERENCE_CHUNKS` chunks, or an argument is out
-        of range.
+        If a side is empty, a column is missing or its kinds differ between the
+        sides, the reference yields fewer than :data:`MIN_REFERENCE_CHUNKS` chunks,
+        or an argument is out of range.
 
     Examples
     --------
@@ -596,7 +679,7 @@ def pca_reconstruction(
     >>> current = pd.DataFrame({"x": x, "y": -x + 0.3 * z})
     >>> result = pca_reconstruction(reference, current, chunker=Chunker(number=5))
     >>> result.n_components, round(result.lower_threshold, 3), round(result.upper_threshold, 3)
-    (1, 0.152, 0.177)
+    (1, 0.15, 0.179)
     >>> [(chunk.key, round(chunk.error, 2)) for chunk in result.chunks[:2]], result.drifted
     ([('[0:1000]', 1.12), ('[1000:2000]', 1.09)], True)
     """
@@ -620,8 +703,8 @@ def pca_reconstruction(
                          f"band needs at least {MIN_REFERENCE_CHUNKS}. Use smaller chunks or a "
                          "longer reference.")
 
-    ref_raw = [_numbers(reference[name], name) for name in numeric]
-    cur_raw = [_numbers(current[name], name) for name in numeric]
+    ref_raw = [_numbers(reference[name]) for name in numeric]
+    cur_raw = [_numbers(current[name]) for name in numeric]
     for name in categorical:
         ref_codes, cur_codes = _category_shares(reference[name], current[name])
         ref_raw.append(ref_codes)
@@ -646,8 +729,12 @@ def pca_reconstruction(
     cur_errors = _Standardised(cur_raw, centre, scale).errors(0, len(current), full)
 
     chunk_errors = np.array([ref_errors[chunk.index].mean() for chunk in band_chunks])
-    mean, spread = float(chunk_errors.mean()), float(chunk_errors.std())
     chunk_rows = float(np.mean([chunk.rows for chunk in band_chunks]))
+    # A spread estimated from ten chunks can come out far too small by chance (one
+    # time in seventy below half the truth); row-to-row variation alone sets a floor.
+    mean = float(chunk_errors.mean())
+    spread = max(float(chunk_errors.std(ddof=1)),
+                 float(ref_errors.std(ddof=1)) / math.sqrt(chunk_rows))
 
     def band(rows: int) -> tuple[float, float]:
         width = std_multiplier * spread * math.sqrt(max(1.0, chunk_rows / rows))
@@ -822,11 +909,15 @@ def _kind(series: pd.Series) -> str:
     return "categorical"
 
 
-def _numbers(series: pd.Series, name: str) -> FloatArray:
+def _numbers(series: pd.Series) -> FloatArray:
+    """A numeric or boolean column as floats; missing values and infinities as NaN.
+
+    Infinities count as missing, as in the univariate tests: no distance can use them.
+    """
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isinf(values).any():
-        raise InputError(f"Column {name!r} holds infinite values; replace them with a number "
-                         "or a missing value.")
+    infinite = np.isinf(values)
+    if infinite.any():
+        values = np.where(infinite, np.nan, values)
     return values
 
 

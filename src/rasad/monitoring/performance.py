@@ -411,18 +411,11 @@ def _why_missing(metric: Metric, classes: Sequence[Any] | None) -> str:
     }.get(metric, "the metric is undefined for this chunk")
 
 
-def _with_alerts(chunk: Any, thresholds: Mapping[str, Bounds]) -> Any:
-    """The chunk with ``alert`` set on every metric value outside its bounds."""
-    metrics = {name: replace(value, alert=thresholds[name].breached(_headline(value)))
+def _with_alerts(chunk: Any, thresholds: Mapping[str, Bounds], field: str = "value") -> Any:
+    """The chunk with ``alert`` set where the metric's ``field`` lies outside its bounds."""
+    metrics = {name: replace(value, alert=thresholds[name].breached(getattr(value, field)))
                for name, value in chunk.metrics.items()}
     return replace(chunk, metrics=metrics)
-
-
-def _headline(value: Any) -> float | None:
-    headline: float | None = getattr(value, "value", None)
-    if headline is None:
-        headline = getattr(value, "estimate", None)
-    return headline
 
 
 def _chunking_dict(chunker: Chunker) -> dict[str, Any]:

@@ -110,10 +110,9 @@ class DLE:
         scikit-learn's).
     threads : int or None, default 1
         OpenMP threads for the loss models. One by default: on loss-model-sized
-        data, and on a busy machine, threads spend longer waiting for each other
-        than computing (20x slower measured on 5,000 rows, 2 busy cores).
-        ``None`` lets scikit-learn use every core, which pays off from about a
-        million rows.
+        data on a shared machine, threads spend longer waiting for each other
+        than computing (20-25x slower measured on 2 shared cores). ``None`` lets
+        scikit-learn use every core; measure before you switch.
     random_state : int, default 0
         Seeds the folds and the regressors.
 
@@ -218,7 +217,7 @@ class DLE:
         chunks = [self._chunk(c, predicted, truth, pred, labelled)
                   for c in self._chunker.split(reference)]
         self.thresholds_ = _thresholds(chunks, self._metrics, self._threshold, self._basis)
-        self.reference_ = tuple(_with_alerts(c, self.thresholds_) for c in chunks)
+        self.reference_ = tuple(_with_alerts(c, self.thresholds_, "estimate") for c in chunks)
         return self
 
     def _estimate(self, current: pd.DataFrame) -> EstimationReport:
@@ -240,7 +239,7 @@ class DLE:
             confidence=float(self.confidence), chunking=_chunking_dict(self._chunker),
             threshold=self._threshold.to_dict(), thresholds_from=self._basis,
             thresholds=self.thresholds_, reference=self.reference_,
-            current=tuple(_with_alerts(c, self.thresholds_) for c in chunks),
+            current=tuple(_with_alerts(c, self.thresholds_, "estimate") for c in chunks),
             features=tuple(self._features()),
             warnings=_reference_warnings(self.reference_, self._threshold),
         )

@@ -1,0 +1,142 @@
+"""``rasad drift REFERENCE CURRENT``: works on files alone, or on a project's datasets."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from rasad.cli._context import state
+from rasad.cli._output import say, table
+from rasad.errors import InputError, NotFoundError
+
+
+def _resolve(ctx: typer.Context, ref: str) -> tuple[pd.DataFrame | Path, str, bool]:
+    """A file path, or NAME[@VERSION] of a project dataset: (data, label, from project)."""
+    path = Path(ref)
+    if path.exists():
+        return path, str(path), False
+    from rasad.datasets import parse_ref
+
+    name, version = parse_ref(ref)
+    try:
+        project = state(ctx).project()
+    except NotFoundError:
+        raise InputError(f"{ref!r} is not a file, and there is no project to look up a dataset "
+                         "of that name; give a CSV or Parquet path.") from None
+    item = project.dataset(name, version)
+    return project.load_dataset(item.name, item.version), item.ref, True
+
+
+def drift(
+    ctx: typer.Context,
+    reference: Annotated[str, typer.Argument(help="CSV/Parquet file or NAME[@VERSION].")],
+    current: Annotated[str, typer.Argument(help="CSV/Parquet file or NAME[@VERSION].")],
+    columns: Annotated[str | None, typer.Option(help="Comma-separated columns to compare.")]
+    = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report.")]
+    = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report.")]
+    = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Chunk the current data by rows.")]
+    = None,
+    chunk_period: Annotated[str | None, typer.Option(help="day | week | month")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Time column for chunk periods.")]
+    = None,
+    multivariate: Annotated[bool, typer.Option(help="Also run the domain classifier and PCA "
+                                                    "reconstruction.")] = False,
+    fail_on_drift: Annotated[bool, typer.Option(help="Exit 1 when the verdict is drift.")]
+    = False,
+    save: Annotated[bool, typer.Option(help="Save the result in the project (datasets only).")]
+    = False,
+    monitor: Annotated[str, typer.Option(help="Monitor name for --save.")] = "drift",
+) -> None:
+    """Compare CURRENT with REFERENCE: per-column tests, a dataset verdict, optional reports."""
+    from rasad.drift import Chunker, compare
+
+    for target in (json_path, html_path):
+        if target is not None and target.is_dir():
+            raise InputError(f"{target} is a folder; give a file name.")
+    chunker = None
+    if chunk_size is not None or chunk_period is not None:
+        chunker = Chunker(size=chunk_size, period=chunk_period,  # type: ignore[arg-type]
+                          time_column=time_column)
+    ref_data, ref_label, ref_project = _resolve(ctx, reference)
+    cur_data, cur_label, cur_project = _resolve(ctx, current)
+    if save and not (ref_project and cur_project):
+        raise InputError("--save keeps results of a project's datasets; give both sides as "
+                         "NAME[@VERSION] (add files with `rasad data add`).")
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    report = compare(ref_data, cur_data, columns=names, chunker=chunker)
+    extra: list[dict[str, Any]] = []
+    if multivariate:
+        extra = _multivariate(ref_data, cur_data, names, chunker)
+    payload = {"reference": ref_label, "current": cur_label, "drift": report.to_dict(),
+               "multivariate": extra}
+    if json_path is not None:
+        _write_text(json_path, json.dumps(payload, indent=2, default=str))
+    if html_path is not None:
+        from rasad.reports.drift import render_drift
+
+        _write_text(html_path, render_drift(payload["drift"], multivariate=extra,
+                                            title=f"Drift: {cur_label} against {ref_label}"))
+    if save:
+        project = state(ctx).project()
+        project.save_monitor_result(
+            monitor=monitor, kind="drift", reference=ref_label, current=cur_label,
+            alert=report.drifted or any(bool(m.get("drifted")) for m in extra),
+            summary={"drifted": report.drifted, "reason": report.reason,
+                     "drifted_columns": list(report.drifted_columns),
+                     "multivariate": {str(m.get("method")): bool(m.get("drifted"))
+                                      for m in extra}},
+            payload=payload)
+    _render(report, extra, ref_label, cur_label, json_path, html_path)
+    if fail_on_drift and (report.drifted or any(m.get("drifted") for m in extra)):
+        raise typer.Exit(1)
+
+
+def _multivariate(reference: Any, current: Any, columns: list[str] | None,
+                  chunker: Any) -> list[dict[str, Any]]:
+    from rasad.datasets import read_table
+    from rasad.drift.multivariate import domain_classifier, pca_reconstruction
+
+    ref = reference if isinstance(reference, pd.DataFrame) else read_table(reference).to_pandas()
+    cur = current if isinstance(current, pd.DataFrame) else read_table(current).to_pandas()
+    return [domain_classifier(ref, cur, columns=columns).to_dict(),
+            pca_reconstruction(ref, cur, columns=columns, chunker=chunker).to_dict()]
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write to a temporary sibling and rename: a report file is never half-written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+
+
+def _render(report: Any, extra: list[dict[str, Any]], ref: str, cur: str,
+            json_path: Path | None, html_path: Path | None) -> None:
+    say(f"[bold]{cur}[/] against [bold]{ref}[/]: "
+        + ("[red]drift[/]" if report.drifted else "[green]no drift[/]") + f" ({report.reason})")
+    rows = []
+    for column in report.columns:
+        deciding = "; ".join(r.describe() for r in column.results if r.deciding)
+        rows.append([column.name, str(column.kind or "-"), str(column.status),
+                     "yes" if column.drifted else "no", deciding or column.reason])
+    rows.sort(key=lambda r: (r[3] != "yes", r[0]))
+    table(None, ["column", "kind", "status", "drifted", "deciding methods"], rows)
+    for item in extra:
+        flag = "[red]drift[/]" if item.get("drifted") else "[green]no drift[/]"
+        figure = (f"ROC AUC {item['roc_auc']:.3f}" if "roc_auc" in item
+                  else f"error {item.get('error', 0):.4g}")
+        say(f"{item.get('method')}: {flag} ({figure})")
+    for label, path in (("JSON", json_path), ("HTML", html_path)):
+        if path is not None:
+            say(f"{label} report: {path}")
