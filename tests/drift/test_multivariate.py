@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rasad.drift.chunking import Chunker
+from rasad.drift.chunking import Chunker, Period
 from rasad.drift.multivariate import (
     DEFAULT_AUC_THRESHOLD,
     DomainClassifierResult,
@@ -162,7 +162,7 @@ def test_pca_chunks_by_time_and_leaves_the_time_column_out() -> None:
     current = correlated(1000, 0.0, rng)
     current["day"] = pd.date_range("2025-06-01", periods=1000, freq="h")
     result = pca_reconstruction(reference, current,
-                                chunker=Chunker(period="week", time_column="day"))
+                                chunker=Chunker(period=Period.WEEK, time_column="day"))
     assert "day" not in result.columns
     assert result.chunks[0].start == "2025-06-01T00:00:00"
     assert all(chunk.drifted for chunk in result.chunks)
@@ -263,7 +263,8 @@ def test_datetime_columns_are_left_out_by_default() -> None:
         (lambda r, c: domain_classifier(r.iloc[:3], c), "needs at least one per fold"),
         (lambda r, c: pca_reconstruction(r, c, n_components=1.0), "n_components=1.0"),
         (lambda r, c: pca_reconstruction(r, c, n_components=4), "use 1 to 3"),
-        (lambda r, c: pca_reconstruction(r, c, n_components="all"), "share of variance"),
+        (lambda r, c: pca_reconstruction(r, c, n_components="all"),  # type: ignore[arg-type]
+         "share of variance"),
         (lambda r, c: pca_reconstruction(r.iloc[:1], c), "needs at least 2"),
         (lambda r, c: domain_classifier(r.to_numpy(), c), "must be a pandas DataFrame"),
     ],

@@ -195,17 +195,20 @@ def test_binary_detectors_take_only_zero_and_one(detector: Detector) -> None:
     [
         (lambda: detect([0.1, float("nan"), 0.3]), r"not finite numbers, the first nan at "
                                                    r"position 1"),
-        (lambda: detect([0.1, "high"]), "the first 'high' at position 1"),
+        (lambda: detect([0.1, "high"]), "the first 'high' at position 1"),  # type: ignore
         (lambda: detect([1.0, np.inf], "kswin"), "not finite"),
         (lambda: detect(np.zeros((3, 2))), "one-dimensional"),
-        (lambda: detect(0.5), "one-dimensional"),
-        (lambda: detect("0101"), "one-dimensional"),
+        (lambda: detect(0.5), "one-dimensional"),  # type: ignore[arg-type]
+        (lambda: detect("0101"), "one-dimensional"),  # type: ignore[arg-type]
         (lambda: detect([0.1, 0.2], times=["a"]), "times has 1 entries for 2 values"),
         (lambda: detect([0, 1], "adwin", params={"alpha": 0.1}), "ADWIN has no parameter "
                                                                   "'alpha'; its parameters"),
         (lambda: detect([0, 1], "eddm", params={"alpha": 0.5, "beta": 0.9}), "EDDM rejected"),
         (lambda: OnlineMonitor("kswin", {"alpha": 2.0}), "KSWIN rejected"),
         (lambda: OnlineMonitor("ddm").warm_up([0, 1, 7]), "reference has 1 other value"),
+        (lambda: OnlineMonitor("adwin").update(float("nan")), "nan at position 0 is not a "
+                                                               "finite number"),
+        (lambda: OnlineMonitor("adwin").update("x"), "'x' at position 0"),  # type: ignore
     ],
 )
 def test_bad_input_is_an_input_error(call, message: str) -> None:

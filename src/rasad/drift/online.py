@@ -36,9 +36,10 @@ from __future__ import annotations
 import enum
 import importlib
 import inspect
+import math
 import re
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -274,15 +275,26 @@ class OnlineMonitor:
 
     def update(self, value: float) -> bool:
         """Feed one value; return whether the detector fired on it."""
-        return bool(self.update_many([value]))
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            raise InputError(f"Value {_shown(value)} at position {self.n_seen_} is not a finite "
+                             "number; drop or fill it before detecting drift.")
+        if self._binary and number not in (0.0, 1.0):
+            raise InputError(self._not_binary("the value", 1, _shown(value), self.n_seen_))
+        return bool(self._feed([int(number) if self._binary else number]))
 
     def update_many(self, values: Iterable[float]) -> tuple[int, ...]:
         """Feed values in order; return the positions at which the detector fired."""
+        return self._feed(self._check(values, "values").tolist())
+
+    def _feed(self, values: list[float] | list[int]) -> tuple[int, ...]:
         river = self._river
         update = river.update
-        start = self.n_seen_
         found: list[int] = []
-        for i, x in enumerate(self._check(values, "values").tolist(), start=start):
+        for i, x in enumerate(values, start=self.n_seen_):
             update(x)
             if river.drift_detected:
                 found.append(i)
@@ -291,11 +303,11 @@ class OnlineMonitor:
                 if warning and not self._in_warning:
                     self.warnings_.append(i)
                 self._in_warning = warning
-            self.n_seen_ = i + 1
+        self.n_seen_ += len(values)
         self.detections_.extend(found)
         return tuple(found)
 
-    def result(self, times: Sequence[Any] | pd.Series | None = None) -> OnlineDriftResult:
+    def result(self, times: Iterable[Any] | None = None) -> OnlineDriftResult:
         """The detections so far, with their times when ``times`` (one per value) is given.
 
         Times that are dates or timestamps are given in ISO 8601; others as text.
@@ -318,13 +330,16 @@ class OnlineMonitor:
         if self._binary:
             bad = np.flatnonzero((numbers != 0) & (numbers != 1))
             if len(bad):
-                raise InputError(
-                    f"{DETECTORS[self.detector].name} takes 0/1 values (1 = error), but {what} "
-                    f"has {len(bad)} other value(s), the first {numbers[bad[0]]!r} at position "
-                    f"{bad[0]}. Pass per-prediction errors as 0/1, or use adwin, page_hinkley "
-                    "or kswin for a continuous metric.")
+                raise InputError(self._not_binary(f"the {what}", len(bad),
+                                                  _shown(numbers[bad[0]]), int(bad[0])))
             return numbers.astype(np.int64)
         return numbers
+
+    def _not_binary(self, what: str, count: int, first: str, position: int) -> str:
+        return (f"{DETECTORS[self.detector].name} takes 0/1 values (1 = error), but {what} "
+                f"has {count} other value(s), the first {first} at position {position}. Pass "
+                "per-prediction errors as 0/1, or use adwin, page_hinkley or kswin for a "
+                "continuous metric.")
 
 
 def detect(
@@ -332,7 +347,7 @@ def detect(
     detector: Detector | str = Detector.ADWIN,
     *,
     params: Mapping[str, Any] | None = None,
-    times: Sequence[Any] | pd.Series | None = None,
+    times: Iterable[Any] | None = None,
     reference: Iterable[float] | None = None,
 ) -> OnlineDriftResult:
     """Run a drift detector over a stream and report where it fired.
@@ -347,9 +362,9 @@ def detect(
         interpretable parameter, the confidence ``delta``).
     params : mapping of str to value, optional
         Parameters of the River detector by River's names; see :func:`default_params`.
-    times : sequence, optional
-        One time (or any label) per value; detections and warnings are then also
-        reported by time.
+    times : iterable, optional
+        One time (or any label) per value, such as a datetime column or index;
+        detections and warnings are then also reported by time.
     reference : iterable of float, optional
         Values from a period known to be good, fed first without being reported
         (see :meth:`OnlineMonitor.warm_up`).
@@ -376,6 +391,8 @@ def detect(
     """
     monitor = OnlineMonitor(detector, params)
     numbers = _as_numbers(values, "values")
+    if times is not None and not isinstance(times, pd.Series | pd.Index | np.ndarray | Sequence):
+        times = list(times)  # read a generator once
     _time_labels(times, len(numbers))  # a wrong length fails before the stream runs
     if reference is not None:
         monitor.warm_up(reference)
@@ -394,25 +411,31 @@ def _as_numbers(values: Iterable[float], what: str) -> npt.NDArray[np.float64]:
         raise InputError(f"The {what} must be a one-dimensional sequence of numbers, one per "
                          f"step; got {type(values).__name__}.")
     series = values if isinstance(values, pd.Series) else pd.Series(
-        values if isinstance(values, np.ndarray) else list(values), dtype=None)
+        values if isinstance(values, np.ndarray) else list(values))
     if pd.api.types.is_bool_dtype(series.dtype):
-        return series.to_numpy(dtype=np.float64)
-    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64,
-                                                                na_value=np.nan)
+        return np.asarray(series, dtype=np.float64)
+    numbers: npt.NDArray[np.float64] = pd.to_numeric(series, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(numbers))
     if len(bad):
         raise InputError(f"The {what} hold {len(bad)} value(s) that are not finite numbers, "
-                         f"the first {series.iloc[bad[0]]!r} at position {bad[0]}; drop or "
+                         f"the first {_shown(series.iloc[bad[0]])} at position {bad[0]}; drop or "
                          "fill them before detecting drift.")
     return numbers
 
 
-def _time_labels(times: Sequence[Any] | pd.Series | None, n: int) -> Any:
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: ``0.5``, ``nan``, ``'high'``, not ``np.float64(0.5)``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _time_labels(times: Iterable[Any] | None, n: int
+                 ) -> Callable[[Sequence[int]], tuple[str, ...]] | None:
     """A function from positions to time labels, after checking there is one time per value."""
     if times is None:
         return None
     series = times.reset_index(drop=True) if isinstance(times, pd.Series) \
-        else pd.Series(list(times))
+        else pd.Series(times) if isinstance(times, pd.Index) else pd.Series(list(times))
     if len(series) != n:
         raise InputError(f"times has {len(series)} entries for {n} values; give one time per "
                          "value.")
