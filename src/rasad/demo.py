@@ -2,8 +2,9 @@
 
 It generates a seeded credit portfolio (:mod:`rasad.examples.credit`), creates a
 fresh project, versions the first six months, trains and registers a model,
-promotes it to dev then staging, scores a later month through staging, and
-verifies the audit chain. Later issues extend it through drift, gates, serving,
+promotes it to dev then staging, scores a later month through staging, checks
+that month's inputs for drift against the training data (saved as a monitor
+result, with an HTML report), and verifies the audit chain. Later issues extend it through drift, gates, serving,
 retraining and governance.
 """
 
@@ -68,6 +69,8 @@ class DemoSummary:
     predictions: Path | None = None
     scored_rows: int = 0
     warnings: list[str] = field(default_factory=list)
+    drift_html: Path | None = None
+    drifted_columns: list[str] = field(default_factory=list)
     audit_events: int = 0
     seconds: float = 0.0
 
@@ -139,6 +142,16 @@ def run_demo(folder: Path, *, force: bool = False, seed: int = 0, rows_per_month
         for warning in scored.warnings:
             say(f"  warning: {warning}")
 
+        drift_html = folder / "reports" / f"drift_{later_month}.html"
+        current = project.add_dataset(score_csv, "applications",
+                                      description=f"applications {later_month}, unlabelled")
+        report = _drift(project, summary.dataset, current.version.ref, drift_html)
+        summary.drift_html, summary.drifted_columns = drift_html, list(report.drifted_columns)
+        say(f"Drift of {current.version.ref} against {summary.dataset}: "
+            f"{'drift' if report.drifted else 'no drift'} in "
+            f"{', '.join(report.drifted_columns) or 'no column'} -> "
+            f"{drift_html.relative_to(folder)}")
+
         check = project.verify_audit()
         if not check.ok:
             raise IntegrityError(f"The demo's audit chain is broken: {check.reason}")
@@ -148,6 +161,29 @@ def run_demo(folder: Path, *, force: bool = False, seed: int = 0, rows_per_month
     return summary
 
 
+def _drift(project: Project, reference: str, current: str, html: Path) -> Any:
+    """Compare two dataset versions, save the result as a monitor result, write the page."""
+    from rasad.datasets import parse_ref
+    from rasad.drift import compare
+    from rasad.reports.drift import render_drift
+
+    ref = project.load_dataset(*parse_ref(reference))
+    cur = project.load_dataset(*parse_ref(current))
+    # "month" labels the period itself: it differs by construction, so it is left out.
+    report = compare(ref, cur, columns=[c for c in cur.columns if c != "month"])
+    payload = {"reference": reference, "current": current, "drift": report.to_dict(),
+               "multivariate": []}
+    project.save_monitor_result(
+        monitor="credit-risk-inputs", kind="drift", reference=reference, current=current,
+        alert=report.drifted, payload=payload,
+        summary={"drifted": report.drifted, "reason": report.reason,
+                 "drifted_columns": list(report.drifted_columns)})
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(render_drift(payload["drift"], title=f"Drift: {current} against "
+                                 f"{reference}"), encoding="utf-8")
+    return report
+
+
 def next_steps(summary: DemoSummary) -> list[str]:
     p = f"--project {summary.project_dir}"
     return [
@@ -155,6 +191,7 @@ def next_steps(summary: DemoSummary) -> list[str]:
         f"rasad {p} runs show {summary.run_id[:8]}",
         f"rasad {p} models show credit-risk",
         f"rasad {p} promote credit-risk 1 --to production",
+        f"rasad {p} drift loans@1 applications@1 --multivariate --html drift.html",
         f"rasad {p} audit log",
         f"rasad {p} audit verify",
     ]

@@ -198,6 +198,12 @@ def test_many_rare_categories_count_through_target_encoding() -> None:
     assert result.drifted and result.top_features == ("city",)
 
 
+def test_very_unequal_sides() -> None:
+    rng = np.random.default_rng(30)
+    result = domain_classifier(correlated(12, 0.5, rng), correlated(5000, 0.5, rng))
+    assert not result.drifted and result.sampled_current_rows == 5000
+
+
 def test_infinities_count_as_missing_values() -> None:
     rng = np.random.default_rng(28)
     reference, current = correlated(2000, 0.5, rng), correlated(2000, 0.5, rng)

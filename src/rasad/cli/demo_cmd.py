@@ -29,6 +29,7 @@ def demo(
     say("  .rasad/artifacts/     content-addressed blobs (Parquet data, skops models)")
     say("  data/                 the generated CSV files")
     say(f"  predictions/          {summary.predictions.name if summary.predictions else '-'}")
+    say(f"  reports/              {summary.drift_html.name if summary.drift_html else '-'}")
     say("Try next:")
     for command in next_steps(summary):
         say(f"  {command}")

@@ -61,6 +61,11 @@ def drift(
     for target in (json_path, html_path):
         if target is not None and target.is_dir():
             raise InputError(f"{target} is a folder; give a file name.")
+    if save:
+        from rasad.datasets.service import check_name
+
+        # Before any work: a bad name must not leave report files behind.
+        check_name(monitor, "Monitor")
     chunker = None
     if chunk_size is not None or chunk_period is not None:
         chunker = Chunker(size=chunk_size, period=chunk_period,  # type: ignore[arg-type]
@@ -75,8 +80,9 @@ def drift(
     extra: list[dict[str, Any]] = []
     if multivariate:
         extra = _multivariate(ref_data, cur_data, names, chunker)
-    payload = {"reference": ref_label, "current": cur_label, "drift": report.to_dict(),
-               "multivariate": extra}
+    payload: dict[str, Any] = {"reference": ref_label, "current": cur_label,
+                               "drift": report.to_dict(),
+                               "multivariate": extra}
     if json_path is not None:
         _write_text(json_path, json.dumps(payload, indent=2, default=str))
     if html_path is not None:
@@ -135,7 +141,7 @@ def _render(report: Any, extra: list[dict[str, Any]], ref: str, cur: str,
     for item in extra:
         flag = "[red]drift[/]" if item.get("drifted") else "[green]no drift[/]"
         figure = (f"ROC AUC {item['roc_auc']:.3f}" if "roc_auc" in item
-                  else f"error {item.get('error', 0):.4g}")
+                  else f"reconstruction error {item['current_error']:.4g}")
         say(f"{item.get('method')}: {flag} ({figure})")
     for label, path in (("JSON", json_path), ("HTML", html_path)):
         if path is not None:

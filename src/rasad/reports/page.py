@@ -36,7 +36,8 @@ document.querySelectorAll('table.sortable').forEach(function(table){
       rows.sort(function(a, b){
         var x = a.cells[col].getAttribute('data-value') || a.cells[col].textContent;
         var y = b.cells[col].getAttribute('data-value') || b.cells[col].textContent;
-        var nx = parseFloat(x), ny = parseFloat(y);
+        // Number, not parseFloat: parseFloat reads "2025-01" as 2025, so dates never sorted.
+        var nx = x.trim() ? Number(x) : NaN, ny = y.trim() ? Number(y) : NaN;
         var r = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
         return asc ? r : -r;
       });

@@ -1,0 +1,131 @@
+"""Saved monitor results: the row, the JSON blob and the audit event, on both backends."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rasad import Project
+from rasad.errors import InputError, IntegrityError
+from rasad.ledger import canonical_json
+from rasad.ledger.transaction import Tx
+from rasad.monitoring.results import MonitorResult, list_results, load_payload, save_result
+
+
+def _save(project: Project, monitor: str = "credit", **changes: Any) -> MonitorResult:
+    values: dict[str, Any] = {
+        "kind": "drift", "reference": "loans@1", "current": "loans@2", "alert": True,
+        "summary": {"drifted": True, "drifted_columns": ["income"]},
+        "payload": {"drift": {"drifted": True, "columns": [{"name": "income", "p": 1e-9}]}},
+    }
+    values.update(changes)
+    return save_result(project, monitor=monitor, **values)
+
+
+def _blob_path(project: Project, digest: str) -> Path:
+    return Path(project.artifacts.root) / "blobs" / digest[:2] / digest
+
+
+def _blobs(project: Project) -> set[str]:
+    return {blob.digest for blob in project.artifacts.list_blobs()}
+
+
+def test_save_list_and_load(project: Project) -> None:
+    payload = {"drift": {"drifted": True, "share": np.float64(0.25), "n": np.int64(3),
+                         "missing": float("nan"), "names": ("income", "région")}}
+    saved = _save(project, payload=payload)
+    assert (saved.monitor, saved.kind, saved.reference, saved.current, saved.alert) == (
+        "credit", "drift", "loans@1", "loans@2", True)
+    assert saved.summary == {"drifted": True, "drifted_columns": ["income"]}
+    assert saved.created_by == "tester" and saved.created_at.endswith("Z")
+
+    # The blob is the canonical JSON of the payload, named by its sha256.
+    text = canonical_json(payload)
+    assert saved.blob == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert _blob_path(project, saved.blob).read_bytes() == text.encode("utf-8")
+    assert load_payload(project, saved) == {"drift": {
+        "drifted": True, "share": 0.25, "n": 3, "missing": None, "names": ["income", "région"]}}
+
+    [event] = project.audit_log(action="monitor.result")
+    assert (event.subject, event.actor) == ("monitor:credit", "tester")
+    assert event.details == {"kind": "drift", "reference": "loans@1", "current": "loans@2",
+                             "alert": True, "summary": saved.summary,
+                             "result_sha256": saved.blob}
+    assert project.verify_audit().ok
+
+    assert list_results(project) == [saved]
+    assert project.monitor_results() == [saved]
+    assert json.loads(json.dumps(saved.to_dict())) == saved.to_dict()
+
+
+def test_results_in_order_and_by_monitor(project: Project) -> None:
+    first = _save(project, "credit")
+    other = project.save_monitor_result(monitor="fraud", kind="drift", reference="tx@1",
+                                        current="tx@2", alert=False, summary={"drifted": False},
+                                        payload={"drift": {"drifted": False}})
+    second = _save(project, "credit", current="loans@3", alert=False)
+    assert project.monitor_results() == [first, other, second]
+    assert [r.id for r in project.monitor_results()] == sorted({first.id, other.id, second.id})
+    assert project.monitor_results("credit") == [first, second]
+    assert project.monitor_results("fraud") == [other]
+    assert project.monitor_results("none") == []
+    # The same payload twice is one blob, two results.
+    assert first.blob == second.blob
+    assert [e.details["result_sha256"] for e in project.audit_log(action="monitor.result")] == [
+        first.blob, other.blob, second.blob]
+
+
+def test_row_and_event_are_one_transaction(project: Project,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Tx.record
+
+    def failing(self: Tx, action: str, *args: Any, **kwargs: Any) -> Any:
+        if action == "monitor.result":
+            raise RuntimeError("ledger unavailable")
+        return real(self, action, *args, **kwargs)
+
+    events = len(project.audit_log())
+    monkeypatch.setattr(Tx, "record", failing)
+    with pytest.raises(RuntimeError, match="ledger unavailable"):
+        _save(project)
+    assert project.monitor_results() == []
+    assert len(project.audit_log()) == events
+    monkeypatch.undo()
+    saved = _save(project)  # the failed attempt left nothing in the way
+    assert project.monitor_results() == [saved]
+    assert project.verify_audit().ok
+
+
+@pytest.mark.parametrize("how", ["changed", "truncated"])
+def test_a_corrupt_result_blob_is_refused(project: Project, how: str) -> None:
+    saved = _save(project)
+    path = _blob_path(project, saved.blob)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"income", b"incone") if how == "changed" else data[:-5])
+    with pytest.raises(IntegrityError, match=f"Blob {saved.blob[:12]} .* is corrupt"):
+        load_payload(project, saved)
+
+
+def test_a_missing_result_blob_is_refused(project: Project) -> None:
+    saved = _save(project)
+    _blob_path(project, saved.blob).unlink()
+    with pytest.raises(IntegrityError, match="missing from the artifact store"):
+        load_payload(project, saved)
+
+
+@pytest.mark.parametrize("name", ["", "has space", "../escape", "-lead", "x" * 201, "a/b"])
+def test_a_bad_monitor_name_stores_nothing(project: Project, name: str) -> None:
+    events, blobs = len(project.audit_log()), _blobs(project)
+    with pytest.raises(InputError, match="Monitor name .* is not allowed"):
+        _save(project, name, payload={"unique": name})
+    assert project.monitor_results() == []
+    assert len(project.audit_log()) == events
+    assert _blobs(project) == blobs
