@@ -171,8 +171,8 @@ def _drift(project: Project, reference: str, current: str, html: Path) -> Any:
     cur = project.load_dataset(*parse_ref(current))
     # "month" labels the period itself: it differs by construction, so it is left out.
     report = compare(ref, cur, columns=[c for c in cur.columns if c != "month"])
-    payload = {"reference": reference, "current": current, "drift": report.to_dict(),
-               "multivariate": []}
+    payload: dict[str, Any] = {"reference": reference, "current": current,
+                               "drift": report.to_dict(), "multivariate": []}
     project.save_monitor_result(
         monitor="credit-risk-inputs", kind="drift", reference=reference, current=current,
         alert=report.drifted, payload=payload,

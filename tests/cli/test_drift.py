@@ -219,9 +219,6 @@ def test_chunks_by_week(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> No
     assert [c["drifted"] for c in chunks] == [True, True, True]
 
 
-@pytest.mark.xfail(strict=True, reason="src/rasad/drift/chunking.py chunks weeks with pandas "
-                   "'W-MON' (weeks ending Monday), so a week starts on Tuesday and a Monday "
-                   "falls into the week before; the docs say weeks start on Monday")
 def test_weeks_start_on_monday(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     frame = _side(np.random.default_rng(5), 140, drift=False)
     frame["day"] = pd.date_range("2025-01-06", periods=140, freq="144min")  # Mon 6 - Sun 19

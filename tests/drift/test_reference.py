@@ -56,7 +56,7 @@ def test_profile_matches_the_exact_comparison(data: tuple[pd.DataFrame, pd.DataF
     assert approx.drifted_columns == exact.drifted_columns
     for name in ("region", "member"):  # counts are exact: every figure is identical
         assert approx.column(name).to_dict() == exact.column(name).to_dict()
-    bound = 1 / (SKETCH_SIZE - 1)
+    bound = 1 / (SKETCH_SIZE - 1) + 2 / len(reference)  # rank spacing, plus rounding of ranks
     for name in ("normal", "income", "uniform", "children"):
         a, e = approx.column(name), exact.column(name)
         assert a.status == e.status and a.drifted == e.drifted

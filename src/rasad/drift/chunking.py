@@ -32,7 +32,8 @@ class Period(enum.StrEnum):
     MONTH = "month"
 
 
-_PANDAS_PERIOD = {Period.DAY: "D", Period.WEEK: "W-MON", Period.MONTH: "M"}
+# "W-SUN" is pandas for weeks that end on Sunday, so each week starts on a Monday.
+_PANDAS_PERIOD = {Period.DAY: "D", Period.WEEK: "W-SUN", Period.MONTH: "M"}
 
 
 @dataclass(frozen=True)

@@ -561,10 +561,14 @@ def _importance(model: HistGradientBoostingClassifier, x: FloatArray,
         for j, group in enumerate(groups):
             start = (1 + r * features + j) * n
             copies[start:start + n, group] = x[rng.permutation(n)][:, group]
-    # Prediction releases the GIL: two halves on two threads use both cores.
-    halves = np.array_split(copies, 2)
+    # Prediction releases the GIL: two halves on two threads (one OpenMP thread each,
+    # as the limit is per thread) use both cores.
+    def predict(half: FloatArray) -> FloatArray:
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return np.asarray(model.predict_proba(half)[:, 1], dtype=np.float64)
+
     with ThreadPoolExecutor(2) as pool:
-        parts = list(pool.map(lambda half: model.predict_proba(half)[:, 1], halves))
+        parts = list(pool.map(predict, np.array_split(copies, 2)))
     scores = np.concatenate(parts).reshape(repeats * features + 1, n)
     auc = _roc_auc_rows(y, scores)
     return (auc[0] - auc[1:]).reshape(repeats, features)

@@ -6,17 +6,26 @@ that monitors, alerts and dashboards can read their history.
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from rasad.errors import InputError
 from rasad.ledger import canonical_json, utc_now
 from rasad.store._tables import MonitorResultRow
 
 if TYPE_CHECKING:
     from rasad.project import Project
+
+
+class MonitorKind(enum.StrEnum):
+    """What kind of check a saved result holds."""
+
+    DRIFT = "drift"
+    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,11 @@ def save_result(project: Project, *, monitor: str, kind: str, reference: str, cu
     from rasad.datasets.service import check_name
 
     check_name(monitor, "Monitor")
+    try:
+        kind = MonitorKind(kind).value
+    except ValueError:
+        raise InputError(f"Monitor result kind {kind!r} is not one of "
+                         f"{', '.join(k.value for k in MonitorKind)}.") from None
     blob = project.artifacts.put_bytes(canonical_json(payload).encode("utf-8"))
     with project.transaction() as tx:
         row = MonitorResultRow(monitor=monitor, kind=kind, reference=reference, current=current,

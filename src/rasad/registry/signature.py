@@ -454,11 +454,11 @@ def _convert(
             numbers = column.astype("float64")
             bad = pd.Series(np.isinf(numbers.to_numpy()), index=column.index)
             return (numbers if convert else column), (bad if bad.any() else None)
-        numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+        parsed = pd.to_numeric(column, errors="coerce").astype("float64")
         # Infinity is not a number a model can score: report it like text.
-        bad = (column.notna() & numbers.isna()) | pd.Series(np.isinf(numbers.to_numpy()),
-                                                           index=column.index)
-        return numbers, bad
+        unparsed = column.notna() & parsed.isna()
+        infinite = pd.Series(np.isinf(parsed.to_numpy()), index=column.index)
+        return parsed, unparsed | infinite
     if kind is ColumnKind.DATETIME:
         if pd.api.types.is_datetime64_any_dtype(column.dtype):
             return column, None
