@@ -298,12 +298,24 @@ def test_report_path_that_is_a_folder(rasad: Cli, data: dict[str, Path], tmp_pat
     assert_user_error(result, "is a folder; give a file name")
 
 
-def test_text_in_a_numeric_column_is_a_kind_mismatch(rasad: Cli, data: dict[str, Path],
-                                                     tmp_path: Path) -> None:
-    """The docs: a numeric reference column whose current side holds text gets the status
-    `kind mismatch` with its reason, is not counted, and the other columns are compared."""
+def test_text_in_a_numeric_column_is_bad_input(rasad: Cli, data: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    """A few unreadable values among numbers are a data error: exit 2, no report written."""
     current = _frame(data["drifted"]).astype({"income": object})
     current.loc[7, "income"] = "unknown"
+    current.to_csv(tmp_path / "current.csv", index=False)
+    target = tmp_path / "drift.json"
+    result = rasad("drift", data["reference"], tmp_path / "current.csv", "--json", target)
+    assert_user_error(result, "'income'", "'unknown'", "--columns")
+    assert not target.exists()
+
+
+def test_a_column_that_became_text_is_a_kind_mismatch(rasad: Cli, data: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    """A column whose current values are text through and through changed kind: it gets the
+    status `kind mismatch` with its reason, is not counted, and the rest are compared."""
+    current = _frame(data["drifted"])
+    current["income"] = ["low", "high"] * (len(current) // 2) + ["low"] * (len(current) % 2)
     current.to_csv(tmp_path / "current.csv", index=False)
     target = tmp_path / "drift.json"
     result = rasad.ok("drift", data["reference"], tmp_path / "current.csv", "--json", target)
@@ -317,18 +329,14 @@ def test_text_in_a_numeric_column_is_a_kind_mismatch(rasad: Cli, data: dict[str,
     assert report["drifted_columns"] == ["region"] and report["n_counted"] == 3
 
 
-def test_text_in_every_common_column(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
-    """What the code does when no common column can be compared: exit 0, "no column could be
-    compared" (the issue asks for exit 2 on text in a numeric column; reported)."""
-    pd.DataFrame({"income": ["n/a", "12", "high"] * 20}).to_csv(tmp_path / "text.csv",
-                                                              index=False)
+def test_no_comparable_column_is_bad_input(rasad: Cli, data: dict[str, Path],
+                                           tmp_path: Path) -> None:
+    pd.DataFrame({"income": ["low", "high", "mid"] * 20}).to_csv(tmp_path / "text.csv",
+                                                               index=False)
     target = tmp_path / "drift.json"
-    result = rasad.ok("drift", data["reference"], tmp_path / "text.csv", "--json", target)
-    assert ": no drift (no column could be compared)" in _text(result.out)
-    report = json.loads(target.read_text())["drift"]
-    assert (report["drifted"], report["n_counted"]) == (False, 0)
-    assert [c["status"] for c in report["columns"]] == [
-        "kind mismatch", "reference only", "reference only", "reference only"]
+    result = rasad("drift", data["reference"], tmp_path / "text.csv", "--json", target)
+    assert_user_error(result, "No column could be compared", "income")
+    assert not target.exists()
 
 
 # --- inside a project ---------------------------------------------------------------------

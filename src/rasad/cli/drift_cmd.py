@@ -77,6 +77,10 @@ def drift(
                          "NAME[@VERSION] (add files with `rasad data add`).")
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     report = compare(ref_data, cur_data, columns=names, chunker=chunker)
+    if report.n_counted == 0:
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in report.columns)
+        raise InputError(f"No column could be compared ({reasons}). Check that both files "
+                         "hold the same kind of data.")
     extra: list[dict[str, Any]] = []
     if multivariate:
         extra = _multivariate(ref_data, cur_data, names, chunker)

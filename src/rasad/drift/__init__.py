@@ -41,7 +41,23 @@ from rasad.drift.report import (
 )
 
 # --- multivariate drift and online detectors (multivariate.py, online.py) ---------------
-# Their imports go here.
+from rasad.drift.multivariate import (
+    DomainClassifierResult,
+    FeatureImportance,
+    PCAReconstructionResult,
+    ReconstructionChunk,
+    domain_classifier,
+    pca_reconstruction,
+)
+from rasad.drift.online import (
+    DETECTORS,
+    Detector,
+    OnlineDriftResult,
+    OnlineMonitor,
+    default_params,
+    detect,
+    parse_detector,
+)
 
 __all__ = [
     # univariate drift
@@ -72,4 +88,17 @@ __all__ = [
     "ValueKind",
     "compare",
     # multivariate drift and online detectors
+    "DETECTORS",
+    "Detector",
+    "DomainClassifierResult",
+    "FeatureImportance",
+    "OnlineDriftResult",
+    "OnlineMonitor",
+    "PCAReconstructionResult",
+    "ReconstructionChunk",
+    "default_params",
+    "detect",
+    "domain_classifier",
+    "parse_detector",
+    "pca_reconstruction",
 ]

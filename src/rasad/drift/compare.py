@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 from rasad.datasets.kinds import ColumnKind
@@ -118,6 +119,8 @@ def compare(
                       else ColumnStatus.CURRENT_ONLY)
             return [one_side(name, status)] * (len(chunks) + 1)
         prepared = source.prepare(name)
+        if prepared.column.kind is ColumnKind.NUMERIC:
+            _refuse_text_in_numbers(name, cur_table.column(name))
         current_side = Current.read(cur_table.column(name), prepared.column.kind)
         early = mismatch(name, prepared.column, current_side)
         if early is not None:
@@ -224,3 +227,27 @@ def _chunk(chunk: Chunk, columns: tuple[ColumnDrift, ...], policy: DriftPolicy) 
     return ChunkDrift(key=chunk.key, rows=chunk.rows, start=chunk.start, end=chunk.end,
                       columns=columns, drifted=drifted, n_drifted=n_drifted,
                       n_counted=n_counted, share=share)
+
+
+def _refuse_text_in_numbers(name: str, column: pa.ChunkedArray) -> None:
+    """A numeric column whose current values are mostly numbers but partly text is bad input.
+
+    A column that is text through and through changed kind, and is reported as a
+    kind mismatch; a few unreadable values among numbers are a data error the user
+    must fix, so they stop the comparison (exit 2) instead of silently dropping the
+    column from the verdict.
+    """
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return
+    distinct = pc.unique(column.drop_null()).to_pylist()
+    if not distinct:
+        return
+    parsed = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce")
+    bad = [value for value, number in zip(distinct, parsed, strict=True) if pd.isna(number)]
+    if bad and len(bad) < len(distinct) / 2:
+        examples = ", ".join(repr(v) for v in bad[:3])
+        raise InputError(
+            f"Column {name!r} is numeric in the reference but the current data has "
+            f"{len(bad)} distinct value(s) that are not numbers (e.g. {examples}); fix them, "
+            "or leave the column out with --columns.")
+

@@ -228,7 +228,7 @@ class DomainClassifierResult:
 
 
 @dataclass(frozen=True)
-class ChunkError:
+class ReconstructionChunk:
     """The mean reconstruction error of one chunk of the current data, and its band."""
 
     key: str
@@ -276,7 +276,7 @@ class PCAReconstructionResult:
         The band for ``current_error``: ``chunk_error_mean`` +- ``std_multiplier``
         standard deviations, widened when the current is smaller than a reference
         chunk; the lower end no less than 0.
-    chunks : tuple of ChunkError
+    chunks : tuple of ReconstructionChunk
         Every chunk of the current with its own band, when a chunker was given.
     drifted : bool
         Whether ``current_error`` (with a chunker: any chunk's error) is outside its band.
@@ -293,7 +293,7 @@ class PCAReconstructionResult:
     current_error: float
     lower_threshold: float
     upper_threshold: float
-    chunks: tuple[ChunkError, ...]
+    chunks: tuple[ReconstructionChunk, ...]
     drifted: bool
 
     method: ClassVar[str] = "pca_reconstruction"
@@ -747,10 +747,10 @@ def pca_reconstruction(
 
     current_error = float(cur_errors.mean())
     lower, upper = band(len(current))
-    chunks: tuple[ChunkError, ...] = ()
+    chunks: tuple[ReconstructionChunk, ...] = ()
     if chunker is not None:
         chunks = tuple(
-            ChunkError(c.key, c.rows, c.start, c.end, error, low, high,
+            ReconstructionChunk(c.key, c.rows, c.start, c.end, error, low, high,
                        not low <= error <= high)
             for c in chunker.split(current)
             for error, (low, high) in ((float(cur_errors[c.index].mean()), band(c.rows)),)
@@ -945,14 +945,22 @@ __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_AUC_THRESHOLD",
     "DEFAULT_FOLDS",
+    "DEFAULT_IMPORTANCE_REPEATS",
+    "DEFAULT_IMPORTANCE_ROWS",
     "DEFAULT_MAX_ROWS",
     "DEFAULT_N_COMPONENTS",
     "DEFAULT_REFERENCE_CHUNKS",
     "DEFAULT_STD_MULTIPLIER",
-    "ChunkError",
+    "MAX_CATEGORIES",
+    "MIN_REFERENCE_CHUNKS",
+    "TARGET_ENCODING_FOLDS",
+    "TARGET_SMOOTHING",
+    "TOP_FEATURES",
+    "TOP_FEATURE_SHARE",
     "DomainClassifierResult",
     "FeatureImportance",
     "PCAReconstructionResult",
+    "ReconstructionChunk",
     "domain_classifier",
     "pca_reconstruction",
 ]

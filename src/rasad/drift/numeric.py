@@ -88,10 +88,13 @@ def ks(reference: Floats, current: Floats) -> tuple[float, float]:
 def ks_statistic(reference: Floats, current: Floats) -> float:
     """The two-sided KS statistic of two sorted samples, computed as SciPy does.
 
-    SciPy evaluates both empirical CDFs at every value of both samples. Here the same
-    integer counts are divided by the same sizes, so the differences at every point,
-    hence their extremes, are the same floats; but one binary search of the current
-    values in the reference gives all the counts (SciPy does four).
+    SciPy evaluates both empirical CDFs at every value of both samples and takes the
+    extremes of their difference. Here the same integer counts are divided by the same
+    sizes, so every difference is the same float; but between two consecutive current
+    values the current CDF is constant, so among the reference values there only the
+    first (lowest reference CDF) and the last (highest) can hold an extreme. One binary
+    search of the current values in the reference finds them: the cost follows the
+    current sample's size, not the reference's.
     """
     n1, n2 = len(reference), len(current)
     # at_most[j]: reference values <= current[j]; below[j]: reference values < current[j].
@@ -100,13 +103,24 @@ def ks_statistic(reference: Floats, current: Floats) -> float:
     last = np.maximum(at_most - 1, 0)
     if bool(np.any((at_most > 0) & (reference[last] == current))):
         below = np.searchsorted(reference, current, "left")
-    # current[j] <= reference[i] exactly when i >= below[j], so the number of current
-    # values at most reference[i] is the number of j with below[j] <= i.
-    current_at_ref = np.cumsum(np.bincount(below, minlength=n1 + 1)[:n1])
-    at_ref = _right_counts(reference) / n1 - current_at_ref / n2
     at_cur = at_most / n1 - _right_counts(current) / n2
-    max_s = max(float(at_ref.max()), float(at_cur.max()))
-    min_s = float(np.clip(-min(float(at_ref.min()), float(at_cur.min())), 0, 1))
+    # Reference values strictly between current[j - 1] and current[j] (gap j, j = 0..n2)
+    # have indices start[j] <= i < stop[j]; j current values lie below each of them.
+    start = np.concatenate(([0], at_most))
+    stop = np.concatenate((below, [n1]))
+    gaps = np.flatnonzero(stop > start)
+    below_gap = gaps / n2
+    first = start[gaps] + 1
+    if len(reference) > 1 and bool(np.any(reference[1:] == reference[:-1])):
+        first = np.searchsorted(reference, reference[first - 1], "right")
+    highs = stop[gaps] / n1 - below_gap
+    lows = first / n1 - below_gap
+    max_s = float(at_cur.max())
+    min_s = float(at_cur.min())
+    if len(highs):
+        max_s = max(max_s, float(highs.max()))
+        min_s = min(min_s, float(lows.min()))
+    min_s = float(np.clip(-min_s, 0, 1))
     return min_s if min_s > max_s else max_s
 
 
