@@ -4,8 +4,8 @@ It generates a seeded credit portfolio (:mod:`rasad.examples.credit`), creates a
 fresh project, versions the first six months, trains and registers a model,
 promotes it to dev then staging, scores a later month through staging, checks
 that month's inputs for drift against the training data (saved as a monitor
-result, with an HTML report), and verifies the audit chain. Later issues extend it through drift, gates, serving,
-retraining and governance.
+result, with an HTML report), and verifies the audit chain. Later issues extend it
+through gates, serving, retraining and governance.
 """
 
 from __future__ import annotations

@@ -28,17 +28,6 @@ from rasad.drift.methods import (
     MethodResult,
     ValueKind,
 )
-from rasad.drift.policy import Combine, Correction, DriftPolicy, MethodSpec, Rule
-from rasad.drift.reference import NumericSummary, ReferenceColumn, ReferenceProfile
-from rasad.drift.report import (
-    ChunkDrift,
-    ColumnDrift,
-    ColumnStatus,
-    DriftReport,
-    Histogram,
-    MissingChange,
-    SideSummary,
-)
 
 # --- multivariate drift and online detectors (multivariate.py, online.py) ---------------
 from rasad.drift.multivariate import (
@@ -57,6 +46,17 @@ from rasad.drift.online import (
     default_params,
     detect,
     parse_detector,
+)
+from rasad.drift.policy import Combine, Correction, DriftPolicy, MethodSpec, Rule
+from rasad.drift.reference import NumericSummary, ReferenceColumn, ReferenceProfile
+from rasad.drift.report import (
+    ChunkDrift,
+    ColumnDrift,
+    ColumnStatus,
+    DriftReport,
+    Histogram,
+    MissingChange,
+    SideSummary,
 )
 
 __all__ = [
