@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rasad.cli import audit, data, models, performance_cmd, runs
+from rasad.cli import audit, data, models, performance_cmd, pii_cmd, runs
 from rasad.cli._context import State
 from rasad.cli._output import err_console
 from rasad.cli.demo_cmd import demo
@@ -55,6 +55,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(performance_cmd.app, name="performance")
+app.add_typer(pii_cmd.app, name="pii")
 
 
 def run(argv: list[str] | None = None) -> int:

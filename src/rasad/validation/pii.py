@@ -1,0 +1,431 @@
+"""Find personal data in a table: which columns hold it, of which kind, how much.
+
+:func:`scan` reads column names and values and returns a :class:`PIIReport` with one
+:class:`ColumnPII` per column that holds personal data or is a declared protected
+attribute. Each :class:`PIIFinding` gives the :class:`PIIKind`, the :class:`Basis`
+(values, column name or both), how many of the checked values hold the kind and up
+to three masked examples. No raw value is ever stored in a report: examples are
+masked when they are found, and errors never quote values.
+
+Detection rules (the thresholds are a :class:`PIIPolicy`):
+
+* **Checksum kinds** (IBAN with ISO 13616 mod 97, payment card and Saudi national
+  ID / Iqama with Luhn): a column is reported when at least one value holds a valid
+  number and at least ``min_checksum_share`` (30%) of the values shaped like the kind
+  pass the check. A look-alike that fails its check is never a match; the share guard
+  keeps a column of random numbers (of which a tenth pass Luhn by chance) out.
+* **Pattern kinds** (e-mail, phone, US SSN, UK NINO, IP address checked with
+  :mod:`ipaddress`): reported when at least one value *is* such an item (the whole
+  value, trimmed), or when at least ``min_share`` (30%) of the values contain one.
+  An address mentioned in a free-text column therefore does not flag the column,
+  but one planted among ordinary values does.
+* **Name kinds** (person name, date of birth) are judged by the column name alone;
+  the basis is ``both`` when at least ``min_share`` of the values also look like names
+  or dates. For the other kinds a matching column name only turns ``values`` into
+  ``both``: a name alone never reports an IBAN or a card.
+
+Text columns are checked for every kind. Integer columns, and float columns of whole
+numbers (a CSV reader makes numbers of card numbers, IDs and phones, dropping leading
+zeros and ``+``), are checked for cards and Saudi IDs as above and for Saudi mobile
+numbers (``9665XXXXXXXX``, ``5XXXXXXXX``) by share only. Other types (booleans,
+dates, binary) are judged by column name only. At most ``sample_rows`` rows are
+checked, drawn at random with the policy's seed; ``sample_rows=None`` checks all.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({
+...     "customer_name": ["Jane Doe", "John Roe", "Sara Ali"],
+...     "contact": ["jane@example.com", "no contact", "+966 50 000 0000"],
+...     "iban": ["SA0380000000608010167519", "SA0480000000608010167519", None],
+...     "card": ["4111111111111111", "4111111111111112", "n/a"],
+...     "gender": ["f", "m", "f"],
+... })
+>>> report = scan(frame, protected_attributes=["gender"])
+>>> for column in report.columns:
+...     print(column.column, [str(kind) for kind in column.kinds])
+customer_name ['person name']
+contact ['email', 'phone']
+iban ['iban']
+card ['payment card']
+gender ['protected attribute']
+>>> finding = report.column("iban").findings[0]
+>>> finding.basis, finding.matches, finding.checked, finding.failed_checksum
+(<Basis.BOTH: 'both'>, 1, 2, 1)
+>>> finding.examples, report.column("contact").findings[0].examples
+(('SA******************7519',), ('j***@e***.com',))
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rasad.datasets import read_table
+from rasad.errors import InputError, NotFoundError
+from rasad.validation._pii_patterns import (
+    DATE_LIKE,
+    EASTERN_DIGITS,
+    EASTERN_DIGITS_RE2,
+    INTEGER_RULES,
+    PERSON_NAME_LIKE,
+    VALUE_RULES,
+    PIIKind,
+    ValueRule,
+    mask_name,
+    mask_shape,
+    name_suggests,
+)
+
+DEFAULT_SAMPLE_ROWS: Final[int] = 100_000
+"""Rows checked per table unless ``sample_rows`` says otherwise."""
+
+TABLE_COLUMNS: Final[tuple[str, ...]] = (
+    "column", "kind", "basis", "share", "checked", "examples",
+)
+"""The header of :meth:`PIIReport.to_rows`."""
+
+
+class Basis(enum.StrEnum):
+    """What a finding rests on."""
+
+    VALUES = "values"
+    COLUMN_NAME = "column name"
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class PIIPolicy:
+    """The thresholds of :func:`scan`.
+
+    Parameters
+    ----------
+    min_share : float
+        Share of a column's checked values that must contain a pattern kind (when no
+        value is wholly one) and that must look like names or dates for the basis of
+        a name kind to be ``both``.
+    min_checksum_share : float
+        Share of the values shaped like a checksum kind that must pass the check.
+    max_examples : int
+        Masked examples kept per finding.
+    seed : int
+        Seed of the row sample.
+
+    >>> PIIPolicy(min_share=1.5)
+    Traceback (most recent call last):
+    ...
+    rasad.errors.InputError: PIIPolicy min_share is 1.5; use a share between 0 and 1.
+    """
+
+    min_share: float = 0.3
+    min_checksum_share: float = 0.3
+    max_examples: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("min_share", "min_checksum_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise InputError(f"PIIPolicy {name} is {value}; use a share between 0 and 1.")
+        if self.max_examples < 0:
+            raise InputError(f"PIIPolicy max_examples is {self.max_examples}; use 0 or more.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "min_share": self.min_share,
+            "min_checksum_share": self.min_checksum_share,
+            "max_examples": self.max_examples,
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class PIIFinding:
+    """One kind of personal data in one column.
+
+    ``matches`` counts the checked values holding the kind (for checksum kinds, a
+    number that passes its check); ``failed_checksum`` the values shaped like a
+    checksum kind whose every candidate failed. ``examples`` are masked.
+    """
+
+    kind: PIIKind
+    basis: Basis
+    matches: int
+    checked: int
+    examples: tuple[str, ...] = ()
+    failed_checksum: int = 0
+    checksum: bool = False
+
+    @property
+    def share(self) -> float:
+        """Matches over checked values (0 when nothing was checked)."""
+        return self.matches / self.checked if self.checked else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "basis": self.basis.value,
+            "matches": self.matches,
+            "checked": self.checked,
+            "share": self.share,
+            "checksum": self.checksum,
+            "failed_checksum": self.failed_checksum,
+            "examples": list(self.examples),
+        }
+
+
+@dataclass(frozen=True)
+class ColumnPII:
+    """Everything the scan found in one column."""
+
+    column: str
+    findings: tuple[PIIFinding, ...] = ()
+    protected: bool = False
+
+    @property
+    def kinds(self) -> tuple[PIIKind, ...]:
+        """The kinds found, then :attr:`PIIKind.PROTECTED_ATTRIBUTE` if declared."""
+        kinds = tuple(finding.kind for finding in self.findings)
+        return kinds + ((PIIKind.PROTECTED_ATTRIBUTE,) if self.protected else ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "kinds": [kind.value for kind in self.kinds],
+            "protected": self.protected,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class PIIReport:
+    """The result of :func:`scan`: the columns holding personal data, in table order."""
+
+    columns: tuple[ColumnPII, ...]
+    rows: int
+    sampled_rows: int
+    columns_scanned: int
+    missing_protected: tuple[str, ...] = ()
+    policy: PIIPolicy = field(default_factory=PIIPolicy)
+
+    @property
+    def found(self) -> bool:
+        """True when any column holds personal data (protected attributes aside)."""
+        return any(column.findings for column in self.columns)
+
+    def column(self, name: str) -> ColumnPII:
+        """The result for column ``name``; raises NotFoundError listing the reported ones."""
+        for column in self.columns:
+            if column.column == name:
+                return column
+        listed = ", ".join(repr(column.column) for column in self.columns) or "none"
+        raise NotFoundError(
+            f"Column {name!r} holds no personal data in this report; reported columns: "
+            f"{listed}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "sampled_rows": self.sampled_rows,
+            "columns_scanned": self.columns_scanned,
+            "found": self.found,
+            "missing_protected": list(self.missing_protected),
+            "policy": self.policy.to_dict(),
+            "columns": [column.to_dict() for column in self.columns],
+        }
+
+    def to_rows(self) -> list[tuple[str, ...]]:
+        """One row of strings per finding (and per protected attribute), see TABLE_COLUMNS."""
+        rows: list[tuple[str, ...]] = []
+        for column in self.columns:
+            for finding in column.findings:
+                rows.append((column.column, finding.kind.value, finding.basis.value,
+                             f"{finding.share:.1%}", str(finding.checked),
+                             ", ".join(finding.examples)))
+            if column.protected:
+                rows.append((column.column, PIIKind.PROTECTED_ATTRIBUTE.value, "declared",
+                             "", "", ""))
+        return rows
+
+
+def scan(data: pd.DataFrame | pa.Table | str | os.PathLike[str], *,
+         protected_attributes: Iterable[str] = (),
+         sample_rows: int | None = DEFAULT_SAMPLE_ROWS,
+         policy: PIIPolicy | None = None) -> PIIReport:
+    """Scan the column names and values of a table for personal data.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, pyarrow.Table or path
+        The table; a path or DataFrame is read with :func:`rasad.datasets.read_table`.
+    protected_attributes : iterable of str
+        Columns declared as protected attributes (such as in ``rasad.yaml``); they are
+        reported as such whatever their values. Names that are not columns are listed
+        in :attr:`PIIReport.missing_protected`. A single string is one name.
+    sample_rows : int or None
+        At most this many rows are checked, drawn at random; None checks every row.
+    policy : PIIPolicy, optional
+        The thresholds; the defaults are described in the module docstring.
+
+    Returns
+    -------
+    PIIReport
+
+    Raises
+    ------
+    InputError
+        If the data cannot be read or ``sample_rows`` is not positive.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> table = pa.table({"note": ["ok", "fine", "call 4111 1111 1111 1111"],
+    ...                   "ref": ["4111111111111112", "1234567812345678", None]})
+    >>> report = scan(table)
+    >>> [(column.column, [str(kind) for kind in column.kinds]) for column in report.columns]
+    [('note', ['payment card'])]
+    >>> report.to_rows()
+    [('note', 'payment card', 'values', '33.3%', '3', '************1111')]
+    """
+    policy = policy or PIIPolicy()
+    if sample_rows is not None and sample_rows < 1:
+        raise InputError(f"sample_rows is {sample_rows}; use a positive number of rows or None.")
+    table = data if isinstance(data, pa.Table) else read_table(data)
+    rows = table.num_rows
+    if sample_rows is not None and rows > sample_rows:
+        rng = np.random.default_rng(policy.seed)
+        table = table.take(pa.array(np.sort(rng.choice(rows, sample_rows, replace=False))))
+    if isinstance(protected_attributes, str):
+        protected_attributes = (protected_attributes,)
+    protected = list(dict.fromkeys(protected_attributes))
+    names = set(table.column_names)
+    results: list[ColumnPII] = []
+    for name in table.column_names:
+        findings = _scan_column(name, table.column(name), policy)
+        if findings or name in protected:
+            results.append(ColumnPII(name, findings, protected=name in protected))
+    return PIIReport(
+        columns=tuple(results), rows=rows, sampled_rows=table.num_rows,
+        columns_scanned=table.num_columns,
+        missing_protected=tuple(name for name in protected if name not in names),
+        policy=policy)
+
+
+def _scan_column(name: str, column: pa.ChunkedArray, policy: PIIPolicy) -> tuple[PIIFinding, ...]:
+    values = column.drop_null()
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    kind = values.type
+    findings: list[PIIFinding] = []
+    texts: pa.ChunkedArray | None = None
+    rules: tuple[ValueRule, ...] = ()
+    if _is_text(kind):
+        values = _western_digits(values.cast(pa.string()))
+        texts, rules = values, VALUE_RULES
+    elif pa.types.is_integer(kind) or _integral_floats(values):
+        texts, rules = pc.cast(pc.cast(values, pa.int64()), pa.string()), INTEGER_RULES
+    if texts is not None:
+        for rule in rules:
+            finding = _value_finding(name, texts, rule, policy, whole_counts=texts is values)
+            if finding is not None:
+                findings.append(finding)
+    for name_kind in (PIIKind.PERSON_NAME, PIIKind.DATE_OF_BIRTH):
+        if name_suggests(name, name_kind):
+            findings.append(_name_finding(name_kind, values, policy))
+    return tuple(findings)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                or (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(kind)))
+
+
+def _western_digits(texts: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``texts`` with Arabic-Indic and Persian digits made ASCII (so ``٠٥...`` is a phone)."""
+    eastern = pc.match_substring_regex(texts, EASTERN_DIGITS_RE2)
+    if not pc.any(eastern).as_py():
+        return texts
+    return pa.chunked_array([pa.array(
+        [value.translate(EASTERN_DIGITS) for value in texts.to_pylist()], pa.string())])
+
+
+def _integral_floats(values: pa.ChunkedArray) -> bool:
+    """True for a float column of whole numbers below 2**53 (a CSV column of phones)."""
+    if not pa.types.is_floating(values.type) or len(values) == 0:
+        return False
+    array = values.to_numpy()
+    return bool(np.all(np.isfinite(array)) and np.all(np.abs(array) < 2.0 ** 53)
+                and np.all(array == np.floor(array)))
+
+
+def _value_finding(name: str, texts: pa.ChunkedArray, rule: ValueRule,
+                   policy: PIIPolicy, *, whole_counts: bool) -> PIIFinding | None:
+    checked = len(texts)
+    kept = texts.filter(pc.match_substring_regex(texts, rule.prefilter))
+    shaped = matched = whole = 0
+    examples: dict[str, None] = {}
+    for value in kept.to_pylist():
+        candidates = [found.group() for found in rule.pattern.finditer(value)]
+        if not candidates:
+            continue
+        shaped += 1
+        valid = next((text for text in candidates if rule.validate(text)), None)
+        if valid is None:
+            continue
+        matched += 1
+        whole += valid == value.strip()
+        if len(examples) < policy.max_examples:
+            examples[rule.mask(valid)] = None
+    if not matched:
+        return None
+    if rule.checksum:
+        if matched / shaped < policy.min_checksum_share:
+            return None
+    elif not (whole and whole_counts) and matched / checked < policy.min_share:
+        return None
+    basis = Basis.BOTH if name_suggests(name, rule.kind) else Basis.VALUES
+    return PIIFinding(rule.kind, basis, matched, checked, tuple(examples),
+                      failed_checksum=shaped - matched if rule.checksum else 0,
+                      checksum=rule.checksum)
+
+
+def _name_finding(kind: PIIKind, values: pa.ChunkedArray, policy: PIIPolicy) -> PIIFinding:
+    checked = len(values)
+    examples: dict[str, None] = {}
+    if kind is PIIKind.DATE_OF_BIRTH and (pa.types.is_temporal(values.type)):
+        matched = checked
+        texts = [str(value) for value in values.slice(0, policy.max_examples).to_pylist()]
+        examples = dict.fromkeys(mask_shape(text) for text in texts)
+    elif _is_text(values.type):
+        pattern, mask = ((PERSON_NAME_LIKE, mask_name) if kind is PIIKind.PERSON_NAME
+                         else (DATE_LIKE, mask_shape))
+        matched = 0
+        for value in values.to_pylist():
+            if pattern.fullmatch(value):
+                matched += 1
+                if len(examples) < policy.max_examples:
+                    examples[mask(value.strip())] = None
+    else:
+        matched = 0
+    both = checked > 0 and matched / checked >= policy.min_share
+    return PIIFinding(kind, Basis.BOTH if both else Basis.COLUMN_NAME, matched, checked,
+                      tuple(examples))
+
+
+__all__ = [
+    "DEFAULT_SAMPLE_ROWS",
+    "TABLE_COLUMNS",
+    "Basis",
+    "ColumnPII",
+    "PIIFinding",
+    "PIIKind",
+    "PIIPolicy",
+    "PIIReport",
+    "scan",
+]
