@@ -68,6 +68,13 @@ class TrainingConfig(_Section):
     register_as: str | None = None
 
 
+class ValidationConfig(_Section):
+    # Declared schemas: dataset name -> YAML file (relative to the project folder).
+    schemas: dict[str, str] = Field(default_factory=dict)
+    # What `rasad train` does when its dataset fails validation: fail (refuse) or warn.
+    on_error: Literal["fail", "warn"] = "fail"
+
+
 class RegistryConfig(_Section):
     environments: list[str] = Field(default_factory=lambda: ["dev", "staging", "production"],
                                     min_length=1)
@@ -89,6 +96,7 @@ class ProjectConfig(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)  # type: ignore[arg-type]
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)  # type: ignore[arg-type]
     registry: RegistryConfig = Field(default_factory=RegistryConfig)  # type: ignore[arg-type]
 
     @classmethod
@@ -179,6 +187,13 @@ training:
   seed: 42
   metrics: null          # null = all metrics for the task
   register_as: null      # a model name: register every successful run as a new version
+
+validation:
+  # Declared schemas override inferred ones: dataset name -> YAML file (`rasad schema infer`
+  # writes one to start from).
+  schemas: {{}}
+  # When the training dataset fails validation: fail (refuse to train) or warn.
+  on_error: fail
 
 registry:
   # Environments in promotion order.

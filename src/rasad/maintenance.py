@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rasad.artifacts import BlobInfo
-from rasad.store._tables import DatasetVersionRow, ModelVersionRow, MonitorResultRow, RunRow
+from rasad.store._tables import (
+    DatasetVersionRow,
+    ModelVersionRow,
+    MonitorResultRow,
+    RunRow,
+    ValidationRow,
+)
 
 if TYPE_CHECKING:
     from rasad.project import Project
@@ -21,6 +27,7 @@ BLOB_REFERENCES = (
     RunRow.model_blob,
     ModelVersionRow.blob,
     MonitorResultRow.blob,
+    ValidationRow.blob,
 )
 
 

@@ -16,6 +16,7 @@ from rasad.cli._output import err_console
 from rasad.cli.demo_cmd import demo
 from rasad.cli.drift_cmd import drift
 from rasad.cli.project_cmds import db_app, gc, init
+from rasad.cli.validation_cmd import quality_cmd, schema_app, validate_cmd
 from rasad.errors import RasadError
 
 app = typer.Typer(
@@ -45,6 +46,8 @@ app.command()(init)
 app.command()(demo)
 app.command()(gc)
 app.command()(drift)
+app.command("validate")(validate_cmd)
+app.command("quality")(quality_cmd)
 app.command()(runs.train)
 app.command()(models.promote)
 app.command()(models.rollback)
@@ -56,6 +59,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")
 app.add_typer(performance_cmd.app, name="performance")
 app.add_typer(pii_cmd.app, name="pii")
+app.add_typer(schema_app, name="schema")
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -173,3 +173,35 @@ class MonitorResultRow(Base):
     blob: Mapped[str] = mapped_column(String(64), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class SchemaVersionRow(Base):
+    """A versioned, person-editable YAML schema attached to a dataset name."""
+
+    __tablename__ = "schemas"
+    __table_args__ = (UniqueConstraint("dataset", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(200), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class ValidationRow(Base):
+    """One validation of a project dataset version: the verdict here, the report as a blob."""
+
+    __tablename__ = "validations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"),
+                                                    nullable=False, index=True)
+    schema_source: Mapped[str] = mapped_column(Text, nullable=False)
+    schema_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    errors: Mapped[int] = mapped_column(Integer, nullable=False)
+    warnings: Mapped[int] = mapped_column(Integer, nullable=False)
+    blob: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from rasad.config import TrainingConfig
 from rasad.datasets import ColumnKind
-from rasad.errors import InputError
+from rasad.errors import CheckFailed, InputError
 from rasad.evaluation.metrics import DEFAULT_METRICS, Task, compute_metrics, parse_metrics
 from rasad.registry._skops import dump_model
 from rasad.registry.signature import Signature
@@ -97,10 +97,11 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
     if spec.time_column and spec.time_column not in version.kinds:
         raise InputError(f"Split time column {spec.time_column!r} is not a column of "
                          f"{version.ref}.")
+    validation = _validate(project, version)
     params = {"dataset": version.ref, "target": cfg.target, "features": features,
               "estimator": cfg.estimator.class_path, "estimator_params": cfg.estimator.params,
               "split": cfg.split.model_dump(), "seed": cfg.seed,
-              "metrics": [str(m) for m in metric_names]}
+              "metrics": [str(m) for m in metric_names], "validation": validation}
     dist = distribution_of(estimator)
     with start(project, name=name, params=params, seed=cfg.seed,
                extra_packages=(dist,) if dist else ()) as run:
@@ -150,6 +151,25 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
     if cfg.register_as:
         model_version = project.register(stored.id, cfg.register_as)
     return TrainResult(stored, model_version)
+
+
+def _validate(project: Project, version: Any) -> dict[str, Any]:
+    """The gate before training: validate the dataset against its schema, if it has one."""
+    from rasad.validation.service import find_schema, summary_line, validate_version
+
+    schema = find_schema(project, version.name)
+    if schema is None:
+        return {"schema": None, "ok": None, "note": "no schema for this dataset"}
+    report, stored = validate_version(project, version, schema)
+    info = {"schema": schema.label, "schema_sha256": schema.content_hash, "ok": report.ok,
+            "errors": len(report.errors), "warnings": len(report.warnings),
+            "validation_id": stored.id}
+    if not report.ok and project.config.validation.on_error == "fail":
+        raise CheckFailed(
+            f"{version.ref} fails validation against {schema.label}: {summary_line(report)}. "
+            f"Training did not start. See `rasad validate {version.ref}`; fix the data, edit "
+            "the schema, or set validation.on_error: warn in rasad.yaml.")
+    return info
 
 
 def _features(project: Project, cfg: TrainingConfig, kinds: dict[str, ColumnKind]) -> list[str]:

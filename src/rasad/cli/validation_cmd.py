@@ -1,0 +1,170 @@
+"""``rasad schema``, ``rasad validate`` and ``rasad quality``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rasad.cli._context import state
+from rasad.cli._output import emit_json, say, table
+from rasad.cli.drift_cmd import _write_text
+from rasad.errors import InputError, NotFoundError
+
+schema_app = typer.Typer(help="Dataset schemas: infer, show, save.", no_args_is_help=True)
+
+Data = Annotated[str, typer.Argument(help="CSV/Parquet file or NAME[@VERSION].")]
+
+
+def _data(ctx: typer.Context, ref: str) -> tuple[Any, str, Any]:
+    """(data, label, dataset version or None) for a file or a project dataset."""
+    path = Path(ref)
+    if path.exists():
+        return path, str(path), None
+    from rasad.datasets import parse_ref
+
+    name, version = parse_ref(ref)
+    try:
+        project = state(ctx).project()
+    except NotFoundError:
+        raise InputError(f"{ref!r} is not a file, and there is no project to look up a dataset "
+                         "of that name; give a CSV or Parquet path.") from None
+    item = project.dataset(name, version)
+    return project.load_dataset(item.name, item.version), item.ref, item
+
+
+@schema_app.command("infer")
+def infer(ctx: typer.Context, data: Data,
+          output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                      help="Write the YAML here.")] = None,
+          tolerance: Annotated[float, typer.Option(help="Range tolerance, a share of the "
+                                                        "observed span.")] = 0.1) -> None:
+    """Infer a schema; for a project dataset it is stored as the name's next schema version."""
+    from rasad.validation import infer_schema
+
+    source, label, version = _data(ctx, data)
+    ids: list[str] = []
+    times: list[str] = []
+    project = None
+    if version is not None:
+        project = state(ctx).project()
+        ids = list(project.config.data.id_columns)
+        times = list(project.config.data.time_columns)
+    columns = set(version.kinds) if version is not None else None
+    schema = infer_schema(source, tolerance=tolerance, source=label,
+                          id_columns=[c for c in ids if columns is None or c in columns],
+                          time_columns=[c for c in times if columns is None or c in columns])
+    if output is not None:
+        _write_text(output, schema.to_yaml())
+    if project is not None and version is not None:
+        from rasad.validation.service import save_schema
+
+        stored = save_schema(project, version.name, schema, source=f"inferred from {label}")
+        say(f"Stored {stored.label} ({len(schema.columns)} columns), inferred from {label}.")
+    if output is not None:
+        say(f"Wrote {output}.")
+    elif version is None:
+        sys.stdout.write(schema.to_yaml())
+
+
+@schema_app.command("show")
+def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Dataset name.")],
+         version: Annotated[int | None, typer.Option(help="Schema version.")] = None,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show the schema in force for a dataset (declared in rasad.yaml, else the latest)."""
+    from rasad.validation.service import get_schema
+
+    stored = get_schema(state(ctx).project(), name, version)
+    if as_json:
+        emit_json(stored.to_dict())
+        return
+    sys.stdout.write(f"# {stored.label} ({stored.source})\n" + stored.schema.to_yaml())
+
+
+@schema_app.command("save")
+def save(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Dataset name.")],
+         path: Annotated[Path, typer.Argument(help="An edited schema YAML file.")]) -> None:
+    """Store an edited schema file as the dataset's next schema version."""
+    from rasad.validation import TableSchema
+    from rasad.validation.service import save_schema
+
+    schema = TableSchema.read(path)
+    project = state(ctx).project()
+    project.dataset(name)  # the dataset must exist
+    stored = save_schema(project, name, schema, source=f"saved from {path}")
+    say(f"Stored {stored.label} from {path}.")
+
+
+def validate_cmd(
+    ctx: typer.Context,
+    data: Data,
+    schema_path: Annotated[Path | None, typer.Option("--schema", help="Schema YAML file "
+                                                     "(default: the dataset's schema).")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the report.")] = None,
+    junit_path: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.")] = None,
+) -> None:
+    """Validate data against a schema; exit 1 on errors (for CI), 0 otherwise."""
+    from rasad.validation import TableSchema, to_junit, validate
+    from rasad.validation.service import StoredSchema, get_schema, summary_line, validate_version
+
+    source, label, version = _data(ctx, data)
+    stored: StoredSchema | None = None
+    if schema_path is not None:
+        schema = TableSchema.read(schema_path)
+        stored = StoredSchema(version.name if version else label, None, str(schema_path), schema,
+                              "")
+    elif version is not None:
+        stored = get_schema(state(ctx).project(), version.name)
+    else:
+        raise InputError(f"No schema for {label}: pass --schema FILE (write one with "
+                         f"`rasad schema infer {label} -o schema.yaml`).")
+    if version is not None:
+        if not stored.content_hash:
+            import hashlib
+
+            stored = StoredSchema(stored.dataset, None, stored.source, stored.schema,
+                                  hashlib.sha256(stored.schema.to_yaml().encode()).hexdigest())
+        report, _ = validate_version(state(ctx).project(), version, stored)
+    else:
+        report = validate(source, stored.schema)
+    if json_path is not None:
+        _write_text(json_path, json.dumps({"data": label, "schema": stored.label,
+                                           **report.to_dict(mask=True)}, indent=2, default=str))
+    if junit_path is not None:
+        _write_text(junit_path, to_junit(report, name=f"rasad validate {label}"))
+    failures = report.failures
+    if failures:
+        table(None, ["severity", "check", "column", "failing rows", "share", "examples (row)"],
+              [[str(r.severity), r.check.value, r.column or "(table)", f"{r.failing:,}",
+                f"{r.share:.2%}", ", ".join(str(e.row) for e in r.examples)]
+               for r in failures])
+    say(f"{label} against {stored.label}: {summary_line(report)}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def quality_cmd(ctx: typer.Context, data: Data,
+                target: Annotated[str | None, typer.Option(help="Target column.")] = None,
+                as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A data quality report: missing values, duplicates, constants, outliers, imbalance,
+    leakage."""
+    from rasad.validation import quality
+
+    source, label, version = _data(ctx, data)
+    ids: list[str] = []
+    times: list[str] = []
+    if version is not None:
+        config = state(ctx).project().config
+        ids = [c for c in config.data.id_columns if c in version.kinds]
+        times = [c for c in config.data.time_columns if c in version.kinds]
+    report = quality(source, target=target, id_columns=tuple(ids), time_columns=tuple(times))
+    if as_json:
+        emit_json({"data": label, **report.to_dict()})
+        return
+    rows = report.to_rows()
+    table(f"Data quality of {label}", list(rows[0]), rows[1:])
+    for issue in report.issues():
+        say(f"- {issue}")
