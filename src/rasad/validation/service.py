@@ -125,7 +125,7 @@ def get_schema(project: Project, dataset: str, version: int | None = None) -> St
             return _stored(row)
     raise NotFoundError(f"Dataset {dataset!r} has no schema"
                         + (f" version {version}" if version else "")
-                        + f". Infer one with `rasad schema infer {dataset} --save`, or declare "
+                        + f". Infer one with `rasad schema infer {dataset}`, or declare "
                         "a file under validation.schemas in rasad.yaml.")
 
 
