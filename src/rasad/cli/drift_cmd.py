@@ -11,25 +11,9 @@ import pandas as pd
 import typer
 
 from rasad.cli._context import state
+from rasad.cli._inputs import resolve_data
 from rasad.cli._output import say, table
-from rasad.errors import InputError, NotFoundError
-
-
-def _resolve(ctx: typer.Context, ref: str) -> tuple[pd.DataFrame | Path, str, bool]:
-    """A file path, or NAME[@VERSION] of a project dataset: (data, label, from project)."""
-    path = Path(ref)
-    if path.exists():
-        return path, str(path), False
-    from rasad.datasets import parse_ref
-
-    name, version = parse_ref(ref)
-    try:
-        project = state(ctx).project()
-    except NotFoundError:
-        raise InputError(f"{ref!r} is not a file, and there is no project to look up a dataset "
-                         "of that name; give a CSV or Parquet path.") from None
-    item = project.dataset(name, version)
-    return project.load_dataset(item.name, item.version), item.ref, True
+from rasad.errors import InputError
 
 
 def drift(
@@ -70,9 +54,9 @@ def drift(
     if chunk_size is not None or chunk_period is not None:
         chunker = Chunker(size=chunk_size, period=chunk_period,  # type: ignore[arg-type]
                           time_column=time_column)
-    ref_data, ref_label, ref_project = _resolve(ctx, reference)
-    cur_data, cur_label, cur_project = _resolve(ctx, current)
-    if save and not (ref_project and cur_project):
+    ref_data, ref_label, ref_version = resolve_data(ctx, reference)
+    cur_data, cur_label, cur_version = resolve_data(ctx, current)
+    if save and (ref_version is None or cur_version is None):
         raise InputError("--save keeps results of a project's datasets; give both sides as "
                          "NAME[@VERSION] (add files with `rasad data add`).")
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from rasad.cli._context import state
+from rasad.cli._inputs import resolve_data
 from rasad.cli._output import emit_json, say, table
 from rasad.errors import NotFoundError
 
@@ -25,7 +26,6 @@ def scan_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Scan column names and values for personal data; raw values are never shown."""
-    from rasad.cli.drift_cmd import _resolve
     from rasad.validation.pii import TABLE_COLUMNS, scan
 
     attributes: list[str] = []
@@ -36,7 +36,7 @@ def scan_cmd(
             attributes = list(state(ctx).project().config.data.protected_attributes)
         except NotFoundError:
             attributes = []
-    source, label, _ = _resolve(ctx, data)
+    source, label, _ = resolve_data(ctx, data)
     report = scan(source, protected_attributes=attributes,
                   sample_rows=None if all_rows else 100_000)
     if as_json:

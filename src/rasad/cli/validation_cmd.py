@@ -5,35 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from rasad.cli._context import state
+from rasad.cli._inputs import resolve_data
 from rasad.cli._output import emit_json, say, table
 from rasad.cli.drift_cmd import _write_text
-from rasad.errors import InputError, NotFoundError
+from rasad.errors import InputError
 
 schema_app = typer.Typer(help="Dataset schemas: infer, show, save.", no_args_is_help=True)
 
 Data = Annotated[str, typer.Argument(help="CSV/Parquet file or NAME[@VERSION].")]
-
-
-def _data(ctx: typer.Context, ref: str) -> tuple[Any, str, Any]:
-    """(data, label, dataset version or None) for a file or a project dataset."""
-    path = Path(ref)
-    if path.exists():
-        return path, str(path), None
-    from rasad.datasets import parse_ref
-
-    name, version = parse_ref(ref)
-    try:
-        project = state(ctx).project()
-    except NotFoundError:
-        raise InputError(f"{ref!r} is not a file, and there is no project to look up a dataset "
-                         "of that name; give a CSV or Parquet path.") from None
-    item = project.dataset(name, version)
-    return project.load_dataset(item.name, item.version), item.ref, item
 
 
 @schema_app.command("infer")
@@ -45,7 +29,7 @@ def infer(ctx: typer.Context, data: Data,
     """Infer a schema; for a project dataset it is stored as the name's next schema version."""
     from rasad.validation import infer_schema
 
-    source, label, version = _data(ctx, data)
+    source, label, version = resolve_data(ctx, data)
     ids: list[str] = []
     times: list[str] = []
     project = None
@@ -110,7 +94,7 @@ def validate_cmd(
     from rasad.validation import TableSchema, to_junit, validate
     from rasad.validation.service import StoredSchema, get_schema, summary_line, validate_version
 
-    source, label, version = _data(ctx, data)
+    source, label, version = resolve_data(ctx, data)
     stored: StoredSchema | None = None
     if schema_path is not None:
         schema = TableSchema.read(schema_path)
@@ -153,7 +137,7 @@ def quality_cmd(ctx: typer.Context, data: Data,
     leakage."""
     from rasad.validation import quality
 
-    source, label, version = _data(ctx, data)
+    source, label, version = resolve_data(ctx, data)
     ids: list[str] = []
     times: list[str] = []
     if version is not None:
