@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from rasad import Project
-from rasad.validation import TableSchema
+from rasad.validation import TableSchema, infer_schema
 from rasad.validation.service import get_schema, validations
 
 from ._helpers import Cli, assert_user_error, portfolio, snapshot, write_csv
@@ -228,10 +228,10 @@ def test_bad_input_exits_2_and_changes_nothing(loans: Cli, project: Project,
 
 
 def test_bad_input_without_a_project(outside: Cli, tmp_path: Path) -> None:
-    assert_user_error(outside("validate", tmp_path / "missing.csv"),
-                      "is not a file", "no project")
+    assert_user_error(outside("validate", tmp_path / "missing.csv"), "no such file")
+    assert_user_error(outside("validate", "loans@1"), "is not a file", "no project")
     assert_user_error(outside("validate", write_csv(tmp_path / "a.csv")), "--schema FILE")
-    assert_user_error(outside("schema", "infer", tmp_path / "missing.csv"), "is not a file")
+    assert_user_error(outside("schema", "infer", tmp_path / "missing.csv"), "no such file")
 
 
 def test_quality_reports_constants_and_leakage(outside: Cli, tmp_path: Path) -> None:
@@ -252,3 +252,15 @@ def test_quality_of_a_project_dataset(loans: Cli) -> None:
     report = loans.ok("quality", "loans", "--target", "default", "--json").json()
     assert report["data"] == "loans@1"
     assert report["constant_columns"] == [] and report["leakage"] == []
+
+
+def test_a_schema_naming_absent_columns_is_bad_input(loans: Cli, project: Project,
+                                                     outside: Cli, tmp_path: Path) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(infer_schema(pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]})).to_yaml())
+    before = snapshot(project)
+    assert_user_error(loans("schema", "save", "loans", other), "'x'", "does not have")
+    assert_user_error(loans("validate", "loans", "--schema", other), "names none of")
+    assert snapshot(project) == before
+    assert_user_error(outside("validate", write_csv(tmp_path / "a.csv"), "--schema", other),
+                      "names none of")

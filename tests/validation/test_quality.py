@@ -84,3 +84,14 @@ def test_numeric_target_leak_and_policy() -> None:
 def test_bad_target(frame: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="Target 'nope' is not a column"):
         quality(frame, target="nope")
+
+
+def test_a_zero_spread_column_has_no_outliers() -> None:
+    import pandas as pd
+
+    from rasad.validation import quality
+
+    flags = pd.DataFrame({"flag": [0] * 90 + [1] * 10, "x": list(range(100))})
+    report = quality(flags)
+    assert report.outlier("flag").count == 0  # Tukey's rule says nothing with IQR 0
+    assert report.outlier("x").count == 0

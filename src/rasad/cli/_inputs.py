@@ -10,6 +10,8 @@ import typer
 from rasad.cli._context import state
 from rasad.errors import InputError, NotFoundError
 
+DATA_SUFFIXES = (".csv", ".tsv", ".gz", ".parquet", ".pq")
+
 if TYPE_CHECKING:
     from rasad.datasets import DatasetVersion
 
@@ -19,6 +21,8 @@ def resolve_data(ctx: typer.Context, ref: str) -> tuple[Any, str, DatasetVersion
     path = Path(ref)
     if path.exists():
         return path, str(path), None
+    if "/" in ref or path.suffix.lower() in DATA_SUFFIXES:
+        raise InputError(f"Cannot read {ref!r}: no such file; check the path.")
     from rasad.datasets import parse_ref
 
     name, version = parse_ref(ref)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -77,7 +77,12 @@ def save(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Dataset n
 
     schema = TableSchema.read(path)
     project = state(ctx).project()
-    project.dataset(name)  # the dataset must exist
+    latest = project.dataset(name)  # the dataset must exist
+    unknown = [c.name for c in schema.columns if c.name not in latest.kinds]
+    if unknown:
+        raise InputError(f"{path} names column(s) {', '.join(map(repr, unknown))} that "
+                         f"{latest.ref} does not have; its columns are "
+                         f"{', '.join(latest.kinds)}.")
     stored = save_schema(project, name, schema, source=f"saved from {path}")
     say(f"Stored {stored.label} from {path}.")
 
@@ -105,6 +110,10 @@ def validate_cmd(
     else:
         raise InputError(f"No schema for {label}: pass --schema FILE (write one with "
                          f"`rasad schema infer {label} -o schema.yaml`).")
+    present = set(version.kinds) if version is not None else set(_columns(source))
+    if not any(c.name in present for c in stored.schema.columns):
+        raise InputError(f"The schema {stored.label} names none of {label}'s columns; it is "
+                         "the schema of other data. Pass the right --schema.")
     if version is not None:
         if not stored.content_hash:
             import hashlib
@@ -152,3 +161,9 @@ def quality_cmd(ctx: typer.Context, data: Data,
     table(f"Data quality of {label}", list(rows[0]), rows[1:])
     for issue in report.issues():
         say(f"- {issue}")
+
+
+def _columns(source: Any) -> list[str]:
+    from rasad.datasets import read_table
+
+    return list(read_table(source).column_names)

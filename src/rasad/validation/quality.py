@@ -263,6 +263,10 @@ def _outliers(name: str, series: pd.Series, policy: QualityPolicy) -> Outliers:
     if len(values) == 0:
         return Outliers(name, 0, 0.0, math.nan, math.nan)
     q1, q3 = np.quantile(values, [0.25, 0.75])
+    if q3 == q1:
+        # A zero spread (a 0/1 flag, a mostly-constant count) would make every other
+        # value an "outlier": Tukey's rule says nothing about such columns.
+        return Outliers(name, 0, 0.0, float(q1), float(q3))
     spread = policy.iqr_factor * (q3 - q1)
     lower, upper = float(q1 - spread), float(q3 + spread)
     count = int(((values < lower) | (values > upper)).sum())
