@@ -191,3 +191,53 @@ def timeline(labels: Sequence[str], series: Mapping[str, Sequence[float | None]]
     parts.append(_legend(list(series)))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def interval_bars(labels: Sequence[str], values: Sequence[float | None],
+                  lows: Sequence[float | None], highs: Sequence[float | None], *,
+                  reference: float | None = None, title: str | None = None,
+                  y_label: str = "") -> str:
+    """Bars with confidence-interval whiskers, one per group; ``reference`` draws a line."""
+    labels = list(labels)
+    if not labels:
+        return ""
+    tops = [v for v in (*values, *highs, reference) if v is not None]
+    y_max = max(tops, default=0.0) or 1.0
+    plot_w = WIDTH - PAD_LEFT - PAD_RIGHT
+    plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP - 8
+    base = HEIGHT - PAD_BOTTOM
+    group = plot_w / len(labels)
+    width = max(2.0, group * 0.6)
+
+    def y(v: float) -> float:
+        return base - float(v) / y_max * plot_h
+
+    parts = _frame(title)
+    parts.append(_axes(y_max, y_label))
+    for i, label in enumerate(labels):
+        value, low, high = values[i], lows[i], highs[i]
+        x0 = PAD_LEFT + i * group + (group - width) / 2
+        centre = x0 + width / 2
+        if value is not None:
+            parts.append(f'<rect x="{x0:.1f}" y="{y(value):.1f}" width="{width:.1f}" '
+                         f'height="{base - y(value):.1f}" fill="{COLORS[0]}" fill-opacity="0.7" '
+                         f'class="bar"><title>{escape(label)}: {_fmt(float(value))}'
+                         + (f" [{_fmt(float(low))}, {_fmt(float(high))}]"
+                            if low is not None and high is not None else "")
+                         + "</title></rect>")
+        if low is not None and high is not None:
+            parts.append(f'<line x1="{centre:.1f}" y1="{y(low):.1f}" x2="{centre:.1f}" '
+                         f'y2="{y(high):.1f}" stroke="#222" stroke-width="1.2" class="whisker"/>')
+            for end in (low, high):
+                parts.append(f'<line x1="{centre - 4:.1f}" y1="{y(end):.1f}" '
+                             f'x2="{centre + 4:.1f}" y2="{y(end):.1f}" stroke="#222"/>')
+        if len(labels) <= 12:
+            short = label if len(label) <= 12 else label[:11] + "…"
+            parts.append(f'<text x="{centre:.1f}" y="{base + 11}" font-size="8" '
+                         f'text-anchor="middle">{escape(short)}</text>')
+    if reference is not None:
+        parts.append(f'<line x1="{PAD_LEFT}" y1="{y(reference):.1f}" x2="{WIDTH - PAD_RIGHT}" '
+                     f'y2="{y(reference):.1f}" stroke="#c0392b" stroke-dasharray="4 3" '
+                     'class="threshold"/>')
+    parts.append("</svg>")
+    return "".join(parts)
