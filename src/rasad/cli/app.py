@@ -15,6 +15,7 @@ from rasad.cli._context import State
 from rasad.cli._output import err_console
 from rasad.cli.demo_cmd import demo
 from rasad.cli.drift_cmd import drift
+from rasad.cli.fairness_cmd import fairness
 from rasad.cli.project_cmds import db_app, gc, init
 from rasad.cli.validation_cmd import quality_cmd, schema_app, validate_cmd
 from rasad.errors import RasadError
@@ -46,6 +47,7 @@ app.command()(init)
 app.command()(demo)
 app.command()(gc)
 app.command()(drift)
+app.command()(fairness)
 app.command("validate")(validate_cmd)
 app.command("quality")(quality_cmd)
 app.command()(runs.train)
