@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,7 @@ from rasad.training.pipeline import build_pipeline
 
 NUMERIC = ["income", "age", "employment_years", "loan_amount", "loan_term_months",
            "debt_to_income", "credit_history_years"]
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "fairness-mitigation.md"
 PREFIXES = DEFAULT_TRUSTED_PREFIXES + ("fairlearn.",) + TRUSTED_TYPES
 
 
@@ -222,3 +225,14 @@ def test_bad_data_is_refused(small: pd.DataFrame) -> None:
         mitigate(pipeline(), small.to_numpy(), y, "gender")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="hold one group only"):
         mitigate(pipeline(), small.assign(gender="female"), y, "gender")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Fairlearn's own, under pandas 3
+def test_docs_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixture[str]) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, str(DOCS), "exec"), namespace)
+    expected = [line.split("  # ", 1)[1] for block in blocks for line in block.splitlines()
+                if line.startswith("print(")]
+    assert capsys.readouterr().out.splitlines() == expected
