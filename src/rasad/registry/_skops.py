@@ -38,6 +38,9 @@ DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
     "collections.OrderedDict",
     "rasad.training.pipeline.booleans_as_float",
     "rasad.training.pipeline.categories_as_text",
+    # Fairness-mitigated classifiers hold only scikit-learn models and NumPy arrays.
+    "rasad.governance.fairness.mitigation.ThresholdOptimizedClassifier",
+    "rasad.governance.fairness.mitigation.ExponentiatedGradientClassifier",
 )
 """Type names a model artifact may hold without further configuration.
 
