@@ -7,6 +7,10 @@ Point estimates come from Fairlearn: one ``MetricFrame`` per attribute gives eve
 group metric, and its ``difference()`` and ``ratio()`` (between groups) give the
 disparities over all groups (``value_all_groups``), so they equal Fairlearn's
 ``demographic_parity_difference``, ``equalized_odds_difference`` and the rest. The
+MetricFrame is built on the confusion-matrix cells of each group weighted by their
+counts (at most four rows per group), which gives the same numbers as the raw rows at
+a cost independent of the row count. roc_auc per group is scikit-learn's
+``roc_auc_score`` on the group's rows (None for a group with one class). The
 disparate impact ratio is numerically Fairlearn's ``demographic_parity_ratio``
 (``method="between_groups"``): the smallest group selection rate divided by the
 largest. rasad reports it under its own name because it carries the four-fifths
@@ -72,8 +76,8 @@ _DENOMINATOR = {
 }
 
 
-def _base_rate(y_true: Any, y_pred: Any) -> float:
-    return float(np.mean(y_true))
+def _base_rate(y_true: Any, y_pred: Any, sample_weight: Any = None) -> float:
+    return float(np.average(y_true, weights=sample_weight))
 
 
 def _roc_auc(y_true: Any, y_score: Any) -> float:
@@ -138,22 +142,37 @@ def _check_options(n_boot: int, confidence: float, seed: int) -> None:
         raise InputError(f"seed must be a non-negative integer; got {seed!r}.")
 
 
-def _metric_frame(y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[Any],
-                  groups: npt.NDArray[Any], metrics: Mapping[str, Any],
-                  labels: Sequence[str]) -> MetricFrame:
+def _metric_frame(cells: npt.NDArray[np.int64], labels: Sequence[str]) -> MetricFrame:
+    """Fairlearn's MetricFrame on the cell counts: one row per group and cell, weighted.
+
+    Every metric here depends on the rows only through each group's confusion-matrix
+    cells, so the weighted table gives Fairlearn's numbers at a cost that does not grow
+    with the rows (Fairlearn stacks its inputs element by element, seconds per metric
+    at a million rows).
+    """
+    group, cell = np.nonzero(cells)
+    weight = cells[group, cell].astype(float)
+    y_true, y_pred = cell // 2, cell % 2
+    metrics = {str(k): v for k, v in _FAIRLEARN_METRICS.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return MetricFrame(metrics=dict(metrics), y_true=y_true, y_pred=y_pred,
-                           sensitive_features=pd.Series(groups, name="group"))
+        return MetricFrame(
+            metrics=metrics, y_true=y_true, y_pred=y_pred,
+            sensitive_features=pd.Series(np.asarray(labels, dtype=object)[group], name="group"),
+            sample_params={name: {"sample_weight": weight} for name in metrics})
 
 
-def _point_metrics(attribute: Attribute, y_true: npt.NDArray[np.int64],
-                   y_pred: npt.NDArray[np.int64], y_score: npt.NDArray[np.float64] | None,
+def _roc_auc_by_group(attribute: Attribute, y_true: npt.NDArray[np.int64],
+                      y_score: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.array([_roc_auc(y_true[attribute.codes == i], y_score[attribute.codes == i])
+                     for i in range(len(attribute.labels))])
+
+
+def _point_metrics(attribute: Attribute, cells: npt.NDArray[np.int64],
+                   y_true: npt.NDArray[np.int64], y_score: npt.NDArray[np.float64] | None,
                    ) -> tuple[dict[GroupMetric, npt.NDArray[np.float64]], dict[Measure, float]]:
     """Fairlearn's group metrics (in ``attribute.labels`` order) and all-group disparities."""
-    groups = np.asarray(attribute.labels, dtype=object)[attribute.codes]
-    frame = _metric_frame(y_true, y_pred, groups,
-                          {str(k): v for k, v in _FAIRLEARN_METRICS.items()}, attribute.labels)
+    frame = _metric_frame(cells, attribute.labels)
     by_group = frame.by_group.reindex(list(attribute.labels))
     rates = {k: by_group[str(k)].to_numpy(dtype=float) for k in _FAIRLEARN_METRICS}
     with warnings.catch_warnings():
@@ -172,9 +191,7 @@ def _point_metrics(attribute: Attribute, y_true: npt.NDArray[np.int64],
         Measure.PREDICTIVE_PARITY_DIFFERENCE: difference[str(GroupMetric.PRECISION)],
     }
     if y_score is not None:
-        auc = _metric_frame(y_true, y_score, groups, {"roc_auc": _roc_auc}, attribute.labels)
-        rates[GroupMetric.ROC_AUC] = auc.by_group.reindex(list(attribute.labels))[
-            "roc_auc"].to_numpy(dtype=float)
+        rates[GroupMetric.ROC_AUC] = _roc_auc_by_group(attribute, y_true, y_score)
     return rates, {k: float(v) for k, v in overall.items()}
 
 
@@ -216,7 +233,7 @@ def _assess_attribute(attribute: Attribute, y_true: npt.NDArray[np.int64],
     n_groups = len(attribute.labels)
     cells = boot.cell_counts(attribute.codes, y_true, y_pred, n_groups)
     sizes = _sizes(cells)
-    points, overall = _point_metrics(attribute, y_true, y_pred, y_score)
+    points, overall = _point_metrics(attribute, cells, y_true, y_score)
     # Fairlearn reports 0 for a rate whose denominator is empty; rasad reports None.
     own = boot.group_rates(cells)
     for metric, values in own.items():

@@ -15,8 +15,9 @@ groups in one ``Generator.multinomial`` call, an array of shape
 
 ROC AUC depends on which rows were drawn, not only on the cells. :func:`resample_auc`
 draws each resample's row indices (``Generator.integers``) and counts how often each
-row was drawn (one ``np.bincount`` per chunk) and computes the weighted Mann-Whitney statistic with the
-scores sorted once, ties counted half, in array operations over chunks of resamples.
+row was drawn (one ``np.bincount`` per chunk), then computes the weighted Mann-Whitney
+statistic with the scores sorted once, ties counted half, in array operations over
+chunks of resamples.
 Its cost grows with rows times resamples, so it runs on at most :data:`MAX_AUC_BOOT`
 (200) resamples; the interval of roc_auc uses those.
 
