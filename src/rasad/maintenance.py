@@ -14,6 +14,7 @@ from rasad.store._tables import (
     DatasetVersionRow,
     ModelVersionRow,
     MonitorResultRow,
+    ReferenceProfileRow,
     RunRow,
     ValidationRow,
 )
@@ -28,6 +29,7 @@ BLOB_REFERENCES = (
     ModelVersionRow.blob,
     MonitorResultRow.blob,
     ValidationRow.blob,
+    ReferenceProfileRow.blob,
 )
 
 

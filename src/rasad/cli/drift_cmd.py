@@ -37,6 +37,9 @@ def drift(
     = False,
     save: Annotated[bool, typer.Option(help="Save the result in the project (datasets only).")]
     = False,
+    use_profile: Annotated[bool, typer.Option(
+        "--use-profile", help="Compare against the reference dataset version's stored profile "
+                              "(built on first use) instead of its rows.")] = False,
     monitor: Annotated[str, typer.Option(help="Monitor name for --save.")] = "drift",
 ) -> None:
     """Compare CURRENT with REFERENCE: per-column tests, a dataset verdict, optional reports."""
@@ -54,7 +57,12 @@ def drift(
     if chunk_size is not None or chunk_period is not None:
         chunker = Chunker(size=chunk_size, period=chunk_period,  # type: ignore[arg-type]
                           time_column=time_column)
-    ref_data, ref_label, ref_version = resolve_data(ctx, reference)
+    if use_profile:
+        if multivariate:
+            raise InputError("--multivariate needs the reference rows; drop --use-profile.")
+        ref_data, ref_label, ref_version = _profile(ctx, reference)
+    else:
+        ref_data, ref_label, ref_version = resolve_data(ctx, reference)
     cur_data, cur_label, cur_version = resolve_data(ctx, current)
     if save and (ref_version is None or cur_version is None):
         raise InputError("--save keeps results of a project's datasets; give both sides as "
@@ -91,6 +99,23 @@ def drift(
     _render(report, extra, ref_label, cur_label, json_path, html_path)
     if fail_on_drift and (report.drifted or any(m.get("drifted") for m in extra)):
         raise typer.Exit(1)
+
+
+def _profile(ctx: typer.Context, reference: str) -> tuple[Any, str, Any]:
+    """The stored reference profile of a project dataset version, built on first use."""
+    from rasad.datasets import parse_ref
+    from rasad.monitoring.reference import reference_profile
+
+    if Path(reference).exists():
+        raise InputError("--use-profile works with a project dataset as the reference "
+                         "(NAME[@VERSION]), not a file.")
+    name, number = parse_ref(reference)
+    project = state(ctx).project()
+    version = project.dataset(name, number)
+    profile, built = reference_profile(project, version)
+    say(f"{'Built and stored' if built else 'Using the stored'} reference profile of "
+        f"{version.ref}.")
+    return profile, version.ref, version
 
 
 def _multivariate(reference: Any, current: Any, columns: list[str] | None,

@@ -205,3 +205,17 @@ class ValidationRow(Base):
     blob: Mapped[str] = mapped_column(String(64), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class ReferenceProfileRow(Base):
+    """A dataset version's drift reference profile, computed once and kept as a blob."""
+
+    __tablename__ = "reference_profiles"
+    __table_args__ = (UniqueConstraint("dataset_version_id", "bins"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"),
+                                                    nullable=False)
+    bins: Mapped[int] = mapped_column(Integer, nullable=False)
+    blob: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)

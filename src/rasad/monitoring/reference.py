@@ -1,0 +1,48 @@
+"""Reference profiles of dataset versions, computed once and reused for every drift check.
+
+The first drift check against a dataset version with ``--use-profile`` (or a call
+to :func:`reference_profile`) builds its :class:`~rasad.drift.ReferenceProfile`
+and stores it as an artifact with an audit event; later checks read the stored
+profile (its hash checked) instead of the reference rows.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from rasad.drift import ReferenceProfile
+from rasad.ledger import canonical_json, utc_now
+from rasad.store._tables import ReferenceProfileRow
+
+if TYPE_CHECKING:
+    from rasad.datasets import DatasetVersion
+    from rasad.project import Project
+
+
+def reference_profile(project: Project, version: DatasetVersion, *, bins: int = 10
+                      ) -> tuple[ReferenceProfile, bool]:
+    """The stored profile of ``version`` (built and stored on first use); (profile, built)."""
+    with project.db.read() as session:
+        row = session.execute(select(ReferenceProfileRow).where(
+            ReferenceProfileRow.dataset_version_id == version.id,
+            ReferenceProfileRow.bins == bins)).scalar_one_or_none()
+    if row is not None:
+        data = json.loads(project.artifacts.get_bytes(row.blob))
+        return ReferenceProfile.from_dict(data), False
+    frame = project.load_dataset(version.name, version.version)
+    profile = ReferenceProfile.from_frame(frame, kinds=dict(version.kinds), bins=bins)
+    blob = project.artifacts.put_bytes(canonical_json(profile.to_dict()).encode("utf-8"))
+    with project.transaction() as tx:
+        existing = tx.session.execute(select(ReferenceProfileRow).where(
+            ReferenceProfileRow.dataset_version_id == version.id,
+            ReferenceProfileRow.bins == bins)).scalar_one_or_none()
+        if existing is None:  # another process may have stored it meanwhile
+            tx.session.add(ReferenceProfileRow(dataset_version_id=version.id, bins=bins,
+                                               blob=blob, created_by=tx.actor,
+                                               created_at=utc_now()))
+            tx.record("dataset.reference_profile", f"dataset:{version.ref}",
+                      {"bins": bins, "profile_sha256": blob, "columns": len(profile.names)})
+    return profile, True
