@@ -1,5 +1,5 @@
 """Artifacts: immutable, content-addressed blobs over fsspec (local folder by default)."""
 
-from rasad.artifacts.store import ArtifactStore, BlobInfo, copy_file_atomic, sha256_file
+from rasad.artifacts.store import ArtifactStore, BlobInfo, sha256_file
 
-__all__ = ["ArtifactStore", "BlobInfo", "copy_file_atomic", "sha256_file"]
+__all__ = ["ArtifactStore", "BlobInfo", "sha256_file"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import time
 import uuid
@@ -185,14 +184,3 @@ def sha256_file_remote(fs: Any, path: str) -> str:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def copy_file_atomic(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
-    """Copy to a temporary sibling and rename, so ``dest`` is never partial."""
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
