@@ -185,8 +185,13 @@ def _drift(project: Project, reference: str, current: str, html: Path) -> Any:
 
 
 def next_steps(summary: DemoSummary) -> list[str]:
+    import shutil
+    import sys
+
+    # Not on PATH (a fresh `make demo` installs into .venv): show the full command.
+    command = "rasad" if shutil.which("rasad") else str(Path(sys.executable).parent / "rasad")
     p = f"--project {summary.project_dir}"
-    return [
+    steps = [
         f"rasad {p} data show loans",
         f"rasad {p} runs show {summary.run_id[:8]}",
         f"rasad {p} models show credit-risk",
@@ -195,3 +200,4 @@ def next_steps(summary: DemoSummary) -> list[str]:
         f"rasad {p} audit log",
         f"rasad {p} audit verify",
     ]
+    return [step.replace("rasad", command, 1) for step in steps]
