@@ -139,6 +139,37 @@ class ActiveRun:
         """Final metrics (e.g. per split), stored on the run record."""
         self.metrics.update(json.loads(canonical_json(metrics)))
 
+    def log_model(self, model: Any, sample: Any, *, target: str | None = None) -> str:
+        """Store a fitted model built outside ``rasad train`` (for example a mitigated one).
+
+        ``sample`` is a DataFrame of the model's input columns (training rows); its
+        kinds, dtypes and categories become the signature scoring checks. The model is
+        saved with skops; registering the run then works as for a trained pipeline.
+        Returns the artifact's sha256.
+        """
+        from rasad.datasets import infer_kinds, read_table
+        from rasad.evaluation.metrics import Task
+        from rasad.registry._skops import dump_model
+        from rasad.registry.signature import Signature
+
+        self._require_open()
+        table = read_table(sample)
+        kinds = infer_kinds(table)
+        frame = table.to_pandas()
+        data, untrusted = dump_model(model)
+        self.model_blob = self.project.artifacts.put_bytes(data)
+        classes = getattr(model, "classes_", None)
+        task = Task.CLASSIFICATION if classes is not None else Task.REGRESSION
+        self.model_info = {
+            "task": str(task), "target": target, "features": list(frame.columns),
+            "classes": [c.item() if hasattr(c, "item") else c for c in classes]
+            if classes is not None else None,
+            "signature": Signature.from_frame(frame, kinds).to_dict(),
+            "untrusted_types": untrusted, "estimator": f"{type(model).__module__}."
+            f"{type(model).__qualname__}", "size_bytes": len(data),
+        }
+        return self.model_blob
+
     def flush(self) -> None:
         """Write the buffered step metrics in one statement."""
         self._last_flush = time.monotonic()
