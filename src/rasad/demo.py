@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rasad._files import write_text_atomic
 from rasad.errors import ConflictError, IntegrityError
 from rasad.examples import generate_portfolio, month_range
 from rasad.project import Project
@@ -178,9 +179,8 @@ def _drift(project: Project, reference: str, current: str, html: Path) -> Any:
         alert=report.drifted, payload=payload,
         summary={"drifted": report.drifted, "reason": report.reason,
                  "drifted_columns": list(report.drifted_columns)})
-    html.parent.mkdir(parents=True, exist_ok=True)
-    html.write_text(render_drift(payload["drift"], title=f"Drift: {current} against "
-                                 f"{reference}"), encoding="utf-8")
+    write_text_atomic(html, render_drift(payload["drift"],
+                                         title=f"Drift: {current} against {reference}"))
     return report
 
 

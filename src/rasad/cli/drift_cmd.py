@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
+from rasad._files import write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._inputs import resolve_data
 from rasad.cli._output import say, table
@@ -80,11 +80,11 @@ def drift(
                                "drift": report.to_dict(),
                                "multivariate": extra}
     if json_path is not None:
-        _write_text(json_path, json.dumps(payload, indent=2, default=str))
+        write_text_atomic(json_path, json.dumps(payload, indent=2, default=str))
     if html_path is not None:
         from rasad.reports.drift import render_drift
 
-        _write_text(html_path, render_drift(payload["drift"], multivariate=extra,
+        write_text_atomic(html_path, render_drift(payload["drift"], multivariate=extra,
                                             title=f"Drift: {cur_label} against {ref_label}"))
     if save:
         project = state(ctx).project()
@@ -127,17 +127,6 @@ def _multivariate(reference: Any, current: Any, columns: list[str] | None,
     cur = current if isinstance(current, pd.DataFrame) else read_table(current).to_pandas()
     return [domain_classifier(ref, cur, columns=columns).to_dict(),
             pca_reconstruction(ref, cur, columns=columns, chunker=chunker).to_dict()]
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write to a temporary sibling and rename: a report file is never half-written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise InputError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
 
 
 def _render(report: Any, extra: list[dict[str, Any]], ref: str, cur: str,

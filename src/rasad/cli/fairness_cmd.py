@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import typer
 
+from rasad._files import write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._inputs import resolve_data
 from rasad.cli._output import say, table
-from rasad.cli.drift_cmd import _write_text
 from rasad.errors import InputError
 
 
@@ -117,9 +117,9 @@ def fairness(
                     bins=_bins(bins or []), n_boot=n_boot, seed=seed)
     data_dict: dict[str, Any] = {"data": label, **report.to_dict()}
     if json_path is not None:
-        _write_text(json_path, json.dumps(data_dict, indent=2))
+        write_text_atomic(json_path, json.dumps(data_dict, indent=2))
     if html_path is not None:
-        _write_text(html_path, render_fairness(data_dict, title=f"Fairness: {label}"))
+        write_text_atomic(html_path, render_fairness(data_dict, title=f"Fairness: {label}"))
     rows = []
     for attribute in data_dict["attributes"]:
         for d in attribute["disparities"]:

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from rasad._files import write_text_atomic
 from rasad.cli._output import say, table
-from rasad.cli.drift_cmd import _write_text
 from rasad.errors import InputError
 
 app = typer.Typer(help="Model performance over time: realized (labels) or estimated.",
@@ -47,9 +47,9 @@ def _output(report: Any, title: str, json_path: Path | None, html_path: Path | N
 
     data = report.to_dict()
     if json_path is not None:
-        _write_text(json_path, json.dumps(data, indent=2))
+        write_text_atomic(json_path, json.dumps(data, indent=2))
     if html_path is not None:
-        _write_text(html_path, render_performance(data, title=title))
+        write_text_atomic(html_path, render_performance(data, title=title))
     metrics = data.get("metrics", [])
     estimated = data.get("kind") == "performance_estimation"
     rows = []

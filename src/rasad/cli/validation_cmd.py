@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
+from rasad._files import write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._inputs import resolve_data
 from rasad.cli._output import emit_json, say, table
-from rasad.cli.drift_cmd import _write_text
 from rasad.errors import InputError
 
 schema_app = typer.Typer(help="Dataset schemas: infer, show, save.", no_args_is_help=True)
@@ -42,7 +42,7 @@ def infer(ctx: typer.Context, data: Data,
                           id_columns=[c for c in ids if columns is None or c in columns],
                           time_columns=[c for c in times if columns is None or c in columns])
     if output is not None:
-        _write_text(output, schema.to_yaml())
+        write_text_atomic(output, schema.to_yaml())
     if project is not None and version is not None:
         from rasad.validation.service import save_schema
 
@@ -96,15 +96,12 @@ def validate_cmd(
     junit_path: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.")] = None,
 ) -> None:
     """Validate data against a schema; exit 1 on errors (for CI), 0 otherwise."""
-    from rasad.validation import TableSchema, to_junit, validate
-    from rasad.validation.service import StoredSchema, get_schema, summary_line, validate_version
+    from rasad.validation import to_junit, validate
+    from rasad.validation.service import file_schema, get_schema, summary_line, validate_version
 
     source, label, version = resolve_data(ctx, data)
-    stored: StoredSchema | None = None
     if schema_path is not None:
-        schema = TableSchema.read(schema_path)
-        stored = StoredSchema(version.name if version else label, None, str(schema_path), schema,
-                              "")
+        stored = file_schema(schema_path, version.name if version else label)
     elif version is not None:
         stored = get_schema(state(ctx).project(), version.name)
     else:
@@ -115,19 +112,14 @@ def validate_cmd(
         raise InputError(f"The schema {stored.label} names none of {label}'s columns; it is "
                          "the schema of other data. Pass the right --schema.")
     if version is not None:
-        if not stored.content_hash:
-            import hashlib
-
-            stored = StoredSchema(stored.dataset, None, stored.source, stored.schema,
-                                  hashlib.sha256(stored.schema.to_yaml().encode()).hexdigest())
         report, _ = validate_version(state(ctx).project(), version, stored)
     else:
         report = validate(source, stored.schema)
     if json_path is not None:
-        _write_text(json_path, json.dumps({"data": label, "schema": stored.label,
+        write_text_atomic(json_path, json.dumps({"data": label, "schema": stored.label,
                                            **report.to_dict(mask=True)}, indent=2, default=str))
     if junit_path is not None:
-        _write_text(junit_path, to_junit(report, name=f"rasad validate {label}"))
+        write_text_atomic(junit_path, to_junit(report, name=f"rasad validate {label}"))
     failures = report.failures
     if failures:
         table(None, ["severity", "check", "column", "failing rows", "share", "examples (row)"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rasad._files import write_atomic
 from rasad.datasets._reader import read_table
 from rasad.errors import InputError
 
@@ -70,7 +70,7 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
         warnings.append(f"{len(report.extra_columns)} input column(s) not used by the model: "
                         + ", ".join(report.extra_columns))
     if out_path is not None:
-        _write_atomic(result, out_path)
+        write_atomic(out_path, lambda tmp: _write_frame(result, tmp, out_path.suffix))
     with project.transaction() as tx:
         tx.record("model.predict", f"model:{name}@{model_version.version}", {
             "rows": len(result), "environment": env,
@@ -81,19 +81,8 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
                        str(out_path) if out_path else None, warnings, result)
 
 
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.touch()
-    except OSError as exc:
-        raise InputError(f"Cannot write the output {path}: {exc.strerror or exc}. Choose a "
-                         "writable file path.") from exc
-    try:
-        if path.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _write_frame(frame: pd.DataFrame, tmp: Path, suffix: str) -> None:
+    if suffix.lower() == ".csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_parquet(tmp, index=False)

@@ -105,9 +105,13 @@ def declared_schema(project: Project, dataset: str) -> StoredSchema | None:
     if declared is None:
         return None
     path = Path(declared) if Path(declared).is_absolute() else project.root / declared
+    return file_schema(path, dataset, source=f"declared in rasad.yaml: {declared}")
+
+
+def file_schema(path: Path, dataset: str, *, source: str | None = None) -> StoredSchema:
+    """A schema read from a YAML file, with its content hash, stored nowhere."""
     schema = TableSchema.read(path)
-    return StoredSchema(dataset, None, f"declared in rasad.yaml: {declared}", schema,
-                        _hash(schema.to_yaml()))
+    return StoredSchema(dataset, None, source or str(path), schema, _hash(schema.to_yaml()))
 
 
 def get_schema(project: Project, dataset: str, version: int | None = None) -> StoredSchema:
