@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/data_add.py --rows 1000000 --repeats 3
 
-The CSV is made once from ../shared/peers/common.py's synthetic table (40
-numeric, 10 categorical columns). Each repeat adds it to a fresh project in a
+The CSV is made once from rasad.examples.generate_drift_table, the peer benchmarks'
+synthetic table (40 numeric, 10 categorical columns). Each repeat adds it to a fresh project in a
 fresh process, so peak memory is that of one add. Prints one JSON line with the
 median seconds and the peak RSS next to the CSV's size on disk.
 """
@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_PEERS, emit, median  # noqa: E402
+from _common import emit, median  # noqa: E402
 
 CHILD = """
 import json, sys, time
@@ -41,10 +41,9 @@ print(json.dumps({"seconds": elapsed, "rows": result.version.rows,
 
 
 def make_csv(rows: int, path: Path) -> None:
-    sys.path.insert(0, str(SHARED_PEERS))
-    import common  # type: ignore[import-not-found]
+    from rasad.examples import generate_drift_table
 
-    frame = common.make_table(rows, current=False)
+    frame = generate_drift_table(rows)
     frame.to_csv(path, index=False)
 
 

@@ -3,11 +3,12 @@
     .venv/bin/python benchmarks/drift.py --rows 1000000 --repeats 3
     .venv/bin/python benchmarks/drift.py --rows 1000000 --repeats 3 --peers --evidently
 
-The tables come from ../shared/peers/common.py's make_pair (40 numeric columns, 10
-categorical, drift injected in a known 10), so rasad and the peers see identical
-data. Each repeat runs rasad.drift.compare with the default policy (no HTML) on the
-in-memory frames; before each, the peak-RSS mark is reset, so the peak is that of
-one report, frames included. Prints one JSON line: median wall and CPU seconds, peak
+The tables come from rasad.examples.generate_drift_pair (40 numeric columns, 10
+categorical, drift injected in a known 10), identical to ../shared/peers/common.py's
+make_pair, so rasad and the peers see the same data (compare the fingerprints). Each
+repeat runs rasad.drift.compare with the default policy (no HTML) on the in-memory
+frames; before each, the peak-RSS mark is reset, so the peak is that of one report,
+frames included. Prints one JSON line: median wall and CPU seconds, peak
 RSS against the frames' size, and the flagged columns against the injected set.
 
 --peers also runs NannyML's and (below 1,000,000 rows, or with --evidently) Evidently's
@@ -25,12 +26,19 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_PEERS, emit, median, run_peer  # noqa: E402
-
-sys.path.insert(0, str(SHARED_PEERS))
-import common as C  # type: ignore[import-not-found]  # noqa: E402
+from _common import (  # noqa: E402
+    emit,
+    fingerprint,
+    flag_match,
+    hwm_mib,
+    median,
+    reset_peak_rss,
+    rss_mib,
+    run_peer,
+)
 
 from rasad.drift import compare  # noqa: E402
+from rasad.examples import generate_drift_pair  # noqa: E402
 
 
 def main() -> None:
@@ -43,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    reference, current = C.make_pair(args.rows)
+    reference, current = generate_drift_pair(args.rows)
     datagen = time.perf_counter() - started
     frames_mib = float(reference.memory_usage(deep=False).sum()
                        + current.memory_usage(deep=False).sum()) / 2**20
@@ -53,13 +61,13 @@ def main() -> None:
     for _ in range(args.repeats):
         report = None
         gc.collect()
-        before.append(C.rss_mib())
-        C.reset_peak_rss()
+        before.append(rss_mib())
+        reset_peak_rss()
         wall, cpu = time.perf_counter(), time.process_time()
         report = compare(reference, current)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-        peaks.append(C.peak_rss_mib())
+        peaks.append(hwm_mib())
     assert report is not None
     result: dict[str, Any] = {
         "bench": "drift", "tool": "rasad", "rows": args.rows, "columns": reference.shape[1],
@@ -71,8 +79,8 @@ def main() -> None:
         "rss_before_mib": median(before),
         "datagen_s": datagen, "loadavg_1m": os.getloadavg()[0],
         "dataset_drifted": report.drifted,
-        "flags": C.flag_match(report.drifted_columns),
-        "fingerprint_ref": C.fingerprint(reference), "fingerprint_cur": C.fingerprint(current),
+        "flags": flag_match(report.drifted_columns),
+        "fingerprint_ref": fingerprint(reference), "fingerprint_cur": fingerprint(current),
     }
     if args.peers:
         del reference, current

@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/drift_calibration.py                   # 1k, 100k, 1M rows
     .venv/bin/python benchmarks/drift_calibration.py --sizes 1000 --repeats 200 --markdown
 
-Data: ../shared/peers/common.py's tables (40 numeric columns of normal, lognormal and
-uniform distributions, 10 categorical with 5 to 50 categories). For each size n, a
+Data: rasad.examples.generate_drift_table, the peer benchmarks' tables (40 numeric
+columns of normal, lognormal and uniform distributions, 10 categorical with 5 to 50
+categories). For each size n, a
 table of 2n rows from the reference distribution is split at random into two halves:
 a pair with no drift. Each scenario then injects a drift of known size into the
 current half:
@@ -12,7 +13,7 @@ current half:
 - mean shift of 0.01 (trivial), 0.1 and 0.5 standard deviations, and a scale change
   (x1.5 around the mean), each in the 10 numeric columns n00-n09;
 - a category frequency change in the 10 categorical columns: 40% of the mass moved
-  onto the reversed profile (common.drifted_probs), and a milder 10%.
+  onto the reversed profile (CategoricalColumn.shifted_weights), and a milder 10%.
 
 For each policy (rasad's default, and Evidently's rule written as a policy) and
 scenario it reports the share of repeats where the dataset verdict says drift, the
@@ -36,12 +37,14 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_PEERS, emit  # noqa: E402
-
-sys.path.insert(0, str(SHARED_PEERS))
-import common as C  # type: ignore[import-not-found]  # noqa: E402
+from _common import emit  # noqa: E402
 
 from rasad.drift import DriftPolicy, ReferenceProfile, compare  # noqa: E402
+from rasad.examples import (  # noqa: E402
+    CATEGORICAL_COLUMNS,
+    NUMERIC_COLUMNS,
+    generate_drift_table,
+)
 
 INJECTED_NUMERIC = [f"n{i:02d}" for i in range(10)]
 SCENARIOS = ("no drift", "mean +0.01 std", "mean +0.1 std", "mean +0.5 std", "scale x1.5",
@@ -60,32 +63,30 @@ def inject(current: pd.DataFrame, scenario: str, rng: np.random.Generator
            ) -> tuple[pd.DataFrame, list[str]]:
     if scenario == "no drift":
         return current, []
-    num_params, cat_params = C._col_params()
     current = current.copy()
     if scenario.startswith(("mean", "scale")):
-        for name in INJECTED_NUMERIC:
-            kind, params = num_params[C.NUM_COLS.index(name)]
-            mean, std = C._theory_mean_std(kind, params)
-            x = current[name].to_numpy()
+        for column in NUMERIC_COLUMNS:
+            if column.name not in INJECTED_NUMERIC:
+                continue
+            x = current[column.name].to_numpy()
             if scenario.startswith("mean"):
-                current[name] = x + float(scenario.split("+")[1].split()[0]) * std
+                current[column.name] = x + float(scenario.split("+")[1].split()[0]) * column.std
             else:
-                current[name] = mean + 1.5 * (x - mean)
+                current[column.name] = column.mean + 1.5 * (x - column.mean)
         return current, INJECTED_NUMERIC
     moved = 0.4 if scenario.endswith("40%") else 0.1
-    for name, k, w in zip(C.CAT_COLS, C.CAT_K, cat_params, strict=True):
-        p = (1 - moved) * w + moved * w[::-1]
-        codes = rng.choice(k, size=len(current), p=p)
-        current[name] = pd.Categorical.from_codes(
-            codes, categories=[f"k{j}" for j in range(k)]).astype(object)
-    return current, list(C.CAT_COLS)
+    for cat in CATEGORICAL_COLUMNS:
+        codes = rng.choice(len(cat.weights), size=len(current), p=cat.shifted_weights(moved))
+        current[cat.name] = pd.Categorical.from_codes(
+            codes, categories=cat.labels).astype(object)
+    return current, [cat.name for cat in CATEGORICAL_COLUMNS]
 
 
 def run(sizes: list[int], repeats: dict[int, int], seed: int) -> dict[str, Any]:
     rows_out = []
     for rows in sizes:
         started = time.perf_counter()
-        big = C.make_table(2 * rows, current=False)
+        big = generate_drift_table(2 * rows)
         rng = np.random.default_rng(seed + rows)
         tallies = {(p, s): {"verdicts": 0, "hits": 0.0, "false": 0.0}
                    for p in POLICIES for s in SCENARIOS}

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/validation.py --rows 1000000 --repeats 3
 
-The table is ../shared/peers/common.py's make_table(rows, current=False): 40 numeric
-and 10 categorical (object) columns. The schema is inferred once (timed separately);
+The table is rasad.examples.generate_drift_table(rows), the peer benchmarks' reference
+table: 40 numeric and 10 categorical (text) columns. The schema is inferred once (timed separately);
 then each repeat runs rasad.validation.validate on the in-memory frame, and the same
 schema's equivalent plain Pandera DataFrameSchema (rasad.validation.to_pandera:
 ranges, categories, nullability; lazy=True). rasad does more work than Pandera here:
@@ -20,11 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_PEERS, emit, median, peak_rss_mib  # noqa: E402
+from _common import emit, median, peak_rss_mib  # noqa: E402
 
-sys.path.insert(0, str(SHARED_PEERS))
-import common as C  # type: ignore[import-not-found]  # noqa: E402
-
+from rasad.examples import generate_drift_table  # noqa: E402
 from rasad.validation import infer_schema, to_pandera, validate  # noqa: E402
 
 
@@ -33,7 +31,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    frame = C.make_table(args.rows, current=False)
+    frame = generate_drift_table(args.rows)
     start = time.perf_counter()
     schema = infer_schema(frame)
     infer_seconds = time.perf_counter() - start

@@ -1,8 +1,20 @@
-"""Opening a report in Chromium with the network shut off."""
+"""Finding Debian's Chromium, and opening a report in it with the network shut off."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+
+MISSING = ("Chromium is not installed: run `sudo apt-get update && sudo apt-get install -y "
+           "chromium`, or set CHROMIUM=/path/to/chromium (`make test` installs it when run "
+           "as root).")
+
+
+def find_chromium() -> str | None:
+    """``$CHROMIUM`` if set, else ``chromium`` or ``chromium-browser`` on PATH (as the Makefile)."""
+    return (os.environ.get("CHROMIUM") or shutil.which("chromium")
+            or shutil.which("chromium-browser"))
 
 
 def open_offline(browser: object, path: Path) -> tuple[object, list[str]]:

@@ -68,13 +68,13 @@ def project(backend: str, tmp_path: Path) -> Iterator[Project]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
     """Debian's Chromium driven by Playwright (never a browser Playwright downloads)."""
-    import shutil
-
     from playwright.sync_api import sync_playwright
 
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    from tests._browser import MISSING, find_chromium
+
+    path = find_chromium()
     if path is None:
-        pytest.fail("Chromium is not installed: `apt-get install chromium` (.ci/run does it).")
+        pytest.fail(MISSING)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=path,

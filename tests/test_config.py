@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from rasad.config import TEMPLATE, ProjectConfig, resolve_artifacts_url, resolve_database_url
+from rasad.config import (
+    TEMPLATE,
+    ProjectConfig,
+    load_yaml,
+    redact_url,
+    resolve_artifacts_url,
+    resolve_database_url,
+)
 from rasad.errors import ConfigError
 
 
@@ -41,3 +48,68 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("RASAD_ARTIFACTS_URL", "memory://bucket")
     assert resolve_database_url(config, tmp_path) == "postgresql+psycopg://u@h/db"
     assert resolve_artifacts_url(config, tmp_path) == "memory://bucket"
+
+
+def _laughs(levels: int) -> str:
+    return "name: x\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"l{n}: &l{n} [{', '.join([f'*{prev}'] * 10)}]\n"
+        for n, prev in zip(range(1, levels), ["a", *(f"l{i}" for i in range(1, levels - 1))],
+                           strict=True))
+
+
+def test_aliases_within_the_bound_are_expanded() -> None:
+    raw = load_yaml("name: x\nbase: &b {lr: 0.1, depth: [1, 2]}\nrun: *b\nagain: *b\n", "t")
+    assert raw["run"] == raw["again"] == {"lr": 0.1, "depth": [1, 2]}
+    assert load_yaml(_laughs(3), "t")["l2"][9][9][9] == "lol"  # 1,000 values: fine
+
+
+@pytest.mark.parametrize("levels", [4, 9])
+def test_billion_laughs_is_refused_before_it_is_built(levels: int) -> None:
+    with pytest.raises(ConfigError, match="rasad.yaml: its aliases .* expand to more than "
+                                          "10,000 values"):
+        ProjectConfig.from_yaml_text(_laughs(levels))
+
+
+@pytest.mark.parametrize("text", ["name: x\nloop: &a [1, *a]\n",
+                                  "name: x\nm: &m {k: *m}\n"])
+def test_recursive_aliases_are_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="recursive alias"):
+        ProjectConfig.from_yaml_text(text)
+
+
+def test_deep_nesting_is_a_config_error_not_a_crash() -> None:
+    with pytest.raises(ConfigError, match="not valid YAML|nests lists or mappings too deeply"):
+        ProjectConfig.from_yaml_text("name: x\nd: " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    ("{when: 2024-01-01}", "when = datetime.date(2024, 1, 1) is a date"),
+    ("{w: [[[[[1]]]]]}", "w nests lists or mappings 5 deep"),
+    ("{C: .inf}", "C = inf is not a finite number"),
+])
+def test_estimator_params_must_be_plain(params: str, fragment: str) -> None:
+    text = f"name: x\ntraining:\n  estimator:\n    params: {params}\n"
+    with pytest.raises(ConfigError, match="training.estimator.params = .* is not allowed") as info:
+        ProjectConfig.from_yaml_text(text)
+    assert fragment in str(info.value)
+
+
+def test_dumps_hide_the_database_password() -> None:
+    config = ProjectConfig.from_yaml_text(
+        "name: x\nstorage:\n  database_url: postgresql://u:hunter2@db/rasad\n"
+        "  artifacts_url: s3://key:s3cr3t@bucket/rasad\n")
+    assert config.storage.database_url == "postgresql://u:hunter2@db/rasad"  # used as given
+    dumped = str(config.model_dump(by_alias=True)) + config.model_dump_json()
+    assert "hunter2" not in dumped and "s3cr3t" not in dumped
+    assert "postgresql://u:***@db/rasad" in dumped
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql+psycopg://u:p%40ss@h:5432/d", "postgresql+psycopg://u:***@h:5432/d"),
+    ("postgresql://u:p@ss@h/d", "postgresql://u:***@h/d"),
+    ("postgresql://u@h/d?password=x&sslmode=require", "postgresql://u@h/d?password=***&sslmode=require"),
+    ("postgresql://h:5432/d", "postgresql://h:5432/d"),
+    ("sqlite:////tmp/a:b@c/rasad.db", "sqlite:////tmp/a:b@c/rasad.db"),
+])
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown

@@ -6,6 +6,7 @@ no backend fixture. Each `rasad demo` takes a few seconds; the main test runs it
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
+
+from rasad.demo import DemoSummary, next_steps
+from rasad.examples.credit import FAVORABLE_OUTCOME
 
 RASAD = Path(sys.executable).parent / "rasad"
 
@@ -92,6 +96,26 @@ def test_demo_end_to_end_then_tampering_is_caught(tmp_path: Path) -> None:
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "Audit chain verified" in forced.stdout
     assert not out.exists()
+
+    # The suggested fairness command measures approvals (default = 0, declared in the demo's
+    # rasad.yaml), not defaults: age then passes the four-fifths rule.
+    (step,) = [command.split()[1:] for command in next_steps(DemoSummary(demo))
+               if " fairness " in command]
+    report_json = tmp_path / "fairness.json"
+    fair = rasad(*step, "--n-boot", "200", "--json", report_json, cwd=tmp_path)
+    assert_no_traceback(fair)
+    assert "Outcome measured: default = 0 is the favourable outcome" in fair.stdout
+    assert "declared in rasad.yaml (governance.fairness.favorable_outcomes)" in fair.stdout
+    report = json.loads(report_json.read_text())
+    assert report["outcome"]["favorable"] == FAVORABLE_OUTCOME == 0
+    assert report["outcome"]["declared"] is True
+    age = next(a for a in report["attributes"] if a["name"] == "age")
+    ratio = next(d for d in age["disparities"] if d["measure"] == "disparate_impact_ratio")
+    assert ratio["value"] > 0.9 and ratio["verdict"] == "pass"
+    young = age["groups"][0]["metrics"]["selection_rate"]["value"]
+    assert young > 0.8  # an approval rate, not a default rate of a few percent
+    assert fair.returncode in (0, 1), fair.stdout + fair.stderr
+    assert "default = 0" in (tmp_path / "fairness.html").read_text()
 
 
 def test_demo_never_deletes_a_folder_it_did_not_create(tmp_path: Path) -> None:

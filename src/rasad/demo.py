@@ -51,6 +51,12 @@ training:
 
 registry:
   environments: [dev, staging, production]
+
+governance:
+  fairness:
+    # default = 1 is a loan default (the applicant is refused): approvals, 0, are the
+    # favourable outcome that `rasad fairness` compares across groups.
+    favorable_outcomes: {default: 0}
 """
 
 TRAIN_MONTHS = (0, 5)
@@ -197,6 +203,8 @@ def next_steps(summary: DemoSummary) -> list[str]:
         f"rasad {p} models show credit-risk",
         f"rasad {p} promote credit-risk 1 --to production",
         f"rasad {p} drift loans@1 applications@1 --multivariate --html drift.html",
+        f"rasad {p} fairness --model credit-risk@1 --data loans@1 --target default "
+        "--sensitive gender,nationality,age --html fairness.html",
         f"rasad {p} audit log",
         f"rasad {p} audit verify",
     ]

@@ -47,7 +47,12 @@ class IntegrityError(RasadError):
 
 
 class UntrustedArtifactError(RasadError, PermissionError):
-    """An artifact holds types that rasad's trusted-types policy does not allow."""
+    """An artifact holds types that rasad's trusted-types policy does not allow.
+
+    A refused artifact is a failed check (exit 1), like a corrupt one.
+    """
+
+    exit_code = 1
 
 
 class CheckFailed(RasadError):

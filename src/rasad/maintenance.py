@@ -1,15 +1,18 @@
-"""Upkeep: garbage-collecting artifact blobs that nothing refers to."""
+"""Upkeep: garbage-collecting artifact blobs nothing refers to, and stale temporary files."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rasad.artifacts import BlobInfo
+from rasad.artifacts import BlobInfo, TempFile
+from rasad.config import STATE_DIR
+from rasad.errors import InputError
 from rasad.store._tables import (
     DatasetVersionRow,
     ModelVersionRow,
@@ -35,19 +38,26 @@ BLOB_REFERENCES = (
 
 @dataclass(frozen=True)
 class GcReport:
-    """Blobs nothing refers to; removed unless it was a dry run."""
+    """Blobs nothing refers to and stale temporary files; removed unless it was a dry run."""
 
     unreferenced: list[BlobInfo]
     removed: bool
     kept_young: int
+    temporary: list[TempFile] = field(default_factory=list)
 
     @property
     def bytes(self) -> int:
         return sum(b.size for b in self.unreferenced)
 
+    @property
+    def temporary_bytes(self) -> int:
+        return sum(t.size for t in self.temporary)
+
     def to_dict(self) -> dict[str, Any]:
         return {"removed": self.removed, "bytes": self.bytes, "kept_young": self.kept_young,
-                "blobs": [{"sha256": b.digest, "size": b.size} for b in self.unreferenced]}
+                "blobs": [{"sha256": b.digest, "size": b.size} for b in self.unreferenced],
+                "temporary_bytes": self.temporary_bytes,
+                "temporary": [{"path": t.path, "size": t.size} for t in self.temporary]}
 
 
 def referenced(session: Session) -> set[str]:
@@ -58,16 +68,33 @@ def referenced(session: Session) -> set[str]:
 
 
 def gc(project: Project, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
-    """List (and unless ``dry_run``, delete) blobs no row refers to.
+    """List (and unless ``dry_run``, delete) unreferenced blobs and stale temporary files.
 
-    Blobs younger than ``min_age_s`` are kept: a writer stores its blob before
-    committing the row that refers to it, and must not lose it in between.
+    Blobs and temporary files younger than ``min_age_s`` are kept, and so is a local
+    temporary file a live process still holds locked (a write in progress). Why a blob a writer
+    is about to record can never be deleted is explained in ``rasad.artifacts.store``:
+    the references are read and the blobs listed and deleted under the write lock, and
+    the writer's own transaction re-checks its blobs once it holds that lock.
+
+    >>> import tempfile
+    >>> from rasad import Project
+    >>> project = Project.init(tempfile.mkdtemp())
+    >>> orphan = project.artifacts.put_bytes(b"never referenced")
+    >>> report = gc(Project.open(project.root), dry_run=True, min_age_s=0)
+    >>> [b.digest == orphan for b in report.unreferenced], report.removed, report.temporary
+    ([True], False, [])
     """
+    if min_age_s < 0:
+        raise InputError(f"--min-age must be 0 or more seconds, not {min_age_s:g}.")
+    store = project.artifacts
+    # This thread's own blobs awaiting their transaction: gc's transaction settles them,
+    # and a caller may still record them.
+    in_flight = store.unsettled()
     now = time.time()
     with project.transaction() as tx:  # holds the write lock: no new reference lands meanwhile
-        refs = referenced(tx.session)
+        refs = referenced(tx.session) | in_flight
         orphans, young = [], 0
-        for blob in project.artifacts.list_blobs():
+        for blob in store.list_blobs():
             if blob.digest in refs:
                 continue
             if now - blob.modified < min_age_s:
@@ -75,9 +102,37 @@ def gc(project: Project, *, dry_run: bool = True, min_age_s: float = 3600.0) -> 
                 continue
             orphans.append(blob)
         orphans.sort(key=lambda b: b.digest)
-        if not dry_run and orphans:
+        temporary = [t for t in _temporary(project)
+                     if now - t.modified >= min_age_s and not store.in_use(t)]
+        temporary.sort(key=lambda t: t.path)
+        if not dry_run and (orphans or temporary):
             tx.record("artifacts.gc", "artifacts", {
-                "removed": [b.digest for b in orphans], "bytes": sum(b.size for b in orphans)})
+                "removed": [b.digest for b in orphans], "bytes": sum(b.size for b in orphans),
+                "temporary": len(temporary),
+                "temporary_bytes": sum(t.size for t in temporary)})
             for blob in orphans:
-                project.artifacts.delete(blob.digest)
-    return GcReport(orphans, removed=not dry_run, kept_young=young)
+                store.delete(blob.digest)
+            for temp in temporary:
+                _delete_temporary(project, temp)
+            store.prune_temporary()
+    return GcReport(orphans, removed=not dry_run, kept_young=young, temporary=temporary)
+
+
+def _temporary(project: Project) -> list[TempFile]:
+    """The store's ``tmp/`` files, plus ``.rasad/tmp/`` where older versions staged data."""
+    found = list(project.artifacts.list_temporary())
+    legacy = project.root / STATE_DIR / "tmp"
+    if legacy.is_dir():
+        for path in legacy.rglob("*"):
+            if path.is_file():
+                stat = path.stat()
+                found.append(TempFile(str(path), stat.st_size, stat.st_mtime))
+    return found
+
+
+def _delete_temporary(project: Project, temp: TempFile) -> None:
+    legacy = project.root / STATE_DIR / "tmp"
+    if Path(temp.path).is_relative_to(legacy):
+        Path(temp.path).unlink(missing_ok=True)
+    else:
+        project.artifacts.delete_temporary(temp.path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,15 +26,16 @@ from rasad.config import (
     resolve_artifacts_url,
     resolve_database_url,
 )
-from rasad.errors import ConflictError, NotFoundError
+from rasad.errors import ConflictError, InputError, NotFoundError
 from rasad.identity import current_actor
-from rasad.ledger import AuditEvent, Tx, Verification, events, verify
+from rasad.ledger import AuditEvent, Tx, Verification, events
 from rasad.store import Database, migrate
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from rasad.datasets import AddResult, DatasetVersion
+    from rasad.ledger.checkpoint import CheckpointResult
     from rasad.maintenance import GcReport
     from rasad.monitoring.results import MonitorResult
     from rasad.registry import Deployment, ModelDetail, ModelVersion
@@ -125,8 +126,15 @@ class Project:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """A serialised write transaction; every change in it records its audit event."""
+        """A serialised write transaction; every change in it records its audit event.
+
+        Once the lock is held, the blobs this thread stored since its last transaction
+        are checked (and stored again if a concurrent gc removed them), so a row written
+        here never points at a missing blob (see ``rasad.artifacts.store``).
+        """
         with self.db.write() as session:
+            session.connection()  # the lock itself: SQLite's BEGIN IMMEDIATE runs on connecting
+            self.artifacts.settle()
             yield Tx(session, current_actor())
 
     # -- audit -----------------------------------------------------------------------------
@@ -136,9 +144,40 @@ class Project:
         with self.db.read() as session:
             return events(session, subject=subject, action=action, limit=limit)
 
-    def verify_audit(self) -> Verification:
-        with self.db.read() as session:
-            return verify(session)
+    def verify_audit(self, *, checkpoints: str | None = None,
+                     public_keys: Sequence[str] | None = None,
+                     replay: bool = True) -> Verification:
+        """Verify the ledger: its chain, the signed checkpoints in ``checkpoints`` (default
+        ``audit.checkpoints``) under ``public_keys`` (default ``audit.public_keys``, else the
+        first key the ledger recorded), and, with ``replay``, that the state tables match it.
+        """
+        from rasad.ledger import verification
+        from rasad.ledger.checkpoint import CheckpointStore
+
+        url = checkpoints or self.config.audit.checkpoints
+        if public_keys:
+            trusted = verification.trusted_keys(public_keys, "--public-key")
+        else:
+            trusted = verification.trusted_keys(self.config.audit.public_keys,
+                                                "rasad.yaml audit.public_keys")
+        return verification.verify_database(
+            self.db, store=CheckpointStore(url) if url else None, trusted=trusted,
+            replay=replay, project_name=self.config.name)
+
+    def checkpoint(self, *, to: str | None = None,
+                   key: str | os.PathLike[str] | None = None) -> CheckpointResult:
+        """Sign the ledger's head into the checkpoint store ``to`` (default
+        ``audit.checkpoints``) with the key file ``key`` (default: the
+        ``RASAD_CHECKPOINT_KEY_FILE`` or ``RASAD_CHECKPOINT_KEY`` environment variable)."""
+        from rasad.ledger import checkpoint, keys
+
+        url = to or self.config.audit.checkpoints
+        if not url:
+            raise InputError("No checkpoint store: pass --to URL (a folder or fsspec URL) or "
+                             "set audit.checkpoints in rasad.yaml.")
+        signing = keys.signing_key(key, os.environ)
+        return checkpoint.create(self.db, current_actor(), signing,
+                                 checkpoint.CheckpointStore(url), self.config.name)
 
     # -- datasets --------------------------------------------------------------------------
 
@@ -187,7 +226,7 @@ class Project:
 
     def register(self, run_id: str, name: str) -> ModelVersion:
         from rasad.registry import models
-        return models.register(self, run_id, name)
+        return models.register(self, run_id, name).version
 
     def models(self) -> list[ModelDetail]:
         from rasad.registry import models

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from rasad.artifacts import ArtifactStore
-from rasad.errors import IntegrityError, NotFoundError
+from rasad.errors import ConflictError, IntegrityError, NotFoundError
 
 
 def test_put_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
@@ -48,12 +52,137 @@ def test_memory_filesystem_url() -> None:
     assert not store.exists(digest)
 
 
-def test_move_takes_the_file_without_copying(tmp_path: Path) -> None:
+def test_link_takes_the_file_without_copying(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    with store.staging_file(".parquet") as source:
+        assert source.parent.parent == tmp_path / "store" / "tmp"  # same filesystem as blobs
+        source.write_bytes(b"parquet bytes")
+        digest = store.put_file(source, link=True)
+        blob = tmp_path / "store" / "blobs" / digest[:2] / digest
+        assert blob.stat().st_ino == source.stat().st_ino  # linked, not copied
+        assert source.exists()  # kept for the transaction that records the blob
+    assert not source.exists() and store.get_bytes(digest) == b"parquet bytes"
+    assert list(store.list_temporary()) == []
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []  # its folder is gone too
+
+
+def _blob(store: ArtifactStore, digest: str) -> Path:
+    return Path(store.root) / "blobs" / digest[:2] / digest
+
+
+def _age(path: Path, seconds: float = 86_400) -> float:
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+    return old
+
+
+@pytest.mark.parametrize("how", ["bytes", "file", "link"])
+def test_storing_existing_content_refreshes_its_age(tmp_path: Path, how: str) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"old orphan content")
+    digest = store.put_bytes(source.read_bytes())
+    old = _age(_blob(store, digest))
+    inode = _blob(store, digest).stat().st_ino
+    if how == "bytes":
+        store.put_bytes(source.read_bytes())
+    else:
+        store.put_file(source, link=how == "link")
+    assert _blob(store, digest).stat().st_mtime > old + 3600  # gc now sees a young blob
+    assert _blob(store, digest).stat().st_ino == inode  # an intact blob is not rewritten
+    assert [b.modified > old + 3600 for b in store.list_blobs()] == [True]
+
+
+@pytest.mark.parametrize("how", ["bytes", "file", "link"])
+@pytest.mark.parametrize("damage", [b"abcdeX", b"abc", b""])
+def test_storing_content_whose_blob_is_corrupt_repairs_it(tmp_path: Path, how: str,
+                                                          damage: bytes) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    digest = store.put_bytes(b"abcdef")
+    _blob(store, digest).write_bytes(damage)  # same size, shorter, empty
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.get_bytes(digest)
+    source = tmp_path / "again.bin"
+    source.write_bytes(b"abcdef")
+    if how == "bytes":
+        assert store.put_bytes(b"abcdef") == digest
+    else:
+        assert store.put_file(source, link=how == "link") == digest
+    assert store.get_bytes(digest) == b"abcdef"
+    assert [b.digest for b in store.list_blobs()] == [digest]
+    assert list(store.list_temporary()) == []
+
+
+def test_a_file_that_does_not_match_its_digest_is_not_stored(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    source = tmp_path / "x.bin"
+    source.write_bytes(b"actual content")
+    wrong = hashlib.sha256(b"claimed content").hexdigest()
+    with pytest.raises(IntegrityError, match="does not hash"):
+        store.put_file(source, digest=wrong)
+    assert list(store.list_blobs()) == [] and list(store.list_temporary()) == []
+
+
+def test_settle_restores_a_blob_removed_after_it_was_stored(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    from_bytes = store.put_bytes(b"model")
+    source = tmp_path / "data.parquet"
+    source.write_bytes(b"data")
+    from_file = store.put_file(source)
+    store.delete(from_bytes)  # what a concurrent gc that listed them earlier would do
+    store.delete(from_file)
+    assert store.unsettled() == {from_bytes, from_file}
+    assert store.settle() == sorted([from_bytes, from_file])
+    assert store.get_bytes(from_bytes) == b"model" and store.get_bytes(from_file) == b"data"
+    assert store.unsettled() == set() and store.settle() == []  # each is settled once
+
+
+def test_settle_refuses_when_the_source_is_gone_too(tmp_path: Path) -> None:
     store = ArtifactStore(str(tmp_path / "store"))
     source = tmp_path / "data.parquet"
-    source.write_bytes(b"parquet bytes")
-    inode = source.stat().st_ino
-    digest = store.put_file(source, move=True)
-    blob = tmp_path / "store" / "blobs" / digest[:2] / digest
-    assert not source.exists() and blob.stat().st_ino == inode  # renamed, not copied
-    assert store.get_bytes(digest) == b"parquet bytes"
+    source.write_bytes(b"data")
+    digest = store.put_file(source, link=True)
+    store.delete(digest)
+    source.unlink()
+    with pytest.raises(ConflictError, match="run the command again"):
+        store.settle()
+    assert store.settle() == []  # the failed check does not poison the next transaction
+
+
+def test_each_thread_settles_its_own_blobs(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    mine = store.put_bytes(b"main thread")
+    theirs: list[str] = []
+    worker = threading.Thread(target=lambda: theirs.append(store.put_bytes(b"worker")))
+    worker.start()
+    worker.join()
+    assert store.unsettled() == {mine} and store.settle() == [mine]
+    assert theirs[0] not in store.unsettled()
+
+
+def test_temporary_files_are_listed_and_deleted_only_under_tmp(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    digest = store.put_bytes(b"kept")
+    left = tmp_path / "store" / "tmp" / "0123abcd"
+    left.write_bytes(b"half a blob")
+    [temp] = store.list_temporary()
+    assert (temp.path, temp.size) == (str(left), len(b"half a blob"))
+    with pytest.raises(NotFoundError):
+        store.delete_temporary(str(_blob(store, digest)))
+    store.delete_temporary(temp.path)
+    store.delete_temporary(temp.path)  # already gone is fine
+    assert list(store.list_temporary()) == [] and store.exists(digest)
+
+
+def test_remote_store_repairs_and_refreshes_by_uploading_again() -> None:
+    store = ArtifactStore(f"memory://rasad-repair-{uuid.uuid4().hex}")
+    digest = store.put_bytes(b"remote bytes")
+    path = store._path(digest)
+    store.fs.pipe_file(path, b"remote bytez")
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.get_bytes(digest)
+    store.put_bytes(b"remote bytes")
+    assert store.get_bytes(digest) == b"remote bytes"
+    store.delete(digest)
+    assert store.settle() == [digest] and store.get_bytes(digest) == b"remote bytes"
+    assert list(store.list_temporary()) == []

@@ -107,8 +107,9 @@ def test_files_without_a_project(rasad: Cli, data: dict[str, Path], tmp_path: Pa
     assert {name: cells[3] for name, cells in rows.items()} == {
         "income": "yes", "region": "yes", "age": "no", "score": "no"}
     assert rows["income"][1:3] == ["numeric", "tested"]
-    assert rows["income"][4].startswith("ks adjusted p=")
-    assert rows["region"][4].startswith("chi_square adjusted p=")
+    assert rows["income"][4].startswith("values drifted: ks adjusted p=")
+    assert rows["region"][4].startswith("values drifted: chi_square adjusted p=")
+    assert rows["age"][4].startswith("values did not drift: ks adjusted p=")
     assert "report:" not in result.out
     assert list((tmp_path / "work").iterdir()) == []  # nothing written without --json/--html
 
@@ -243,6 +244,112 @@ def test_multivariate(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None
     assert f"reconstruction error {pca['current_error']:.4g}" in _text(result.out)
     flagged = payload["drift"]["drifted"] or classifier["drifted"] or pca["drifted"]
     assert result.code == (1 if flagged else 0), str(result)
+
+
+def test_the_reason_names_a_missing_share_that_decided(rasad: Cli, tmp_path: Path) -> None:
+    """Values alike, missing share 3.4% -> 0.3%: the column drifted, and its reason says it
+    was the missing share, by which test, before the value tests that did not flag."""
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"amount": rng.normal(100, 15, 5000)})
+    current = pd.DataFrame({"amount": rng.normal(100, 15, 5000)})
+    reference.loc[:169, "amount"] = np.nan  # 170 of 5000 = 3.4%
+    current.loc[:14, "amount"] = np.nan  # 15 of 5000 = 0.3%
+    reference.to_csv(tmp_path / "ref.csv", index=False)
+    current.to_csv(tmp_path / "cur.csv", index=False)
+    target = tmp_path / "drift.json"
+    result = rasad.ok("drift", tmp_path / "ref.csv", tmp_path / "cur.csv", "--json", target)
+    column = json.loads(target.read_text())["drift"]["columns"][0]
+    assert column["drifted"] is True and column["missing"]["drifted"] is True
+    assert not any(r["drifted"] for r in column["results"] if r["deciding"])
+    reason = column["reason"]
+    assert reason.startswith("missing share drifted: 3.4% -> 0.3% (two-proportion z-test, "
+                             f"adjusted p={column['missing']['adjusted_p_value']:.3g} < 0.05)")
+    assert "; values did not drift: ks adjusted p=" in reason
+    row = _rows(result.out, ("amount",))["amount"]
+    assert row[3] == "yes" and row[4].startswith("missing share drifted: 3.4% -> 0.3%")
+
+
+def _timeline_rows(out: str) -> dict[str, list[str]]:
+    """The rows of the printed "Over time" table, by chunk label."""
+    rows = {}
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Over time:"))
+    for line in lines[start:]:
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if cells and cells[0]:
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_chunks_show_as_a_timeline_in_the_terminal(rasad: Cli, data: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    target = tmp_path / "drift.json"
+    result = rasad.ok("drift", data["reference"], data["drifted"], "--chunk-size", "150",
+                      "--multivariate", "--json", target)
+    payload = json.loads(target.read_text())
+    assert "Over time: 3 chunks of the current data" in result.out
+    rows = _timeline_rows(result.out)
+    pca = next(m for m in payload["multivariate"] if m["method"] == "pca_reconstruction")
+    chunks = payload["drift"]["chunks"]
+    assert list(rows) == [chunk["key"] for chunk in chunks] == ["[0:150]", "[150:300]",
+                                                                 "[300:360]"]
+    for chunk, error in zip(chunks, pca["chunks"], strict=True):
+        row = rows[chunk["key"]]
+        names = [c["name"] for c in chunk["columns"] if c["drifted"]]
+        assert row[1:3] == [str(chunk["rows"]), "yes" if chunk["drifted"] else "no"]
+        assert row[3] == f"{chunk['n_drifted']} of {chunk['n_counted']}: {', '.join(names)}"
+        where = "outside" if error["drifted"] else "within"
+        assert row[4] == (f"{error['error']:.4g} {where} {error['lower_threshold']:.4g} to "
+                          f"{error['upper_threshold']:.4g}")
+
+
+def test_timeline_by_week_without_multivariate(rasad: Cli, data: dict[str, Path]) -> None:
+    result = rasad.ok("drift", data["reference"], data["weekly"], "--chunk-period", "week",
+                      "--time-column", "day")
+    rows = _timeline_rows(result.out)
+    assert list(rows) == ["2025-01-06", "2025-01-13", "2025-01-20"]
+    assert all(row[1] == "120" and row[2] == "yes" and len(row) == 4 for row in rows.values())
+    assert all("income" in row[3] for row in rows.values())
+    plain = rasad.ok("drift", data["reference"], data["weekly"])
+    assert "Over time" not in plain.out  # no chunking, no timeline
+
+
+@pytest.mark.parametrize(("column", "fragments"), [
+    ("income", ("Time column 'income' holds numbers (float64)", "not dates or times")),
+    ("region", ("Time column 'region' holds text that is not dates or times",
+                "360 of 360", "'east'")),
+    ("flag", ("Time column 'flag' holds true/false values (bool)",)),
+])
+def test_a_time_column_must_hold_times(rasad: Cli, data: dict[str, Path], tmp_path: Path,
+                                       column: str, fragments: tuple[str, ...]) -> None:
+    """Numbers read as times would all fall in one chunk labelled 1970-01: bad input."""
+    current = _frame(data["weekly"])
+    current["flag"] = current["income"] > 20
+    current.to_parquet(tmp_path / "current.parquet")
+    for chunking in (["--chunk-period", "month"], ["--chunk-size", "100"]):
+        result = rasad("drift", data["reference"], tmp_path / "current.parquet", *chunking,
+                       "--time-column", column, "--json", tmp_path / "d.json")
+        assert_user_error(result, *fragments)
+        assert not (tmp_path / "d.json").exists()
+
+
+def test_month_labels_are_a_time_column(rasad: Cli, data: dict[str, Path],
+                                        tmp_path: Path) -> None:
+    """Text such as 2025-01 labels periods: it chunks by month, and is not compared."""
+    current = _frame(data["weekly"])
+    current["month"] = ["2025-01"] * 200 + ["2025-02"] * 160
+    current.to_csv(tmp_path / "current.csv", index=False)
+    target = tmp_path / "drift.json"
+    rasad.ok("drift", data["reference"], tmp_path / "current.csv", "--chunk-period", "month",
+             "--time-column", "month", "--json", target)
+    report = json.loads(target.read_text())["drift"]
+    assert [(c["key"], c["rows"]) for c in report["chunks"]] == [("2025-01", 200),
+                                                                  ("2025-02", 160)]
+
+
+def test_time_column_without_chunking_is_bad_input(rasad: Cli, data: dict[str, Path]) -> None:
+    result = rasad("drift", data["reference"], data["weekly"], "--time-column", "day")
+    assert_user_error(result, "--time-column", "--chunk-period")
 
 
 # --- bad input: exit 2, one line, no report -----------------------------------------------
@@ -404,3 +511,57 @@ def test_save_with_a_bad_monitor_name(in_project: Cli, project: Project, tmp_pat
 def test_unknown_dataset_version(in_project: Cli) -> None:
     result = in_project("drift", "loans@1", "loans@9")
     assert_user_error(result, "Dataset 'loans' has no version 9; versions are 1, 2")
+
+
+# --- multivariate leaves out identifiers and times ------------------------------------------
+
+
+def _with_ids_and_times(frame: pd.DataFrame, first: int, month: str) -> pd.DataFrame:
+    """Adds what tells a later sample from the reference without any drift: an identifier,
+    a customer number (an identifier only rasad.yaml can tell), a date and a month label."""
+    rows = len(frame)
+    return frame.assign(
+        application_id=[f"APP-{first + i:06d}" for i in range(rows)],
+        customer=np.arange(first, first + rows),
+        applied=pd.Timestamp(f"{month}-01") + pd.to_timedelta(np.arange(rows) % 28, unit="D"),
+        month=month,
+    )
+
+
+def test_multivariate_leaves_out_identifiers_and_times(project: Project, data: dict[str, Path],
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path) -> None:
+    """Reference and current are drawn alike; only their identifiers and times differ.
+    Without leaving those out the classifier's ROC AUC is 1.0 (the demo's bug)."""
+    reference = _with_ids_and_times(_frame(data["reference"]), 1, "2025-01")
+    current = _with_ids_and_times(_frame(data["same"]), 10_000, "2025-06")
+    reference.to_parquet(tmp_path / "ref.parquet")
+    current.to_parquet(tmp_path / "cur.parquet")
+    project.add_dataset(tmp_path / "ref.parquet", "apps")
+    project.add_dataset(tmp_path / "cur.parquet", "apps")
+    config = project.root / "rasad.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "id_columns: []" in text
+    config.write_text(text.replace("id_columns: []", "id_columns: [customer]"), encoding="utf-8")
+
+    cli = Cli(capsys, project.root)
+    target = tmp_path / "drift.json"
+    result = cli("drift", "apps@1", "apps@2", "--multivariate", "--json", target)
+    payload = json.loads(target.read_text())
+    kinds = {c["name"]: (c["kind"], c["status"]) for c in payload["drift"]["columns"]}
+    assert kinds["customer"] == ("identifier", "not tested")  # declared in rasad.yaml
+    assert kinds["application_id"] == ("identifier", "not tested")
+    assert kinds["applied"] == kinds["month"] == ("datetime", "not tested")
+    left_out = {"application_id": "identifier", "customer": "identifier",
+                "applied": "datetime", "month": "datetime"}
+    for method in payload["multivariate"]:
+        assert sorted(method["columns"]) == ["age", "income", "region", "score"]
+        assert {e["column"]: e["kind"] for e in method["excluded"]} == left_out
+        assert all(e["reason"] for e in method["excluded"])
+    classifier = payload["multivariate"][0]
+    assert classifier["roc_auc"] < 0.6 and classifier["drifted"] is False
+    out = _text(result.out)
+    assert ("left out of multivariate drift: application_id, customer (identifier columns are "
+            "not compared: their values are unique by design)") in out
+    assert "left out of multivariate drift: applied, month (date and time columns" in out
+    assert result.code == 0, str(result)

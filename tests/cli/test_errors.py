@@ -236,3 +236,91 @@ def test_invalid_yaml_is_reported_on_one_line(rasad: Cli, project: Project) -> N
     config = project.root / "rasad.yaml"
     config.write_text("name: [unclosed\n")
     reject(rasad, project, ["data", "list"], "rasad.yaml is not valid YAML")
+
+
+# -- mistakes visible before work starts: refused before it starts (issue 8, item 8) ------
+
+
+def test_train_checks_everything_it_can_before_it_starts(
+        rasad: Cli, project: Project, trained: Trained, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = ["train", "--dataset", "loans", "--target", "default", "--features",
+            "income,age", "--estimator", ESTIMATOR]
+    regression = ["train", "--dataset", "loans", "--target", "income", "--features",
+                  "age,loan_amount", "--estimator", "sklearn.linear_model.LinearRegression"]
+    cases: list[tuple[list[str | Path], tuple[str, ...]]] = [
+        ([*base, "--register-as", "bad name!"], ("Model name 'bad name!' is not allowed",)),
+        ([*base, "--register-as", "m" * 201], ("Model name 'mmm",)),
+        ([*base, "--name", "r" * 201], ("Run name 'rrr", "201 characters long; at most 200")),
+        (["train", "--dataset", "loans", "--target", "application_id", "--features",
+          "income,age", "--estimator", ESTIMATOR],
+         ("Target 'application_id' is an identifier column of loans@1",)),
+        ([*regression, "--register-as", "credit"],
+         ("Model 'credit' is a classification model", "is a regression estimator")),
+        ([*base, "--param", "max_iter=[[[[[1]]]]]"], ("max_iter nests lists or mappings 5 deep",)),
+        ([*base, "--param", "max_iter=2024-01-01"], ("max_iter = datetime.date(2024, 1, 1)",
+                                                     "quote a date")),
+        ([*base, "--param", "C=.nan"], ("C = nan is not a finite number",)),
+        ([*base, "--param", "max_iter=&a [1, *a]"], ("--param max_iter", "recursive alias")),
+        ([*base, "--param", "max_iter=" + _laughs_flow()],
+         ("--param max_iter: its aliases (*name) expand to more than 10,000 values",)),
+    ]
+    for args, fragments in cases:
+        reject(rasad, project, args, *fragments)
+    monkeypatch.setenv("RASAD_USER", "u" * 201)
+    reject(rasad, project, base, "Actor name (RASAD_USER)", "201 characters long")
+    reject(rasad, project, ["data", "add", trained.csv, "--name", "loans2"],
+           "Actor name (RASAD_USER)")
+    monkeypatch.setenv("RASAD_USER", "tester")
+    # A regression model under a new name is fine: the task check is per model.
+    rasad.ok(*regression, "--register-as", "income-model")
+
+
+def _laughs_flow(levels: int = 6) -> str:
+    """A one-line YAML value whose aliases expand to 10**levels items."""
+    parts = ["&l0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, levels):
+        parts.append(f"&l{level} [{', '.join([f'*l{level - 1}'] * 10)}]")
+    return "[" + ", ".join(parts) + "]"
+
+
+def test_a_billion_laughs_config_is_refused_by_every_command(
+        rasad: Cli, project: Project, tmp_path: Path) -> None:
+    config = project.root / "rasad.yaml"
+    laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    config.write_text(config.read_text().replace("training:\n",
+                                                 "training:\n  x-laughs:\n    " +
+                                                 laughs.replace("\n", "\n    ") + "\n", 1))
+    for args in (["train"], ["data", "list"], ["db", "status"]):
+        reject(rasad, project, args, "rasad.yaml: its aliases (*name) expand to more than 10,000")
+    config.write_text("name: p\nloop: &a [1, *a]\n")
+    reject(rasad, project, ["data", "list"], "recursive alias")
+
+
+def test_non_plain_params_in_config_are_refused(rasad: Cli, project: Project) -> None:
+    config = project.root / "rasad.yaml"
+    config.write_text(config.read_text().replace("    params: {}\n",
+                                                 "    params: {start: 2024-01-01}\n"))
+    reject(rasad, project, ["data", "list"],
+           "training.estimator.params", "start = datetime.date(2024, 1, 1) is a date")
+
+
+def test_a_table_wider_than_the_limit_is_refused_before_it_is_parsed(
+        rasad: Cli, project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wide = tmp_path / "wide.csv"
+    # 10,001 columns; the body is not even valid CSV (ragged, bad UTF-8): only the header
+    # may have been read when the limit is reported.
+    wide.write_bytes((",".join(f"c{i}" for i in range(10_001)) + "\n").encode()
+                     + b"1,2\n\xff\xfe,3,4,5\n")
+    reject(rasad, project, ["data", "add", wide, "--name", "wide"],
+           "has 10,001 columns, more than the limit of 10,000", "RASAD_MAX_COLUMNS")
+    narrow = write_csv(tmp_path / "narrow.csv", portfolio().head(30))  # 15 columns
+    monkeypatch.setenv("RASAD_MAX_COLUMNS", "14")
+    reject(rasad, project, ["data", "add", narrow, "--name", "narrow"],
+           "has 15 columns, more than the limit of 14")
+    monkeypatch.setenv("RASAD_MAX_COLUMNS", "lots")
+    reject(rasad, project, ["data", "add", narrow, "--name", "narrow"],
+           "RASAD_MAX_COLUMNS='lots' is not allowed")
+    monkeypatch.setenv("RASAD_MAX_COLUMNS", "15")
+    rasad.ok("data", "add", narrow, "--name", "narrow")

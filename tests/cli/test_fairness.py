@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import demographic_parity_difference
+from fairlearn.metrics import demographic_parity_difference, demographic_parity_ratio
 
 from rasad import Project
 
@@ -85,6 +85,87 @@ def test_numeric_attribute_with_bins(cli: Cli, tmp_path: Path) -> None:
     assert len(attribute["groups"]) == 3
 
 
+def test_favorable_flips_every_rate_and_every_report_says_so(cli: Cli, tmp_path: Path) -> None:
+    # Label 1 = refused (adverse); approvals run 90% for "a" and 99% for "b".
+    rng = np.random.default_rng(4)
+    group = rng.choice(["a", "b"], 8000)
+    refused = (rng.random(8000) > np.where(group == "a", 0.90, 0.99)).astype(int)
+    y = np.where(refused == 1, rng.random(8000) < 0.6, rng.random(8000) < 0.03).astype(int)
+    frame = pd.DataFrame({"refused": y, "pred": refused, "group": group})
+    frame.to_csv(tmp_path / "credit.csv", index=False)
+    args = ["fairness", tmp_path / "credit.csv", "--target", "refused", "--prediction", "pred",
+            "--sensitive", "group", "--n-boot", "200"]
+
+    adverse = cli(*args, "--json", tmp_path / "adverse.json")
+    assert adverse.code == 1, str(adverse)  # 1% against 10% refusals: ratio about 0.1
+    assert next(d for d in json.loads((tmp_path / "adverse.json").read_text())["attributes"][0]
+                ["disparities"] if d["measure"] == "disparate_impact_ratio")["value"] < 0.2
+    assert "refused = 1 is the favourable outcome (assumed: none declared)" in adverse.out
+    assert "pass --favorable 0" in adverse.out
+
+    result = cli(*args, "--favorable", "0", "--json", tmp_path / "f.json",
+                 "--html", tmp_path / "f.html")
+    # Refusals were drawn regardless of the truth, so equalized odds fails; the four-fifths
+    # rule, on approvals, passes.
+    assert result.code == 1, str(result)
+    assert "rates of" in result.out and "refused = 0" in result.out
+    assert "Outcome measured: refused = 0 is the favourable outcome; rates count predictions " \
+           "of 0; declared in the --favorable option." in result.out
+    report = json.loads((tmp_path / "f.json").read_text())
+    assert report["outcome"] == {
+        "target": "refused", "favorable": 0, "unfavorable": 1, "declared": True,
+        "declared_in": "the --favorable option",
+        "description": "refused = 0 is the favourable outcome; rates count predictions of 0"}
+    ratio = next(d for d in report["attributes"][0]["disparities"]
+                 if d["measure"] == "disparate_impact_ratio")
+    assert ratio["value_all_groups"] == pytest.approx(demographic_parity_ratio(
+        frame["refused"] == 0, frame["pred"] == 0, sensitive_features=frame["group"]))
+    assert ratio["value"] == pytest.approx(0.91, abs=0.015) and ratio["verdict"] == "pass"
+    html = (tmp_path / "f.html").read_text()
+    assert "refused = 0" in html and "declared in the --favorable option" in html
+
+
+@pytest.mark.parametrize(("columns", "args", "fragments"), [
+    ({}, ["--target", "nope", "--prediction", "pred", "--sensitive", "group"],
+     ["--target 'nope': no such column"]),
+    ({}, ["--target", "y", "--prediction", "pred", "--sensitive", "group,nope"],
+     ["--sensitive 'nope': no such column"]),
+    ({"const": "x"}, ["--target", "y", "--prediction", "pred", "--sensitive", "const"],
+     ["Sensitive column 'const' has a single group"]),
+    ({"ynan": "nan"}, ["--target", "ynan", "--prediction", "pred", "--sensitive", "group"],
+     ["Target column 'ynan' has 1 missing values"]),
+    ({}, ["--target", "y", "--prediction", "score", "--sensitive", "group"],
+     ["Prediction column 'score' must hold the same two outcomes as target column 'y'",
+      "Pass class predictions"]),
+    ({}, ["--target", "y", "--prediction", "pred", "--sensitive", "group", "--favorable", "7"],
+     ["The favourable outcome '7' never occurs in target column 'y' or prediction column "
+      "'pred'; they hold 0, 1."]),
+    ({}, ["--target", "y", "--prediction", "pred", "--sensitive", "group", "--favorable", "0",
+          "--score", "score"], ["Score column 'score' is high where the prediction is 1",
+                                "proba_0"]),
+    ({"word": "text"}, ["--target", "word", "--prediction", "word", "--sensitive", "group"],
+     ["Target column 'word' holds 'approved', 'refused', not 0/1", "--favorable VALUE"]),
+    ({}, ["--target", "y", "--prediction", "pred", "--sensitive", "group", "--bins",
+          "age=18,50,80"], ["Bins were given for 'age', which is not among the sensitive "
+                            "columns ('group')"]),
+    ({}, ["--target", "y", "--prediction", "pred", "--sensitive", "group", "--score", "group"],
+     ["Score column 'group' must be numeric"]),
+])
+def test_errors_name_the_users_columns(cli: Cli, tmp_path: Path, columns: dict[str, str],
+                                       args: list[str], fragments: list[str]) -> None:
+    frame = _scored(500, {"a": 0.3, "b": 0.3})
+    for name, kind in columns.items():
+        frame[name] = {"x": "x", "text": np.where(frame["y"] == 1, "refused", "approved"),
+                       "nan": frame["y"].where(frame.index != 7)}[kind]
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    result = cli("fairness", tmp_path / "d.csv", *args, "--n-boot", "100",
+                 "--json", tmp_path / "out.json")
+    assert_user_error(result, *fragments)
+    for internal in ("y_true", "y_pred", "y_score", "sensitive_features", "bins name"):
+        assert internal not in result.err, str(result)
+    assert not (tmp_path / "out.json").exists()
+
+
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--prediction", "pred", "--sensitive", "nope"], "'nope'"),
     (["--prediction", "pred"], "--sensitive"),
@@ -120,5 +201,46 @@ def test_model_scores_a_project_dataset(project: Project, capsys: pytest.Capture
     assert report["data"] == "loans@1 scored by credit@1"
     assert [a["name"] for a in report["attributes"]] == ["gender", "nationality"]
     assert report["has_scores"] is True
+    assert report["outcome"]["favorable"] == 1 and report["outcome"]["declared"] is False
+
+    # Declared in rasad.yaml: the model's predictions of 0 (approvals) are counted.
+    config = project.root / "rasad.yaml"
+    config.write_text(config.read_text().replace("favorable_outcomes: {}",
+                                                 "favorable_outcomes: {default: 0}"))
+    result = cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target", "default",
+                 "--sensitive", "gender", "--n-boot", "100", "--json", tmp_path / "y.json")
+    assert result.code in (0, 1), str(result)
+    assert "declared in rasad.yaml (governance.fairness.favorable_outcomes)" in result.out
+    report = json.loads((tmp_path / "y.json").read_text())
+    assert report["outcome"]["favorable"] == 0 and report["outcome"]["declared"] is True
+    frame = project.load_dataset("loans", 1)
+    predicted = project.predict("credit", frame).frame
+    assert predicted is not None
+    (gender,) = report["attributes"]
+    assert next(d for d in gender["disparities"] if d["measure"] == "disparate_impact_ratio"
+                )["value_all_groups"] == pytest.approx(demographic_parity_ratio(
+                    frame["default"] == 0, predicted["prediction"] == 0,
+                    sensitive_features=frame["gender"]))
+    approvals = {g["group"]: g["metrics"]["selection_rate"]["value"] for g in gender["groups"]}
+    for name, value in approvals.items():
+        assert value == pytest.approx((predicted["prediction"][frame["gender"] == name] == 0)
+                                      .mean())
+    # The score is the favourable class's: roc_auc is the model's own (above chance).
+    assert all(g["metrics"]["roc_auc"]["value"] > 0.5 for g in gender["groups"])
+
+    overridden = cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target",
+                     "default", "--sensitive", "gender", "--n-boot", "100", "--favorable", "1",
+                     "--json", tmp_path / "o.json")
+    assert json.loads((tmp_path / "o.json").read_text())["outcome"]["favorable"] == 1, \
+        str(overridden)
+    assert_user_error(cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target",
+                          "default", "--sensitive", "gender", "--favorable", "approved"),
+                      "The favourable outcome 'approved' is not a class of model credit@1 "
+                      "(classes: 0, 1)")
+    config.write_text(config.read_text().replace("favorable_outcomes: {default: 0}",
+                                                 "favorable_outcomes: {default: [0]}"))
+    assert_user_error(cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target",
+                          "default", "--sensitive", "gender"),
+                      "governance.fairness.favorable_outcomes", "must be one label value")
     assert_user_error(cli("fairness", "--model", "credit@1", "--target", "default",
                           "--sensitive", "gender"), "go together")

@@ -23,10 +23,13 @@ def trained(rasad: Cli, tmp_path: Path) -> Trained:
 
 
 def test_register_list_show(rasad: Cli, trained: Trained) -> None:
-    registered = rasad.ok("models", "register", trained.run_id[:8], "--name", "credit",
+    again = rasad.ok("models", "register", trained.run_id[:8], "--name", "credit")
+    assert "already registered as credit@1" in again.out
+    second = rasad.ok(*train_args(register_as=None), "--json").json()
+    registered = rasad.ok("models", "register", second["run"]["id"][:8], "--name", "credit",
                           "--json").json()
     assert (registered["name"], registered["version"]) == ("credit", 2)
-    assert registered["run_id"] == trained.run_id
+    assert registered["run_id"] == second["run"]["id"]
     assert len(registered["artifact_sha256"]) == 64
     text = rasad.ok("models", "register", trained.run_id, "--name", "scorecard").out
     assert text.startswith(f"Registered scorecard@1 from run {trained.run_id[:8]}")

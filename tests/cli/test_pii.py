@@ -118,3 +118,29 @@ def test_protected_attributes_come_from_rasad_yaml(backend: str, tmp_path: Path,
     file_report = json.loads(rasad.ok("pii", "scan", write_csv(tmp_path / "f.csv", planted()),
                                       "--json").out)
     assert _kinds(file_report)["gender"] == ["protected attribute"]
+
+
+def test_personal_data_inside_free_text_is_reported_masked(outside: Cli, tmp_path: Path) -> None:
+    # The new-user case: a notes column where a quarter of the rows hold an e-mail address,
+    # plus a phone, an IBAN, a card and a Saudi ID written inside sentences.
+    frame = portfolio()[["income", "age"]].head(400).copy()
+    notes = [f"customer asked us to write to client{i}@mail.example.com" if i % 4 == 0
+             else "called about the delivery" for i in range(len(frame))]
+    notes[1] = "call back on +966 50 123 4567 tomorrow"
+    notes[2] = "refund to SA03 8000 0000 6080 1016 7519 approved"
+    notes[3] = "paid with 4111 1111 1111 1111, receipt sent"
+    notes[5] = "verified ID 1058529940 at the branch"
+    frame["notes"] = notes
+    data = write_csv(tmp_path / "notes.csv", frame)
+
+    report = outside.ok("pii", "scan", data, "--json").json()
+    assert _kinds(report) == {"notes": ["email", "iban", "payment card", "saudi national id",
+                                        "phone"]}
+    email = report["columns"][0]["findings"][0]
+    assert (email["matches"], email["in_text"], email["share"]) == (100, 100, 0.25)
+    shown = outside.ok("pii", "scan", data)
+    assert "No personal data" not in shown.out
+    assert "25.0%" in shown.out and "c***@m***.com" in shown.out
+    for output in (shown.out, json.dumps(report)):
+        for raw in ("client0@", "123 4567", "6080 1016", "1111 1111 1111", "1058529940"):
+            assert raw not in output

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 
+from rasad import Project
 from rasad.datasets.kinds import ColumnKind, infer_kinds
 from rasad.datasets.profile import (
     QUANTILES,
@@ -154,11 +156,39 @@ def test_single_value_has_no_std() -> None:
     assert (column.mean, column.std) == (4.0, None)
 
 
-def test_infinite_values_give_none_not_invalid_json() -> None:
-    table = pa.table({"x": [1.0, math.inf]})
+def test_infinite_values_are_counted_apart_and_left_out_of_statistics() -> None:
+    values = [1.0, math.inf, 3.0, None, -math.inf, math.nan, math.inf, 2.0]
+    column = profile_table(pa.table({"x": values}), {"x": ColumnKind.NUMERIC}).column("x")
+    # inf is present (not missing) but counted apart; NaN and None are missing.
+    assert (column.count, column.missing, column.infinite) == (6, 2, 3)
+    assert column.infinite_share == 3 / 8
+    assert (column.min, column.max, column.mean) == (1.0, 3.0, 2.0)
+    assert column.quantiles is not None and column.quantiles["0.5"] == 2.0
+    data = json.loads(json.dumps(column.to_dict(), allow_nan=False))
+    assert (data["infinite"], data["infinite_share"]) == (3, 0.375)
+    assert ColumnProfile.from_dict(data) == column
+
+
+def test_a_column_of_only_infinite_values_has_no_statistics() -> None:
+    table = pa.table({"x": [math.inf, -math.inf]})
     column = profile_table(table, {"x": ColumnKind.NUMERIC}).column("x")
-    assert column.max is None and column.mean is None
+    assert (column.count, column.infinite, column.n_unique) == (2, 2, 2)
+    assert (column.min, column.max, column.mean, column.std) == (None, None, None, None)
     json.dumps(column.to_dict(), allow_nan=False)
+
+
+def test_columns_that_cannot_hold_infinity_count_none(profile: TableProfile) -> None:
+    assert all(column.infinite == 0 and column.infinite_share == 0.0
+               for column in profile.columns)
+    ints = profile_table(pa.table({"n": [1, 2]}), {"n": ColumnKind.NUMERIC}).column("n")
+    assert ints.infinite == 0
+
+
+def test_profiles_stored_before_the_infinite_count_still_load(profile: TableProfile) -> None:
+    stored = json.loads(json.dumps(profile.to_dict()))
+    for column in stored["columns"]:
+        del column["infinite"], column["infinite_share"]
+    assert TableProfile.from_dict(stored) == profile
 
 
 def test_json_round_trip_is_exact(profile: TableProfile) -> None:
@@ -199,3 +229,21 @@ def test_lookup_and_malformed_stored_profiles(profile: TableProfile) -> None:
         TableProfile.from_dict(stored)
     with pytest.raises(InputError, match="malformed"):
         ColumnProfile.from_dict({"name": "x"})
+
+
+def test_a_project_profile_stored_before_the_infinite_count_still_loads(
+        project: Project) -> None:
+    frame = pd.DataFrame({"ratio": [0.5, math.inf, 1.5], "n": [1, 2, 3]})
+    project.add_dataset(frame, "ratios")
+    assert project.dataset("ratios").profile.column("ratio").infinite == 1
+    # Rewrite the stored JSON as an older rasad wrote it: no infinite keys.
+    with project.db.write_engine.begin() as conn:
+        query = sa.text("SELECT profile FROM dataset_versions")
+        stored = json.loads(conn.execute(query).scalar_one())
+        for column in stored["columns"]:
+            del column["infinite"], column["infinite_share"]
+        conn.execute(sa.text("UPDATE dataset_versions SET profile = :p"),
+                     {"p": json.dumps(stored)})
+    loaded = project.dataset("ratios")
+    assert loaded.profile.column("ratio").infinite == 0
+    assert loaded.profile.column("ratio").max == 1.5

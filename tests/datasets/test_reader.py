@@ -280,3 +280,37 @@ def test_write_parquet_rejects_unsupported_types(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="column 'l' has type list"):
         write_parquet(pa.table({"l": [[1]]}), tmp_path / "x.parquet")
     assert not list(tmp_path.iterdir())
+
+
+# --- the column limit: checked on the header or schema alone ----------------------------
+
+
+def test_a_wide_csv_is_refused_from_its_header(tmp_path: Path) -> None:
+    # 100,000 columns (1.1 MB); the body would make the parser fail differently.
+    path = tmp_path / "wide.csv.gz"
+    header = ",".join(f"c{i}" for i in range(100_000))
+    path.write_bytes(gzip.compress(header.encode() + b"\n1,2\n\xff\xfe\n"))  # ragged, not UTF-8
+    with pytest.raises(InputError, match="has 100,000 columns, more than the limit of 10,000"):
+        read_table(path)
+
+
+def test_a_wide_parquet_file_is_refused_from_its_schema(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({f"c{i}": list(range(1000)) for i in range(40)}), path)
+    data = bytearray(path.read_bytes())
+    data[8:2000] = b"\x00" * 1992  # column chunks destroyed; the footer (schema) intact
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="not a valid Parquet file"):
+        read_table(path)  # under the limit: the data is read, and found broken
+    monkeypatch.setenv("RASAD_MAX_COLUMNS", "39")
+    with pytest.raises(InputError, match="'.*wide.parquet': it has 40 columns, more than the "
+                                         "limit of 39; keep only the columns you need"):
+        read_table(path)
+
+
+def test_a_wide_data_frame_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RASAD_MAX_COLUMNS", "3")
+    assert read_table(pd.DataFrame({"a": [1], "b": [2], "c": [3]})).num_columns == 3
+    with pytest.raises(InputError, match="the DataFrame: it has 4 columns, more than the limit"):
+        read_table(pd.DataFrame({"a": [1], "b": [2], "c": [3], "d": [4]}))

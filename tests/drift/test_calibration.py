@@ -5,17 +5,12 @@ benchmarks/drift_calibration.py measures the same at 1,000, 100,000 and 1,000,00
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from rasad.drift import compare
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "shared" / "peers"))
-import common  # type: ignore[import-not-found]  # noqa: E402
+from rasad.examples import NUMERIC_COLUMNS, generate_drift_table
 
 SPLITS = 20
 ROWS = 1_000
@@ -27,7 +22,7 @@ MAX_FALSE_ALARM_RATE = 0.05
 @pytest.fixture(scope="module")
 def splits() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Disjoint no-drift pairs: halves of one table drawn from the reference distribution."""
-    big = common.make_table(2 * ROWS * SPLITS, current=False)
+    big = generate_drift_table(2 * ROWS * SPLITS)
     order = np.random.default_rng(0).permutation(len(big))
     parts = [big.iloc[order[i * ROWS:(i + 1) * ROWS]].reset_index(drop=True)
              for i in range(2 * SPLITS)]
@@ -36,11 +31,10 @@ def splits() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
 
 def shifted(frame: pd.DataFrame, size: float) -> pd.DataFrame:
     """``frame`` with the injected columns moved by ``size`` reference standard deviations."""
-    params, _ = common._col_params()
     frame = frame.copy()
-    for name in INJECTED:
-        kind, p = params[common.NUM_COLS.index(name)]
-        frame[name] = frame[name] + size * common._theory_mean_std(kind, p)[1]
+    for column in NUMERIC_COLUMNS:
+        if column.name in INJECTED:
+            frame[column.name] = frame[column.name] + size * column.std
     return frame
 
 

@@ -12,14 +12,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from rasad.datasets import ColumnKind
 from rasad.drift.chunking import Chunker, Period
 from rasad.drift.multivariate import (
     DEFAULT_AUC_THRESHOLD,
+    TIME_COLUMN_REASON,
     DomainClassifierResult,
     PCAReconstructionResult,
     domain_classifier,
     pca_reconstruction,
 )
+from rasad.drift.reference import NOT_COMPARED
 from rasad.errors import InputError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "drift-multivariate.md"
@@ -246,14 +249,113 @@ def test_explicit_columns_and_component_counts(correlation_broken) -> None:
     assert result.n_components == 1 and result.columns == ("x", "y", "w")
 
 
-def test_datetime_columns_are_left_out_by_default() -> None:
+def with_ids_and_times(frame: pd.DataFrame, first: int, start: str) -> pd.DataFrame:
+    """Columns that differ between a reference and a later sample by construction."""
+    n = len(frame)
+    days = pd.date_range(start, periods=n, freq="h")
+    return frame.assign(
+        application_id=[f"APP-{first + i:07d}" for i in range(n)],  # unique text
+        id=np.arange(first, first + n),  # unique integers named like an identifier
+        at=days,  # timestamps
+        day=days.strftime("%Y-%m-%d"),  # ISO dates as text
+        month=days.strftime("%Y-%m"),  # month labels as text
+        note=[f"called on {d:%A} about loan {first + i}, customer asked to wait" for i, d in
+              enumerate(days)],  # free text
+    )
+
+
+LEFT_OUT = {"application_id": "identifier", "id": "identifier", "at": "datetime",
+            "day": "datetime", "month": "datetime", "note": "text"}
+
+
+@pytest.fixture(scope="module")
+def alike_but_later() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both sides drawn alike; only identifiers, times and notes tell them apart."""
     rng = np.random.default_rng(29)
+    return (with_ids_and_times(mixed(1500, rng), 1, "2024-01-01"),
+            with_ids_and_times(mixed(1500, rng), 50_000, "2025-06-01"))
+
+
+def test_identifiers_times_and_text_are_left_out_with_a_reason(alike_but_later) -> None:
+    reference, current = alike_but_later
+    for result in (domain_classifier(reference, current), pca_reconstruction(reference, current)):
+        assert result.columns == ("amount", "score", "active", "region")
+        assert {item.column: item.kind.value for item in result.excluded} == LEFT_OUT
+        reasons = {item.column: item.reason for item in result.excluded}
+        assert reasons["id"] == NOT_COMPARED[ColumnKind.IDENTIFIER]
+        assert reasons["month"] == NOT_COMPARED[ColumnKind.DATETIME]
+        assert reasons["note"] == NOT_COMPARED[ColumnKind.TEXT]
+        assert not result.drifted, result
+        assert result.to_dict()["excluded"] == [item.to_dict() for item in result.excluded]
+
+
+def test_without_leaving_them_out_the_classifier_sees_only_time(alike_but_later) -> None:
+    """The bug this guards against: kinds that keep the identifiers make the sides trivially
+    separable, which is what the domain classifier reported on the demo (ROC AUC 1.000)."""
+    reference, current = alike_but_later
+    kept = {"application_id": "categorical", "id": "numeric"}
+    result = domain_classifier(reference, current, kinds=kept)
+    assert result.roc_auc > 0.99 and result.drifted
+    assert {"application_id", "id"} <= set(result.columns)
+    assert "id" in result.top_features or "application_id" in result.top_features
+
+
+def test_named_columns_are_left_out_too_and_kinds_decide(alike_but_later) -> None:
+    reference, current = alike_but_later
+    result = pca_reconstruction(reference, current, columns=["amount", "score", "at", "id"])
+    assert result.columns == ("amount", "score")
+    assert [item.column for item in result.excluded] == ["at", "id"]
+    # A declared identifier (say, from rasad.yaml) is left out although it is a number.
+    declared = domain_classifier(reference, current, columns=["amount", "score"],
+                                 kinds={"score": ColumnKind.IDENTIFIER}, max_rows=1000)
+    assert declared.columns == ("amount",)
+    assert [(e.column, e.kind) for e in declared.excluded] == [("score",
+                                                                ColumnKind.IDENTIFIER)]
+
+
+def test_the_chunks_time_column_is_left_out(alike_but_later) -> None:
+    reference, current = alike_but_later
+    reference, current = reference.drop(columns="at"), current.drop(columns="at")
+    chunker = Chunker(period=Period.MONTH, time_column="day")
+    result = pca_reconstruction(reference, current, chunker=chunker, kinds={"day": "categorical"})
+    assert "day" not in result.columns
+    assert ("day", TIME_COLUMN_REASON) in [(e.column, e.reason) for e in result.excluded]
+
+
+def test_nothing_left_is_an_input_error(alike_but_later) -> None:
+    reference, current = alike_but_later
+    with pytest.raises(InputError, match=r"No column is left.*'id': identifier columns"):
+        domain_classifier(reference, current, columns=["id", "at"])
+    with pytest.raises(InputError, match="Kind 'number' for column 'amount'"):
+        pca_reconstruction(reference, current, kinds={"amount": "number"})
+
+
+def test_a_datetime_column_given_another_kind_is_an_input_error() -> None:
+    rng = np.random.default_rng(30)
     reference, current = correlated(500, 0.0, rng), correlated(500, 0.0, rng)
     reference["at"] = pd.date_range("2024-01-01", periods=500, freq="D")
     current["at"] = pd.date_range("2026-01-01", periods=500, freq="D")
-    assert "at" not in pca_reconstruction(reference, current).columns
-    with pytest.raises(InputError, match="'at' holds dates"):
-        domain_classifier(reference, current, columns=["x", "at"])
+    with pytest.raises(InputError, match="'at' holds dates or times but is given as numeric"):
+        domain_classifier(reference, current, kinds={"at": "numeric"})
+
+
+def test_equal_category_shares_do_not_blow_up_the_reconstruction_error() -> None:
+    """Ten equally common categories all have share 0.1, whose standard deviation comes
+    out as rounding noise (1.4e-17, not 0); dividing by it made errors of 3e15."""
+    rng = np.random.default_rng(31)
+
+    def side() -> pd.DataFrame:  # four copies of one factor: one component holds 65%
+        x = rng.normal(size=1000)
+        return pd.DataFrame({f"x{j}": x + 0.1 * rng.normal(size=1000) for j in range(4)})
+
+    reference, current = side(), side()
+    reference["batch"] = np.repeat([f"b{i}" for i in range(10)], 100)
+    current["batch"] = "b10"  # a category the reference never had: share 0
+    assert reference["batch"].map(reference["batch"].value_counts(normalize=True)).std() > 0
+    result = pca_reconstruction(reference, current)
+    assert "batch" in result.columns and result.n_components == 1
+    assert result.current_error < 1 and result.upper_threshold < 1
+    assert result.drifted  # the whole current is one new category: a real change
 
 
 @pytest.mark.parametrize(

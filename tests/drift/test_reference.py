@@ -6,10 +6,12 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from rasad.drift import DriftPolicy, Method, ReferenceProfile, compare
-from rasad.drift.reference import SKETCH_SIZE
+from rasad.datasets import ColumnKind
+from rasad.drift import ColumnStatus, DriftPolicy, Method, ReferenceProfile, compare
+from rasad.drift.reference import NOT_COMPARED, SKETCH_SIZE, is_time_text, resolve_kinds
 from rasad.errors import InputError
 
 
@@ -116,3 +118,37 @@ def test_malformed_profiles_are_input_errors(data: object, message: str) -> None
 def test_profile_arguments_are_checked(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(InputError, match=message):
         ReferenceProfile.from_frame(pd.DataFrame({"x": [1.0]}), **kwargs)  # type: ignore[arg-type]
+
+
+# --- kinds: dates written as text are time columns ----------------------------------------
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (["2025-01", "2025-02", None], True),  # month labels
+    (["2025-01-05", "2025-12-31"], True),
+    (["2025-01-05T10:00:00Z", "2025-01-05 11:30:15.5+03:00"], True),
+    (["2025-01", "north"], False),  # one value is not a date
+    (["2025-13", "2025-01"], False),  # no month 13
+    (["2025", "2026"], False),  # a year alone may as well be a code
+    (["05/01/2025", "06/01/2025"], False),  # not ISO 8601: order of day and month unknown
+    ([None, None], False),
+])
+def test_time_text(values: list[str | None], expected: bool) -> None:
+    assert is_time_text(pa.chunked_array([pa.array(values, pa.string())])) is expected
+    dictionary = pa.chunked_array([pa.array(values, pa.string()).dictionary_encode()])
+    assert is_time_text(dictionary) is expected
+
+
+def test_month_labels_are_not_compared_and_given_kinds_win() -> None:
+    """A month label differs between a reference and a later sample by construction."""
+    reference = pd.DataFrame({"month": ["2025-01", "2025-02"] * 50, "x": np.arange(100.0)})
+    current = pd.DataFrame({"month": ["2025-06"] * 100, "x": np.arange(100.0)})
+    assert resolve_kinds(pa.Table.from_pandas(reference), None)["month"] is ColumnKind.DATETIME
+    column = compare(reference, current).column("month")
+    assert (column.status, column.kind, column.drifted) == (ColumnStatus.NOT_TESTED,
+                                                             ColumnKind.DATETIME, False)
+    assert column.reason == NOT_COMPARED[ColumnKind.DATETIME]
+    as_given = compare(reference, current, kinds={"month": "categorical"}).column("month")
+    assert as_given.status is ColumnStatus.TESTED and as_given.drifted
+    profile = ReferenceProfile.from_frame(reference)
+    assert profile.column("month").kind is ColumnKind.DATETIME

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from rasad import Project
-from rasad.ledger import GENESIS_HASH, canonical_json, event_hash
+from rasad.ledger import GENESIS_HASH, LedgerDamaged, ProblemKind, canonical_json, event_hash
 
 WRITERS = 8
 EVENTS_PER_WRITER = 15
@@ -154,3 +154,30 @@ def test_subject_filter(project: Project) -> None:
     assert len(project.audit_log(subject="thing:*")) == 3
     assert json.loads(canonical_json(project.audit_log(subject="thing:2")[0].details)) == {
         "i": 2, "note": "é"}
+
+
+def test_missing_head_row_refuses_writes_and_fails_verify(project: Project) -> None:
+    _seed(project, 2)
+    _exec(project, "DELETE FROM ledger_head")
+    with pytest.raises(LedgerDamaged, match="ledger head row is missing") as caught:
+        with project.transaction() as tx:
+            tx.record("test.event", "thing:x", {})
+    assert caught.value.exit_code == 2
+    result = project.verify_audit()
+    assert not result.ok and result.first_bad_seq == 4
+    assert [p.kind for p in result.problems] == [ProblemKind.HEAD]
+    assert len(project.audit_log()) == 3
+
+
+def test_subject_without_version_matches_its_versions_only(project: Project) -> None:
+    for subject in ("model:credit", "model:credit@1", "model:credit@2", "model:credit2@1",
+                    "model:credit_x", "model:creditx@1"):
+        with project.transaction() as tx:
+            tx.record("test.event", subject, {})
+    assert [e.subject for e in project.audit_log(subject="model:credit")] == [
+        "model:credit", "model:credit@1", "model:credit@2"]
+    assert [e.subject for e in project.audit_log(subject="model:credit@2")] == [
+        "model:credit@2"]
+    # '_' is a LIKE wildcard: a prefix must match it literally.
+    assert [e.subject for e in project.audit_log(subject="model:credit_*")] == [
+        "model:credit_x"]

@@ -56,9 +56,21 @@ def train(project: Project, *, features: list[str] | None = None, version: int |
 
 
 def registered(project: Project, name: str = "credit", versions: int = 1) -> list[ModelVersion]:
-    """Train once and register that run as ``versions`` consecutive versions of ``name``."""
-    run = train(project)
-    return [project.register(run.id, name) for _ in range(versions)]
+    """``versions`` consecutive versions of ``name``, each from its own run.
+
+    A run is registered once per model, so the extra versions come from runs that
+    log the first version's fitted pipeline again (same bytes, no refit).
+    """
+    first = project.register(train(project).id, name)
+    out = [first]
+    if versions > 1:
+        model = project.load_model(name, first.version)
+        sample = portfolio()[FEATURES]
+        for _ in range(versions - 1):
+            with project.start_run() as extra:
+                extra.log_model(model, sample, target=TARGET)
+            out.append(project.register(extra.id, name))
+    return out
 
 
 def blob_path(project: Project, digest: str) -> Path:

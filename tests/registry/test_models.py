@@ -36,16 +36,42 @@ from ._helpers import (
 
 
 def test_version_numbers_count_up_per_name_from_one(project: Project) -> None:
-    run = train(project)
+    first, second = train(project), train(project)
     numbers = [(mv.name, mv.version) for mv in (
-        project.register(run.id, "credit"),
-        project.register(run.id, "credit"),
-        project.register(run.id, "scorecard"),
-        project.register(run.id[:10], "credit"),  # a unique run id prefix is enough
+        project.register(first.id, "credit"),
+        project.register(second.id, "credit"),
+        project.register(first.id, "scorecard"),
+        project.register(second.id[:10], "scorecard"),  # a unique run id prefix is enough
     )]
-    assert numbers == [("credit", 1), ("credit", 2), ("scorecard", 1), ("credit", 3)]
+    assert numbers == [("credit", 1), ("credit", 2), ("scorecard", 1), ("scorecard", 2)]
     assert [m.name for m in project.models()] == ["credit", "scorecard"]
-    assert [v.version for v in project.model("credit").versions] == [1, 2, 3]
+    assert [v.version for v in project.model("credit").versions] == [1, 2]
+
+
+def test_registering_a_run_again_returns_its_version(project: Project,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from rasad.registry.models import register
+
+    first = register(project, train(project).id, "credit")
+    assert first.created and first.message.startswith("Registered credit@1 from run ")
+    again = register(project, first.version.run_id[:10], "credit")
+    assert not again.created and again.version == first.version
+    assert again.message == (f"Run {first.version.run_id[:8]} is already registered as "
+                             f"credit@1 (artifact sha256 {first.version.blob[:12]}); nothing "
+                             "was registered.")
+    assert again.to_dict()["created"] is False and again.to_dict()["version"] == 1
+    assert project.register(first.version.run_id, "credit") == first.version
+    assert [v.version for v in project.model("credit").versions] == [1]
+    assert audit_count(project, "model.register") == 1
+    assert register(project, first.version.run_id, "other").created  # another model may
+
+    from ..cli._helpers import Cli
+    cli = Cli(capsys, project.root)
+    out = cli.ok("models", "register", first.version.run_id, "--name", "credit").out
+    assert "already registered as credit@1" in out and "nothing was registered" in out
+    assert cli.ok("models", "register", first.version.run_id, "--name", "credit",
+                  "--json").json()["created"] is False
+    assert audit_count(project, "model.register") == 2
 
 
 def test_register_stores_lineage_metrics_and_signature(project: Project) -> None:
@@ -230,6 +256,18 @@ def test_a_custom_estimator_needs_an_explicit_trust_decision(project: Project,
         assert CUSTOM_ESTIMATOR in mv.trusted_types
         loaded = trusting.load_model("custom")
         assert type(loaded.named_steps["model"]).__name__ == "CustomLogistic"
+        trusting.promote("custom", 1, "dev")
+        trusting.promote("custom", 1, "dev")  # nothing changes, nothing relies on trust anew
+
+    # the trust decision is in the ledger: once with the registration, once with the promotion
+    trust = project.audit_log(action="registry.trust")
+    assert [(e.subject, e.details["use"]) for e in trust] == [
+        ("model:custom@1", "register"), ("model:custom@1", "promotion to dev")]
+    for event in trust:
+        assert event.details["types"] == [CUSTOM_ESTIMATOR]
+        assert event.details["source"] == f"registry.trusted_types in {config}"
+    register_event = project.audit_log(action="model.register")[-1]
+    assert trust[0].seq == register_event.seq + 1  # same transaction, right after
 
     config.write_text(default_text, encoding="utf-8")  # the trust decision is withdrawn
     out = tmp_path / "scored.parquet"
@@ -238,5 +276,40 @@ def test_a_custom_estimator_needs_an_explicit_trust_decision(project: Project,
             distrusting.load_model("custom")
         with pytest.raises(UntrustedArtifactError):
             distrusting.predict("custom", portfolio(seed=3), output=out)
+        with pytest.raises(UntrustedArtifactError):
+            distrusting.promote("custom", 1, "staging")
     assert not out.exists()
     assert audit_count(project, "model.predict") == 0
+    assert audit_count(project, "registry.trust") == 2
+    assert project.model("custom").deployed == {"dev": 1}
+
+
+def test_default_trust_writes_no_trust_event(project: Project) -> None:
+    registered(project)
+    project.promote("credit", 1, "dev")
+    assert audit_count(project, "registry.trust") == 0
+
+
+def test_a_run_row_hiding_a_type_its_bytes_hold_is_refused(project: Project) -> None:
+    run = train(project)
+    info = dict(run.model_info or {})
+    info["untrusted_types"] = [t for t in info["untrusted_types"]
+                               if t != "rasad.training.pipeline.categories_as_text"]
+    with project.db.write_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE runs SET model_info = :i WHERE id = :r"),
+                     {"i": canonical_json(info), "r": run.id})
+    with pytest.raises(UntrustedArtifactError, match="not recorded when it was registered"):
+        project.register(run.id, "credit")
+    assert project.models() == [] and audit_count(project, "model.register") == 0
+
+
+def test_trusted_types_takes_exact_names_only(tmp_path: Path) -> None:
+    from rasad.errors import ConfigError
+
+    for entry in ("mylib.", "sklearn.*", "mylib", "mylib..Model", "1lib.Model"):
+        text = f"name: x\nregistry:\n  trusted_types: ['{entry}']\n"
+        with pytest.raises(ConfigError, match="not the full name of one class or function"):
+            Project.init(tmp_path / "p", config_text=text)
+    text = "name: x\nregistry:\n  trusted_types: [mylib.models.Ranker]\n"
+    with Project.init(tmp_path / "ok", config_text=text) as ok:
+        assert ok.config.registry.trusted_types == ["mylib.models.Ranker"]

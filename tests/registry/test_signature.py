@@ -222,3 +222,41 @@ def test_malformed_stored_signature() -> None:
         Signature.from_dict({"columns": [{"name": "a", "kind": "weird", "dtype": "int64"}]})
     with pytest.raises(InputError, match="no 'columns'"):
         Signature.from_dict({})
+
+
+# --- infinity is named as such, never "non-numeric" --------------------------------------
+
+
+def test_infinite_numbers_are_reported_as_infinite(signature: Signature,
+                                                   train: pd.DataFrame) -> None:
+    frame = train.assign(income=[np.inf, 1.0, -np.inf, np.nan])
+    (problem,) = signature.check(frame).wrong_types
+    assert (problem.column, problem.count, problem.infinite) == ("income", 2, True)
+    assert problem.describe() == "column 'income' has 2 infinite values (e.g. 'inf', '-inf')"
+    with pytest.raises(InputError, match="column 'income' has 2 infinite values") as raised:
+        signature.coerce(frame)
+    assert "non-numeric" not in str(raised.value)
+
+
+def test_text_infinity_and_text_are_told_apart(signature: Signature,
+                                               train: pd.DataFrame) -> None:
+    # A CSV read as text: "inf" and "-Infinity" parse as infinite numbers, "lots" does not.
+    frame = train.assign(income=pd.Series(["inf", "-Infinity", "lots", "5"], dtype=object))
+    report = signature.check(frame)
+    assert [p.describe() for p in report.wrong_types] == [
+        "column 'income' has 1 non-numeric value (e.g. 'lots')",
+        "column 'income' has 2 infinite values (e.g. 'inf', '-Infinity')",
+    ]
+    assert SignatureReport.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+
+
+def test_training_frame_with_infinity_is_refused_naming_it() -> None:
+    frame = pd.DataFrame({"ratio": [0.5, np.inf, 1.5]})
+    with pytest.raises(InputError, match="column 'ratio' has 1 infinite value \\(e.g. 'inf'\\)"):
+        Signature.from_frame(frame, {"ratio": ColumnKind.NUMERIC})
+
+
+def test_wrong_types_stored_before_the_infinite_flag_still_load() -> None:
+    stored = {"column": "age", "kind": "numeric", "count": 1, "examples": ["abc"]}
+    assert WrongType.from_dict(stored) == WrongType("age", ColumnKind.NUMERIC, 1, ("abc",))
+    assert WrongType("x", ColumnKind.NUMERIC, 1, ("inf",), infinite=True).to_dict()["infinite"]

@@ -14,14 +14,15 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegress
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier
 
-from rasad.errors import InputError, UntrustedArtifactError
+from rasad.errors import IntegrityError, UntrustedArtifactError
 from rasad.registry import _skops
 from rasad.registry._skops import (
-    DEFAULT_TRUSTED_PREFIXES,
+    RASAD_CLASSES,
+    RASAD_FUNCTIONS,
     check_trusted,
     dump_model,
-    is_trusted,
     load_model,
+    trusted_by_default,
 )
 from rasad.training.pipeline import build_pipeline
 
@@ -126,8 +127,7 @@ def test_custom_class_loads_once_the_project_trusts_it(data) -> None:
     frame, _ = data
     pipeline = _fit(MajorityClassifier(), data)
     blob, untrusted = dump_model(pipeline)
-    prefixes = (*DEFAULT_TRUSTED_PREFIXES, f"{__name__}.MajorityClassifier")
-    loaded = load_model(blob, untrusted, prefixes=prefixes)
+    loaded = load_model(blob, untrusted, user_trusted=[f"{__name__}.MajorityClassifier"])
     np.testing.assert_array_equal(loaded.predict(frame), pipeline.predict(frame))
 
 
@@ -143,9 +143,10 @@ def test_types_missing_from_the_registration_record_are_refused(data, monkeypatc
         load_model(blob, trusted=recorded)
 
 
-def test_bytes_that_are_not_skops_are_an_input_error() -> None:
-    with pytest.raises(InputError, match="not a skops model archive"):
+def test_bytes_that_are_not_skops_are_an_integrity_error() -> None:
+    with pytest.raises(IntegrityError, match="not a skops model archive") as info:
         load_model(b"\x80\x04not a zip", trusted=[])
+    assert info.value.exit_code == 1
 
 
 @pytest.mark.parametrize(
@@ -164,18 +165,27 @@ def test_bytes_that_are_not_skops_are_an_input_error() -> None:
         ("collections.Counter", False),
         ("rasad.training.pipeline.build_pipeline", False),
         ("os.system", False),
+        ("sklearn.", False),
+        ("sklearn.tree._tree.", False),
+        ("numpy.random.", False),
     ],
 )
-def test_allowlist_prefixes_and_exact_names(name: str, allowed: bool) -> None:
-    assert is_trusted(name) is allowed
+def test_allowlist_holds_exact_names(name: str, allowed: bool) -> None:
+    assert trusted_by_default(name) is allowed
 
 
-def test_exact_rasad_entries_name_real_functions() -> None:
+def test_rasad_entries_name_its_real_objects() -> None:
     # Saved models refer to these paths; renaming one breaks every stored model.
-    for entry in DEFAULT_TRUSTED_PREFIXES:
-        if entry.startswith("rasad."):
-            module_name, _, attribute = entry.rpartition(".")
-            assert callable(getattr(importlib.import_module(module_name), attribute))
+    from rasad.governance.fairness import mitigation
+    from rasad.training import pipeline
+
+    assert RASAD_FUNCTIONS == (f"{pipeline.__name__}.booleans_as_float",
+                               f"{pipeline.__name__}.categories_as_text")
+    assert set(RASAD_CLASSES) == set(mitigation.TRUSTED_TYPES)
+    for entry in (*RASAD_FUNCTIONS, *RASAD_CLASSES):
+        module_name, _, attribute = entry.rpartition(".")
+        assert callable(getattr(importlib.import_module(module_name), attribute))
+        assert trusted_by_default(entry)
 
 
 def test_never_uses_pickle() -> None:

@@ -35,9 +35,11 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     reference = _side(rng, 400, drift=False)
     # The PCA band comes from the reference's own days, so it has the time column too.
     reference["day"] = pd.date_range("2025-02-03", periods=400, freq="18min")  # 5 days
+    reference["application_id"] = [f"A{i:05d}" for i in range(400)]
     reference.to_csv(folder / "reference.csv", index=False)
     current = _side(rng, 360, drift=True)
     current["day"] = pd.date_range("2025-03-03", periods=360, freq="16min")  # 4 days
+    current["application_id"] = [f"A{i:05d}" for i in range(1000, 1360)]
     current.to_parquet(folder / "current.parquet")
     html, data = folder / "drift.html", folder / "drift.json"
     code = run(["drift", str(folder / "reference.csv"), str(folder / "current.parquet"),
@@ -120,14 +122,25 @@ def test_the_page_in_chromium(chromium: object, report: tuple[Path, dict[str, An
         pca = view.locator("svg.chart", has=view.locator("title",
                                                          has_text="pca_reconstruction per chunk"))
         assert pca.locator("circle").count() == len(multivariate[1]["chunks"]) == len(chunks)
+        # What each method left out, and why: the identifier, and the time column.
+        for method in multivariate:
+            left_out = view.locator(f"xpath=//h3[.='{method['method']}']/following-sibling::"
+                                    "table[2]//tbody/tr")
+            assert [row.locator("td").all_inner_texts() for row in left_out.all()] == [
+                [e["column"], e["kind"], e["reason"]] for e in method["excluded"]]
+            assert {e["column"] for e in method["excluded"]} == {"application_id", "day"}
+            assert "application_id" not in method["columns"]
 
         # The column table sorts on a click, both ways.
         table = view.locator("table.sortable").first
         names = table.locator("tbody tr td:first-child")
-        assert names.all_inner_texts() == [TAGGED, "income", "age", "region"]  # drifted first
+        assert names.all_inner_texts() == [TAGGED, "income", "age", "application_id",
+                                           "region"]  # drifted first
         table.locator("th", has_text="column").click()
         ascending = names.all_inner_texts()
         assert [n for n in ascending if n.isalpha()] == ["age", "income", "region"]
+        assert ascending.index("age") < ascending.index("application_id") < ascending.index(
+            "income")
         table.locator("th", has_text="column").click()
         assert names.all_inner_texts() == ascending[::-1]
         assert errors == []

@@ -28,6 +28,10 @@ def test_fairness_page_in_chromium(chromium: object, tmp_path: Path) -> None:
     view, errors = open_offline(chromium, path)
     assert view.locator("h1").inner_text() == "Fairness <test>"
     assert view.locator("#verdict").inner_text() == report.reason
+    assert view.locator("#outcome").inner_text() == (
+        "Outcome measured: label = 1 is the favourable outcome (assumed: none declared); "
+        "rates count predictions of 1.")
+    assert "label = 1" in view.locator(".summary").inner_text()
     groups = sum(len(a.groups) for a in report.attributes)
     assert view.locator("line.whisker").count() >= groups  # one interval per group and metric
     assert view.locator("svg.chart").count() >= 2 * 4

@@ -103,3 +103,29 @@ def test_infer_task(estimator: object, task: Task) -> None:
 def test_infer_task_refuses_unsupervised() -> None:
     with pytest.raises(InputError, match="KMeans is neither a classifier nor a regressor"):
         infer_task(KMeans())
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    ({"C": object()}, "C = <object object"),
+    ({"C": float("nan")}, "C = nan is not a finite number"),
+    ({"C": [[[[[1.0]]]]]}, "C nests lists or mappings 5 deep"),
+    ({"C": list(range(2000))}, "hold more than 1,000 values"),
+    ({"C": "x" * 20_000}, "C is 20,000 characters long"),
+    ({"C": {("a",): 1}}, "C has a key of type tuple"),
+])
+def test_parameters_must_be_plain_bounded_data(params: dict[str, object], fragment: str) -> None:
+    # Refused before the class is even imported: the path does not exist.
+    with pytest.raises(InputError, match="Estimator parameter") as info:
+        load_estimator("nosuchpackage.Model", params)
+    assert fragment in str(info.value)
+
+
+def test_plain_parameters_of_every_shape_pass() -> None:
+    import numpy as np
+
+    model = load_estimator("sklearn.linear_model.LogisticRegression",
+                           {"C": np.float64(0.5), "max_iter": np.int64(50),
+                            "class_weight": {0: 1.0, 1: 5.0}, "penalty": None})
+    assert model.get_params()["class_weight"] == {0: 1.0, 1: 5.0}
+    mlp = load_estimator("sklearn.neural_network.MLPClassifier", {"hidden_layer_sizes": (8, 4)})
+    assert mlp.get_params()["hidden_layer_sizes"] == (8, 4)

@@ -9,7 +9,7 @@ import pytest
 
 from rasad.datasets import ColumnKind
 from rasad.errors import InputError
-from rasad.validation import CheckKind, Severity, infer_schema
+from rasad.validation import CheckKind, Severity, TableSchema, infer_schema, validate
 
 
 def test_kinds_types_and_rules() -> None:
@@ -27,8 +27,10 @@ def test_kinds_types_and_rules() -> None:
     assert by_name["customer_id"].kind is ColumnKind.IDENTIFIER
     assert by_name["customer_id"].unique
     assert by_name["customer_id"].format == r"C\d{4}x"
-    assert (by_name["score"].dtype, by_name["score"].bounds()) == ("float64", (-0.1, 1.1))
+    # Shares stay within [0, 1]; counts stay non-negative (see widen in schema.py).
+    assert (by_name["score"].dtype, by_name["score"].bounds()) == ("float64", (0.0, 1.0))
     assert by_name["count"].dtype == "int64" and by_name["count"].categories is None
+    assert by_name["count"].bounds() == (0.0, 6.6)
     assert by_name["segment"].categories == ("a", "b", "c", "d")
     assert by_name["active"].dtype == "bool"
     when = by_name["when"]
@@ -80,3 +82,37 @@ def test_deterministic() -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=50), "c": rng.choice(["p", "q"], 50)})
     assert infer_schema(frame).to_yaml() == infer_schema(frame.copy()).to_yaml()
+
+
+def _out_of_range(frame: pd.DataFrame, schema: TableSchema, column: str) -> int:
+    result = next(r for r in validate(frame, schema).results
+                  if r.check is CheckKind.OUT_OF_RANGE and r.column == column)
+    return result.failing
+
+
+def test_an_inferred_range_never_widens_across_zero_or_past_one() -> None:
+    # The new-user case: income never below 185, so -5 must fail (minimum - 0.1 x range
+    # used to allow down to -296.5); a rate in [0, 1] must not allow 1.05.
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({
+        "income": np.r_[185.0, 5000.0, rng.uniform(185, 5000, 98)],
+        "rate": np.r_[0.02, 0.99, rng.uniform(0.02, 0.99, 98)],
+        "debt": np.r_[-900.0, -10.0, rng.uniform(-900, -10, 98)],
+        "change": np.r_[-3.0, 7.0, rng.uniform(-3, 7, 98)],
+        "children": np.arange(100) % 5,
+    })
+    schema = TableSchema.from_yaml(infer_schema(reference).to_yaml())
+    batch = pd.DataFrame({
+        "income": [-5.0, 0.0, 185.0, 5400.0],
+        "rate": [-0.01, 0.0, 1.0, 1.05],
+        "debt": [1.0, 0.0, -10.0, -980.0],
+        "change": [-3.9, -4.1, 7.9, 8.1],
+        "children": [-1, 0, 2, 4],
+    })
+    assert _out_of_range(batch, schema, "income") == 1
+    assert _out_of_range(batch, schema, "rate") == 2
+    assert _out_of_range(batch, schema, "debt") == 1
+    assert _out_of_range(batch, schema, "change") == 2  # crosses zero: widened freely
+    assert _out_of_range(batch, schema, "children") == 1
+    assert _out_of_range(reference, schema, "income") == 0
+    assert schema.column("income").bounds() == (0.0, 5481.5)

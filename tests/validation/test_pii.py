@@ -186,11 +186,79 @@ def test_random_numbers_passing_luhn_by_chance_do_not_flag_a_column() -> None:
     assert report.columns == ()
 
 
-def test_one_stray_address_in_free_text_does_not_flag_the_column() -> None:
-    notes = ["customer called about the delivery"] * 99 + ["wrote to jane@example.com"]
+IN_TEXT = {
+    PIIKind.EMAIL: "customer asked us to write to jane.doe@example.com instead",
+    PIIKind.PHONE: "call back on 050 123 4567 after five",
+    PIIKind.IBAN: "refund to SA03 8000 0000 6080 1016 7519, confirmed",
+    PIIKind.PAYMENT_CARD: "paid with 5500-0000-0000-0004 at the desk",
+    PIIKind.SAUDI_NATIONAL_ID: "ID 1058529940 checked",
+    PIIKind.SAUDI_IQAMA: "iqama (2000000006) shown",
+    PIIKind.US_SSN: "SSN 123-45-6789 on file",
+    PIIKind.UK_NINO: "NI number AB 12 34 56 C given",
+    PIIKind.IP_ADDRESS: "login from 192.0.2.17 blocked",
+}
+
+
+@pytest.mark.parametrize("kind", list(IN_TEXT))
+@pytest.mark.parametrize("every", [4, 100])
+def test_each_kind_inside_free_text_is_found_at_any_share(kind: PIIKind, every: int) -> None:
+    # A notes column where a quarter, or one row in a hundred, mentions the kind.
+    notes = [IN_TEXT[kind] if i % every == 0 else "customer called about the delivery"
+             for i in range(200)]
+    report = scan(pd.DataFrame({"notes": notes}))
+    assert _kinds(report) == {"notes": {kind}}
+    finding = report.column("notes").findings[0]
+    assert (finding.matches, finding.in_text, finding.checked) == (200 // every,) * 2 + (200,)
+    assert finding.share == pytest.approx(1 / every)
+    assert finding.examples and all("*" in example for example in finding.examples)
+
+
+def test_a_quarter_of_notes_with_addresses_is_reported_masked() -> None:
+    notes = [f"wrote to user{i}@example.com" if i % 4 == 0 else "no reply" for i in range(400)]
+    report = scan(pd.DataFrame({"notes": notes}))
+    finding = report.column("notes").findings[0]
+    assert (finding.kind, finding.matches, finding.in_text) == (PIIKind.EMAIL, 100, 100)
+    assert finding.examples == ("u***@e***.com",)
+    assert "user0@" not in json.dumps(report.to_dict())
+
+
+def test_whole_values_are_not_counted_as_inside_text() -> None:
+    report = scan(pd.DataFrame({"contact": [" jane@example.com ", "ok", "mail jo@example.org"]}))
+    finding = report.column("contact").findings[0]
+    assert (finding.matches, finding.in_text) == (2, 1)
+
+
+def test_checksum_look_alikes_inside_free_text_are_not_reported() -> None:
+    # A failing check digit inside text is never a match, whatever the share.
+    notes = _planted(["paid with 4111 1111 1111 1112", "iban SA04 8000 0000 6080 1016 7519",
+                      "ID 1000000009", "iqama 2000000007"] * 20)
     assert scan(pd.DataFrame({"notes": notes})).columns == ()
-    notes = ["wrote to jane@example.com"] * 40 + ["no reply"] * 60
+
+
+def test_digit_groups_in_text_are_not_phones() -> None:
+    # "0012 3456 7890" is the tail of a longer number, not an international phone.
+    notes = ["ref 4123 0012 3456 7890 shipped", "ticket 1234-0512-3456-78 closed"] * 50
+    assert scan(pd.DataFrame({"notes": notes})).columns == ()
+
+
+def test_repeated_values_are_counted_once_per_row() -> None:
+    # Distinct values are checked once; counts must still be per row.
+    notes = (["mail omar@example.org"] * 10 + ["x"] * 60 + ["mail jane@example.com"] * 30
+             + ["SA0380000000608010167519"] * 7 + ["SA0480000000608010167519"] * 3)
+    report = scan(pd.DataFrame({"notes": notes}))
+    email, iban = report.column("notes").findings
+    assert (email.matches, email.in_text, email.checked) == (40, 40, 110)
+    assert email.examples == ("o***@e***.org", "j***@e***.com")  # first appearance first
+    assert (iban.matches, iban.failed_checksum, iban.in_text) == (7, 3, 0)
+
+
+def test_min_matches_quietens_rare_mentions() -> None:
+    notes = ["customer called"] * 99 + ["wrote to jane@example.com"]
     assert _kinds(scan(pd.DataFrame({"notes": notes}))) == {"notes": {PIIKind.EMAIL}}
+    quiet = PIIPolicy(min_matches=2)
+    assert scan(pd.DataFrame({"notes": notes}), policy=quiet).columns == ()
+    assert scan(pd.DataFrame({"notes": notes * 2}), policy=quiet).column("notes").kinds == (
+        PIIKind.EMAIL,)
 
 
 def test_invalid_ip_addresses_and_times_are_not_ips() -> None:
@@ -310,17 +378,25 @@ def test_bad_arguments_raise_input_errors() -> None:
         PIIPolicy(min_checksum_share=-0.1)
     with pytest.raises(InputError, match="max_examples"):
         PIIPolicy(max_examples=-1)
+    with pytest.raises(InputError, match="min_matches is 0; use 1 or more"):
+        PIIPolicy(min_matches=0)
 
 
 def test_arrow_table_input_and_policy_thresholds() -> None:
-    table = pa.table({"notes": ["mail jane@example.com"] * 2 + ["nothing"] * 8})
-    assert scan(table).columns == ()
-    report = scan(table, policy=PIIPolicy(min_share=0.2, max_examples=1))
+    table = pa.table({"notes": ["mail jane@example.com", "mail omar@example.org"] * 2
+                      + ["nothing"] * 6})
+    report = scan(table, policy=PIIPolicy(max_examples=1))
     assert report.column("notes").findings[0].examples == ("j***@e***.com",)
-    assert report.policy.min_share == 0.2
+    assert scan(table, policy=PIIPolicy(min_matches=5)).columns == ()
+    assert scan(table, policy=PIIPolicy(min_matches=4)).policy.to_dict()["min_matches"] == 4
+    # Saudi mobiles in an integer column count by share only.
+    phones = pa.table({"msisdn_raw": [966512345678] + list(range(1000, 1009))})
+    assert scan(phones).columns == ()
+    assert scan(phones, policy=PIIPolicy(min_share=0.1)).column("msisdn_raw").kinds == (
+        PIIKind.PHONE,)
 
 
-def test_scan_is_fast_on_a_wide_sample() -> None:
+def test_a_large_sample_is_scanned_whole() -> None:
     rng = np.random.default_rng(0)
     n = 100_000
     frame = pd.DataFrame({
@@ -329,12 +405,9 @@ def test_scan_is_fast_on_a_wide_sample() -> None:
         "count": rng.integers(0, 10**6, size=n),
         "city": rng.choice(["riyadh", "jeddah", "dammam"], size=n),
     })
-    import time
-
-    start = time.perf_counter()
-    report = scan(frame)
-    assert time.perf_counter() - start < 10
+    report = scan(frame)  # speed is measured by benchmarks, not asserted here
     assert _kinds(report) == {"email": {PIIKind.EMAIL}}
+    assert report.column("email").findings[0].matches == n
 
 
 def test_arabic_indic_digits_and_dictionary_columns_are_checked() -> None:

@@ -8,6 +8,7 @@ from rasad.datasets import ColumnKind
 from rasad.errors import InputError, NotFoundError
 from rasad.examples import generate_portfolio
 from rasad.validation import CheckKind, ColumnSchema, Severity, TableSchema, infer_schema
+from rasad.validation.schema import widen
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +104,34 @@ def test_column_lookup_and_bounds() -> None:
         schema.column("y")
     assert ColumnSchema("t", ColumnKind.DATETIME, "datetime64", minimum="2025-01-01",
                         maximum="2025-02-01").bounds() == (None, None)
+
+
+@pytest.mark.parametrize(("minimum", "maximum", "tolerance", "expected"), [
+    (185.0, 5000.0, 0.1, (0.0, 5481.5)),       # never negative: the floor is 0
+    (0.0, 0.0, 0.5, (0.0, 0.0)),               # constant zero stays zero
+    (0.02, 0.97, 0.1, (0.0, 1.0)),             # shares: floor 0, ceiling 1
+    (1.0, 1.0, 0.1, (0.9, 1.0)),               # constant 1 is a share
+    (0.5, 1.5, 0.1, (0.4, 1.6)),               # not all shares: no ceiling at 1
+    (-40.0, -1.0, 0.1, (-43.9, 0.0)),          # never positive: the ceiling is 0
+    (-3.0, 7.0, 0.1, (-4.0, 8.0)),             # already crosses zero: widened freely
+    (-1.0, 0.5, 1.0, (-2.5, 2.0)),             # crosses zero, not all shares
+    (18.0, 70.0, 0.1, (12.8, 75.2)),           # far from the walls
+    (5.0, 10.0, 0.0, (5.0, 10.0)),             # no tolerance, no widening
+])
+def test_widen_stops_at_zero_and_one(minimum: float, maximum: float, tolerance: float,
+                                     expected: tuple[float, float]) -> None:
+    assert widen(minimum, maximum, tolerance) == expected
+    column = ColumnSchema("x", ColumnKind.NUMERIC, "float64", minimum=minimum,
+                          maximum=maximum, tolerance=tolerance)
+    assert column.bounds() == expected
+
+
+def test_a_hand_written_range_crossing_zero_is_kept() -> None:
+    # Allowing negatives is a matter of writing the wanted minimum.
+    schema = TableSchema.from_yaml("columns:\n- {name: balance, kind: numeric, dtype: float64,"
+                                   " minimum: -100, maximum: 5000, tolerance: 0.1}\n")
+    assert schema.column("balance").bounds() == (-610.0, 5510.0)
+    assert "never across 0" in schema.to_yaml()
 
 
 def test_bad_bounds() -> None:

@@ -243,7 +243,7 @@ def test_docs_examples_run() -> None:
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "validation.md").read_text()
     blocks = [part.split("```", 1)[0] for part in text.split("```python\n")[1:]]
-    assert len(blocks) == 4
+    assert len(blocks) == 6
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, "docs/validation.md", "exec"), namespace)  # noqa: S102

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from rasad.identity import current_actor
 from rasad.project import Project
 
 
@@ -17,6 +18,8 @@ class State:
     opened: list[Project] = field(default_factory=list, repr=False)
 
     def project(self, *, check: bool = True) -> Project:
+        # An actor name that cannot be recorded is refused before any command does work.
+        current_actor()
         project = Project.open(self.project_dir, check=check)
         self.opened.append(project)
         return project

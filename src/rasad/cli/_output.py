@@ -1,14 +1,57 @@
-"""Rendering for the CLI: rich tables for people, plain JSON for programs."""
+"""Rendering for the CLI: rich tables for people, plain JSON for programs.
+
+Text that came from users or data (names, reasons, actors, column names, paths,
+error messages) goes through :func:`clean` before it reaches a terminal: control
+characters are shown escaped, so an ANSI sequence or a newline in a name cannot
+recolour, move or forge output, and rich markup in it is shown literally.
+:func:`table` cleans every cell, :func:`say` escapes control characters in its
+whole message (its own markup stays), and the error and log lines are cleaned too.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+# C0 controls, DEL, C1 controls, line/paragraph separators and bidirectional overrides
+# (which reorder what a terminal shows).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# json.dumps leaves these unescaped when ensure_ascii is off.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                          "\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``, ``\\n``).
+
+    >>> print(escape_controls("evil\\x1b[31m\\nname"))
+    evil\\x1b[31m\\nname
+    """
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), _hex(m.group())), text)
+
+
+def clean(value: object) -> str:
+    """Any value as text safe to print: control characters escaped, rich markup shown as is.
+
+    >>> clean("[red]alarm\\n")
+    '\\\\[red]alarm\\\\n'
+    """
+    return escape(escape_controls(str(value)))
+
+
+def _hex(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def console() -> Console:
@@ -24,15 +67,18 @@ def err_console() -> Console:
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
+    text = json.dumps(value, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    grid = Table(title=title, title_justify="left", header_style="bold")
+    """Print a table; every cell, header and the title are shown literally (see clean)."""
+    grid = Table(title=None if title is None else clean(title), title_justify="left",
+                 header_style="bold")
     for column in columns:
-        grid.add_column(column, overflow="fold")
+        grid.add_column(clean(column), overflow="fold")
     for row in rows:
-        grid.add_row(*(fmt(v) for v in row))
+        grid.add_row(*(clean(fmt(v)) for v in row))
     console().print(grid)
 
 
@@ -47,7 +93,19 @@ def fmt(value: Any) -> str:
 
 
 def say(message: str) -> None:
-    console().print(message)
+    """Print a line of rich markup; values interpolated into it go through :func:`clean`."""
+    console().print(escape_controls(message))
+
+
+class ConsoleLog(logging.Handler):
+    """Shows rasad's log records (e.g. "waiting for the write lock") on stderr, cleaned."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            label = "warning" if record.levelno >= logging.WARNING else "note"
+            err_console().print(f"[yellow]{label}:[/] {clean(record.getMessage())}")
+        except Exception:  # noqa: BLE001 - logging must never break the command
+            self.handleError(record)
 
 
 def short(identifier: str, n: int = 8) -> str:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from rasad.cli import audit, data, models, performance_cmd, pii_cmd, runs
 from rasad.cli._context import State
-from rasad.cli._output import err_console
+from rasad.cli._output import ConsoleLog, clean, err_console
 from rasad.cli.demo_cmd import demo
 from rasad.cli.drift_cmd import drift
 from rasad.cli.fairness_cmd import fairness
@@ -67,6 +67,10 @@ app.add_typer(schema_app, name="schema")
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` and return the exit code (0 ok, 1 check failed, 2 bad input)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # rasad's own notices (e.g. waiting for the database write lock) go to stderr.
+    logger, handler = logging.getLogger("rasad"), ConsoleLog(logging.INFO)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
     try:
         app(args=args, prog_name="rasad", standalone_mode=True)
     except SystemExit as exc:  # Typer exits on its own for help, usage errors and Exit
@@ -75,11 +79,15 @@ def run(argv: list[str] | None = None) -> int:
     except RasadError as exc:
         if "--debug" in args:
             traceback.print_exc()
-        err_console().print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        # One line whatever the message holds: names and paths in it are cleaned.
+        err_console().print(f"[red]error:[/] {clean(exc)}", highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console().print("Interrupted.")
         return 130
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
     return 0
 
 

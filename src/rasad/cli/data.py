@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rasad.cli._context import state
-from rasad.cli._output import emit_json, fmt, say, table
+from rasad.cli._output import clean, emit_json, fmt, say, table
 from rasad.datasets import DatasetVersion, parse_ref
 
 app = typer.Typer(help="Versioned datasets.", no_args_is_help=True)
@@ -64,8 +64,10 @@ def show(
 def _render(item: DatasetVersion) -> None:
     say(f"[bold]{item.ref}[/]  {item.rows:,} rows x {item.columns} columns  "
         f"sha256 {item.content_hash}")
-    say(f"added by {item.created_by} at {item.created_at} from {item.source}")
+    say(f"added by {clean(item.created_by)} at {item.created_at} from {clean(item.source)}")
     rows = []
+    # An infinite column appears only when some column holds inf (none is the usual case).
+    infinite = any(col.infinite for col in item.profile.columns)
     for col in item.profile.columns:
         if col.top:
             summary = ", ".join(f"{v} ({c:,})" for v, c in col.top[:4])
@@ -74,6 +76,10 @@ def _render(item: DatasetVersion) -> None:
                        f"max {fmt(col.max)}  mean {fmt(col.mean)}  std {fmt(col.std)}")
         else:
             summary = f"{fmt(col.min)} .. {fmt(col.max)}"
-        rows.append([col.name, str(col.kind), col.dtype, f"{col.missing_share:.1%}",
-                     col.n_unique, summary])
-    table(None, ["column", "kind", "dtype", "missing", "distinct", "profile"], rows)
+        shares = [f"{col.missing_share:.1%}"]
+        if infinite:
+            shares.append(f"{col.infinite:,} ({col.infinite_share:.1%})" if col.infinite else "")
+        rows.append([col.name, str(col.kind), col.dtype, *shares, col.n_unique, summary])
+    header = ["column", "kind", "dtype", "missing", *(["infinite"] if infinite else []),
+              "distinct", "profile"]
+    table(None, header, rows)

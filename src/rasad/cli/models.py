@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from rasad._files import check_outputs
 from rasad.cli._context import state
-from rasad.cli._output import emit_json, fmt, say, short, table
+from rasad.cli._output import clean, emit_json, fmt, say, short, table
+from rasad.config import CONFIG_FILE, STATE_DIR
 from rasad.errors import InputError
 from rasad.registry import Deployment
 
@@ -19,13 +21,15 @@ app = typer.Typer(help="The model registry.", no_args_is_help=True)
 def register(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="RUN")],
              name: Annotated[str, typer.Option("--name", "-n")],
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Register a finished run's model as the next version of NAME."""
-    version = state(ctx).project().register(run_id, name)
-    if as_json:
-        emit_json(version.to_dict())
-    else:
-        say(f"Registered {version.ref} from run {short(version.run_id)} "
-            f"(artifact sha256 {version.blob[:12]}).")
+    """Register a finished run's model as the next version of NAME.
+
+    The model's bytes are checked first (hash, skops format, trusted types); a run
+    that already is a version of NAME is not registered again.
+    """
+    from rasad.registry.models import register as register_run
+
+    registration = register_run(state(ctx).project(), run_id, name)
+    emit_json(registration.to_dict()) if as_json else say(registration.message)
 
 
 @app.command("list")
@@ -107,12 +111,16 @@ def predict(
     """Score a file with a model version, checking the input against its signature first."""
     if (version is None) == (env is None):
         raise InputError("Give exactly one of --version V or --env ENV.")
-    result = state(ctx).project().predict(name, input_path, version=version, env=env,
-                                          output=output, strict_categories=strict)
+    project = state(ctx).project()
+    # The project's own files (config, database, artifacts) are inputs of every command.
+    check_outputs([output], inputs=[input_path, project.root / CONFIG_FILE,
+                                    project.root / STATE_DIR])
+    result = project.predict(name, input_path, version=version, env=env,
+                             output=output, strict_categories=strict)
     if as_json:
         emit_json(result.to_dict())
         return
     for warning in result.warnings:
-        say(f"[yellow]warning:[/] {warning}")
+        say(f"[yellow]warning:[/] {clean(warning)}")
     say(f"Scored {result.rows:,} rows with {result.model} v{result.version}; wrote "
         f"{result.output}.")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rasad._files import write_text_atomic
+from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._output import say, table
 from rasad.errors import InputError
 
@@ -83,6 +83,7 @@ def track_cmd(reference: Reference, current: Current, target: Target, prediction
     """Realized metrics per chunk, with thresholds from the reference chunks."""
     from rasad.monitoring import track
 
+    check_outputs([json_path, html_path], inputs=[reference, current])
     ref, cur = _frames(reference, current)
     report = track(ref, cur, task=task, target=target, prediction=prediction, score=score,
                    chunker=_chunker(chunk_size, chunk_number, chunk_period, time_column))
@@ -106,6 +107,7 @@ def estimate_cmd(reference: Reference, current: Current, target: Target,
     """Estimated metrics per chunk without labels (CBPE; DLE for regression)."""
     from rasad.monitoring import estimate, estimate_regression
 
+    check_outputs([json_path, html_path], inputs=[reference, current])
     ref, cur = _frames(reference, current)
     chunker = _chunker(chunk_size, chunk_number, chunk_period, time_column)
     if task == "classification":

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rasad.cli._context import state
-from rasad.cli._output import emit_json, say, table
+from rasad.cli._output import clean, emit_json, say, table
 from rasad.project import Project
 from rasad.store import migrate
 
@@ -23,7 +23,7 @@ def init(
     with Project.init(directory, name=name) as project:
         say(f"Created project [bold]{project.config.name}[/] in {project.root}")
         say(f"  configuration: {project.root / 'rasad.yaml'}")
-        say(f"  database:      {project.db.url}")
+        say(f"  database:      {clean(project.db.safe_url)}")
         say(f"  artifacts:     {project.artifacts.url}")
     say("Next: `rasad data add data.csv --name NAME`")
 
@@ -44,7 +44,7 @@ def db_status(ctx: typer.Context,
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show the database URL and its schema revision."""
     project = state(ctx).project(check=False)
-    info = {"url": project.db.url, "revision": migrate.current_revision(project.db),
+    info = {"url": project.db.safe_url, "revision": migrate.current_revision(project.db),
             "expected": migrate.head_revision()}
     if as_json:
         emit_json(info)
@@ -55,18 +55,25 @@ def db_status(ctx: typer.Context,
 def gc(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list.")] = False,
-    min_age: Annotated[float, typer.Option(help="Keep blobs younger than this (seconds).")]
+    min_age: Annotated[float, typer.Option(help="Keep blobs and temporary files younger "
+                                                "than this (seconds).")]
     = 3600.0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """List (--dry-run) or remove artifact blobs that nothing refers to."""
+    """List (--dry-run) or remove artifact blobs that nothing refers to, and temporary files
+    left by killed writes."""
     report = state(ctx).project().gc(dry_run=dry_run, min_age_s=min_age)
     if as_json:
         emit_json(report.to_dict())
         return
     for blob in report.unreferenced:
         say(f"{blob.digest}  {blob.size:>12,} bytes")
+    for temp in report.temporary:
+        say(f"temporary {clean(temp.path)}  {temp.size:>12,} bytes")
     verb = "Would remove" if dry_run else "Removed"
     say(f"{verb} {len(report.unreferenced)} unreferenced blob(s), {report.bytes:,} bytes"
         + (f"; kept {report.kept_young} younger than {min_age:g}s" if report.kept_young else "")
         + ".")
+    if report.temporary:
+        say(f"{verb} {len(report.temporary)} temporary file(s) left by interrupted writes, "
+            f"{report.temporary_bytes:,} bytes.")

@@ -6,11 +6,11 @@ import sys
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from rasad.cli._context import state
-from rasad.cli._output import emit_json, fmt, say, short, table
+from rasad.cli._output import clean, emit_json, fmt, say, short, table
 from rasad.cli._progress import RichSteps
+from rasad.config import load_yaml
 from rasad.errors import InputError
 from rasad.training import Run
 
@@ -26,7 +26,8 @@ def _parse_params(pairs: list[str]) -> dict[str, Any] | None:
         if not sep or not key:
             raise InputError(f"--param {pair!r} must look like KEY=VALUE, as in "
                              "--param max_iter=200.")
-        params[key] = yaml.safe_load(value)
+        # Bounded like rasad.yaml: aliases cannot expand a value past the YAML limit.
+        params[key] = load_yaml(value, f"--param {key}")
     return params
 
 
@@ -119,10 +120,10 @@ def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="ID")
     if as_json:
         emit_json(run.to_dict())
         return
-    say(f"[bold]Run {run.id}[/] {run.name or ''}  status {run.status}")
+    say(f"[bold]Run {run.id}[/] {clean(run.name or '')}  status {run.status}")
     if run.error:
-        say(f"[red]error:[/] {run.error}")
-    say(f"by {run.created_by} on {run.host} at {run.started_at}; duration "
+        say(f"[red]error:[/] {clean(run.error)}")
+    say(f"by {clean(run.created_by)} on {clean(run.host)} at {run.started_at}; duration "
         f"{fmt(run.duration_s)}s; seed {fmt(run.seed)}")
     say("datasets: " + (", ".join(f"{d['dataset']} ({d['role']})" for d in run.datasets)
                         or "-"))

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rasad._files import write_text_atomic
+from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._inputs import resolve_data
 from rasad.cli._output import emit_json, say, table
@@ -29,6 +29,7 @@ def infer(ctx: typer.Context, data: Data,
     """Infer a schema; for a project dataset it is stored as the name's next schema version."""
     from rasad.validation import infer_schema
 
+    check_outputs([output], inputs=[data])
     source, label, version = resolve_data(ctx, data)
     ids: list[str] = []
     times: list[str] = []
@@ -99,6 +100,7 @@ def validate_cmd(
     from rasad.validation import to_junit, validate
     from rasad.validation.service import file_schema, get_schema, summary_line, validate_version
 
+    check_outputs([json_path, junit_path], inputs=[data, schema_path])
     source, label, version = resolve_data(ctx, data)
     if schema_path is not None:
         stored = file_schema(schema_path, version.name if version else label)

@@ -38,6 +38,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from rasad.errors import InputError
+from rasad.limits import MAX_COLUMNS_ENV, max_columns
 
 CSV_SUFFIXES: Final[tuple[str, ...]] = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 PARQUET_SUFFIXES: Final[tuple[str, ...]] = (".parquet", ".pq")
@@ -83,7 +84,9 @@ def read_table(source: str | os.PathLike[str] | pd.DataFrame) -> pa.Table:
     Raises
     ------
     InputError
-        If the file is missing, empty, has no data rows, an unknown suffix, duplicate
+        If the table has more columns than the limit (10,000, or ``RASAD_MAX_COLUMNS``;
+        checked on the CSV header or the Parquet schema before any data is parsed),
+        if the file is missing, empty, has no data rows, an unknown suffix, duplicate
         or empty column names, a row with the wrong number of fields, a column of an
         unsupported type, or (for a DataFrame) non-string column names or a column of
         mixed Python types.
@@ -201,6 +204,7 @@ def _suffix(path: Path) -> str | None:
 
 def _read_csv(path: Path, delimiter: str) -> pa.Table:
     header = _read_header(path, delimiter)
+    _check_width(len(header), f"'{path}'")
     _check_names(header, f"'{path}'", "rename the columns in the header row")
     parse = pa_csv.ParseOptions(delimiter=delimiter)
     sample = _sample_types(path, parse)
@@ -284,13 +288,16 @@ def _read_header(path: Path, delimiter: str) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     # Read whole lines as bytes until the quotes balance, so that a bad byte further
     # down the file does not break the header check (Arrow reports those per column).
-    raw = b""
+    lines: list[bytes] = []
+    quotes = 0
     try:
         with opener(path, "rb") as handle:
             for line in handle:
-                raw += line
-                if raw.count(b'"') % 2 == 0:
+                lines.append(line)
+                quotes += line.count(b'"')
+                if quotes % 2 == 0:
                     break
+        raw = b"".join(lines)
     except (OSError, EOFError) as error:
         raise InputError(f"Cannot read '{path}': {error}; check that the file is intact.") from None
     try:
@@ -345,6 +352,8 @@ def _parse_error(path: Path, parse: pa_csv.ParseOptions, error: pa.ArrowInvalid)
 
 def _read_parquet(path: Path) -> pa.Table:
     try:
+        # The schema (in the footer) says how wide the table is before any column is read.
+        _check_width(len(pq.read_schema(path).names), f"'{path}'")
         return pq.read_table(path, use_threads=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -358,6 +367,7 @@ def _read_parquet(path: Path) -> pa.Table:
 
 
 def _read_frame(frame: pd.DataFrame) -> pa.Table:
+    _check_width(len(frame.columns), "the DataFrame")
     names = list(frame.columns)
     not_text = [name for name in names if not isinstance(name, str)]
     if not_text:
@@ -393,6 +403,15 @@ def _frame_type_error(frame: pd.DataFrame) -> InputError:
 
 
 # --- shared checks ---------------------------------------------------------------------
+
+
+def _check_width(columns: int, where: str) -> None:
+    limit = max_columns()
+    if columns > limit:
+        raise InputError(
+            f"Cannot read {where}: it has {columns:,} columns, more than the limit of "
+            f"{limit:,}; keep only the columns you need, or raise {MAX_COLUMNS_ENV}."
+        )
 
 
 def _check_names(names: Iterable[str], where: str, fix: str) -> None:

@@ -6,10 +6,12 @@
 renders to JSON and reads back equal.
 
 Conventions: missing values are nulls plus, in floating-point columns, NaN.
-Statistics are computed over the present values; ``std`` is the sample standard
-deviation (``ddof=1``, as pandas); quantiles interpolate linearly (as numpy's
-default). Statistics that do not exist (no values, one value for ``std``) or are not
-finite are ``None``, so the JSON never holds NaN or infinity.
+Infinite values (``inf``, ``-inf``) are present but counted apart, in ``infinite``:
+the statistics of a numeric column are computed over its finite values, so one
+``inf`` does not wipe out its range, mean and quantiles. ``std`` is the sample
+standard deviation (``ddof=1``, as pandas); quantiles interpolate linearly (as
+numpy's default). Statistics that do not exist (no finite values, one value for
+``std``) are ``None``, so the JSON never holds NaN or infinity.
 
 >>> import pyarrow as pa
 >>> from rasad.datasets.kinds import ColumnKind
@@ -18,6 +20,10 @@ finite are ``None``, so the JSON never holds NaN or infinity.
 >>> age = profile.column("age")
 >>> age.count, age.missing, age.mean, age.quantiles["0.5"]
 (3, 1, 40.0, 40.0)
+>>> ratio = profile_table(pa.table({"ratio": [0.5, float("inf"), 1.5, None]}),
+...                       {"ratio": ColumnKind.NUMERIC}).column("ratio")
+>>> ratio.count, ratio.missing, ratio.infinite, ratio.infinite_share, ratio.max
+(3, 1, 1, 0.25, 1.5)
 >>> profile.column("region").top
 (('north', 2), ('south', 1))
 """
@@ -71,8 +77,14 @@ class ColumnProfile:
         ``missing`` divided by the number of rows (0.0 for an empty table).
     n_unique : int
         Distinct present values.
+    infinite : int
+        Present values that are ``inf`` or ``-inf`` (floating-point columns only);
+        left out of every statistic below. Profiles stored before this count existed
+        read back with 0.
+    infinite_share : float
+        ``infinite`` divided by the number of rows (0.0 for an empty table).
     min, max : float or str or None
-        Numeric: smallest and largest value. Datetime: earliest and latest as ISO 8601
+        Numeric: smallest and largest finite value. Datetime: earliest and latest as ISO 8601
         text. Otherwise None.
     mean, std : float or None
         Numeric only: mean and sample standard deviation.
@@ -98,6 +110,8 @@ class ColumnProfile:
     missing: int
     missing_share: float
     n_unique: int
+    infinite: int = 0
+    infinite_share: float = 0.0
     min: float | str | None = None
     max: float | str | None = None
     mean: float | None = None
@@ -114,6 +128,8 @@ class ColumnProfile:
             "count": self.count,
             "missing": self.missing,
             "missing_share": self.missing_share,
+            "infinite": self.infinite,
+            "infinite_share": self.infinite_share,
             "n_unique": self.n_unique,
             "min": self.min,
             "max": self.max,
@@ -126,6 +142,8 @@ class ColumnProfile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnProfile:
         """Rebuild a profile from :meth:`to_dict` output.
+
+        Profiles stored before ``infinite`` was counted (no such key) read back with 0.
 
         Raises
         ------
@@ -143,6 +161,8 @@ class ColumnProfile:
                 missing=data["missing"],
                 missing_share=data["missing_share"],
                 n_unique=data["n_unique"],
+                infinite=data.get("infinite", 0),
+                infinite_share=data.get("infinite_share", 0.0),
                 min=data["min"],
                 max=data["max"],
                 mean=data["mean"],
@@ -286,7 +306,10 @@ def _profile_column(
     # len(unique) is faster than pc.count_distinct on high-cardinality columns.
     base["n_unique"] = len(pc.unique(values)) if count else 0
     if kind is ColumnKind.NUMERIC:
-        return ColumnProfile(**base, **_numeric(name, values))
+        stats = _numeric(name, values)
+        infinite = stats.pop("infinite", 0)
+        base |= {"infinite": infinite, "infinite_share": infinite / rows if rows else 0.0}
+        return ColumnProfile(**base, **stats)
     if kind is ColumnKind.DATETIME:
         return ColumnProfile(**base, **_datetime(values))
     if kind in _PRIVATE_KINDS:
@@ -325,8 +348,18 @@ def _numeric(name: str, values: pa.ChunkedArray) -> dict[str, Any]:
     # float64 throughout: integer sums cannot overflow, and every statistic has one type.
     numbers = values.cast(pa.float64())
     extremes = pc.min_max(numbers)
+    infinite = 0
+    if not (math.isfinite(extremes["min"].as_py()) and math.isfinite(extremes["max"].as_py())):
+        # Only then is a column scanned for inf: finite extremes rule it out for free.
+        mask = pc.is_inf(numbers)
+        infinite = pc.sum(mask).as_py()
+        numbers = numbers.filter(pc.invert(mask))
+        if len(numbers) == 0:
+            return {"infinite": infinite}
+        extremes = pc.min_max(numbers)
     quantiles = pc.quantile(numbers, q=list(QUANTILES), interpolation="linear").to_pylist()
     return {
+        "infinite": infinite,
         "min": _number(extremes["min"].as_py()),
         "max": _number(extremes["max"].as_py()),
         "mean": _number(pc.mean(numbers).as_py()),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,46 +48,42 @@ def add(project: Project, source: str | os.PathLike[str] | pd.DataFrame, name: s
         id_columns=[c for c in data.id_columns if c in table.column_names],
         time_columns=[c for c in data.time_columns if c in table.column_names],
     )
-    tmp_dir = Path(project.root) / ".rasad" / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".parquet", dir=tmp_dir)
-    os.close(fd)
-    try:
-        write_parquet(table, tmp_name)
-        content_hash = sha256_file(tmp_name)
+    source_text = "pandas.DataFrame" if isinstance(source, pd.DataFrame) else str(
+        Path(source).resolve())
+    # The staged file stays until the row is committed: if a concurrent `rasad gc` removes
+    # an old copy of this blob meanwhile, the transaction stores it again from this file.
+    with project.artifacts.staging_file(".parquet") as staged:
+        write_parquet(table, str(staged))
+        content_hash = sha256_file(staged)
         existing = _find_by_hash(project, name, content_hash)
         if existing is not None:
             return AddResult(existing, created=False)
         profile = profile_table(table, kinds)
-        project.artifacts.put_file(tmp_name, digest=content_hash, move=True)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-    source_text = "pandas.DataFrame" if isinstance(source, pd.DataFrame) else str(
-        Path(source).resolve())
-    with project.transaction() as tx:
-        row = tx.session.execute(
-            select(DatasetVersionRow).where(DatasetVersionRow.name == name,
-                                            DatasetVersionRow.content_hash == content_hash)
-        ).scalar_one_or_none()
-        if row is not None:  # another process stored the same content meanwhile
-            return AddResult(DatasetVersion.from_row(row), created=False)
-        latest = tx.session.execute(
-            select(func.max(DatasetVersionRow.version)).where(DatasetVersionRow.name == name)
-        ).scalar()
-        row = DatasetVersionRow(
-            name=name, version=(latest or 0) + 1, content_hash=content_hash, blob=content_hash,
-            rows=table.num_rows, columns=table.num_columns,
-            kinds=canonical_json({k: str(v) for k, v in kinds.items()}),
-            profile=canonical_json(profile.to_dict()), source=source_text, parent_id=None,
-            created_by=tx.actor, created_at=utc_now(),
-        )
-        tx.session.add(row)
-        tx.session.flush()
-        tx.record("dataset.add", f"dataset:{name}@{row.version}", {
-            "content_hash": content_hash, "rows": row.rows, "columns": row.columns,
-            "source": source_text, "description": description,
-        })
-        return AddResult(DatasetVersion.from_row(row), created=True)
+        project.artifacts.put_file(staged, digest=content_hash, link=True)
+        with project.transaction() as tx:
+            row = tx.session.execute(
+                select(DatasetVersionRow).where(DatasetVersionRow.name == name,
+                                                DatasetVersionRow.content_hash == content_hash)
+            ).scalar_one_or_none()
+            if row is not None:  # another process stored the same content meanwhile
+                return AddResult(DatasetVersion.from_row(row), created=False)
+            latest = tx.session.execute(
+                select(func.max(DatasetVersionRow.version)).where(DatasetVersionRow.name == name)
+            ).scalar()
+            row = DatasetVersionRow(
+                name=name, version=(latest or 0) + 1, content_hash=content_hash,
+                blob=content_hash, rows=table.num_rows, columns=table.num_columns,
+                kinds=canonical_json({k: str(v) for k, v in kinds.items()}),
+                profile=canonical_json(profile.to_dict()), source=source_text, parent_id=None,
+                created_by=tx.actor, created_at=utc_now(),
+            )
+            tx.session.add(row)
+            tx.session.flush()
+            tx.record("dataset.add", f"dataset:{name}@{row.version}", {
+                "content_hash": content_hash, "rows": row.rows, "columns": row.columns,
+                "source": source_text, "description": description,
+            })
+            return AddResult(DatasetVersion.from_row(row), created=True)
 
 
 def _find_by_hash(project: Project, name: str, content_hash: str) -> DatasetVersion | None:

@@ -32,6 +32,7 @@ from rasad.drift.methods import (
 # --- multivariate drift and online detectors (multivariate.py, online.py) ---------------
 from rasad.drift.multivariate import (
     DomainClassifierResult,
+    ExcludedColumn,
     FeatureImportance,
     PCAReconstructionResult,
     ReconstructionChunk,
@@ -91,6 +92,7 @@ __all__ = [
     "DETECTORS",
     "Detector",
     "DomainClassifierResult",
+    "ExcludedColumn",
     "FeatureImportance",
     "OnlineDriftResult",
     "OnlineMonitor",

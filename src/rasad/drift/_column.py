@@ -42,7 +42,7 @@ from rasad.drift.numeric import (
     sorted_finite,
 )
 from rasad.drift.policy import Combine, DriftPolicy, MethodSpec, Rule
-from rasad.drift.reference import TESTED_KINDS, Prepared, ReferenceColumn
+from rasad.drift.reference import NOT_COMPARED, TESTED_KINDS, Prepared, ReferenceColumn
 from rasad.drift.report import (
     ColumnDrift,
     ColumnStatus,
@@ -56,13 +56,6 @@ PLOT_CATEGORIES: Final[int] = 50
 
 _NUMERIC_FAMILIES: Final[frozenset[Family]] = frozenset(
     {Family.NUMBER, Family.BOOLEAN, Family.NULL})
-_NOT_TESTED: Final[dict[ColumnKind, str]] = {
-    ColumnKind.IDENTIFIER: "identifier columns are not compared: their values are unique "
-                           "by design",
-    ColumnKind.TEXT: "free-text columns are not compared value by value",
-    ColumnKind.DATETIME: "date and time columns are not compared: time moves on by design; "
-                         "chunk the current data by it instead",
-}
 Floats = npt.NDArray[np.float64]
 Compute = Callable[[MethodSpec], tuple[float, float | None]]
 
@@ -108,7 +101,7 @@ def mismatch(name: str, ref: ReferenceColumn, current: Current) -> Draft | None:
     """A not-tested or kind-mismatch draft, or None when the column can be compared."""
     ref_summary = SideSummary(ref.rows, ref.count, _share(ref.missing, ref.rows))
     if ref.kind not in TESTED_KINDS:
-        return Draft(ColumnDrift(name, ColumnStatus.NOT_TESTED, False, _NOT_TESTED[ref.kind],
+        return Draft(ColumnDrift(name, ColumnStatus.NOT_TESTED, False, NOT_COMPARED[ref.kind],
                                  kind=ref.kind, reference=ref_summary))
     problem = None
     if ref.kind is ColumnKind.NUMERIC and ref.family not in _NUMERIC_FAMILIES:
@@ -341,11 +334,12 @@ def finalise(item: Draft, adjusted: dict[int, float], missing_adjusted: float | 
         else any(r.drifted for r in deciding))
     missing_drifted = missing is not None and missing.drifted
     parts = [item.note] if item.note else []
-    if deciding:
-        parts.append(_decision(deciding, combine, values_drifted))
-    if missing is not None and missing.drifted:
-        parts.append(f"missing share drifted: {missing.reference_share:.1%} -> "
-                     f"{missing.current_share:.1%} ({_missing_p(missing)})")
+    values = _decision(deciding, combine, values_drifted) if deciding else ""
+    missed = _missing_reason(missing) if missing is not None and missing.drifted else ""
+    # What decided comes first: a column that drifted by its missing share alone
+    # says so before listing the value tests that did not flag.
+    ordered = (missed, values) if missed and not values_drifted else (values, missed)
+    parts.extend(part for part in ordered if part)
     return replace(column, results=results, missing=missing,
                    drifted=values_drifted or missing_drifted, reason="; ".join(parts))
 
@@ -367,7 +361,26 @@ def _decision(deciding: list[MethodResult], combine: Combine, drifted: bool) -> 
     return text
 
 
-def _missing_p(missing: MissingChange) -> str:
-    if missing.adjusted_p_value is not None:
-        return f"adjusted p={missing.adjusted_p_value:.3g}"
-    return f"p={missing.p_value:.3g}"
+def _missing_reason(missing: MissingChange) -> str:
+    """The missing-share change with the test that found it.
+
+    >>> print(_missing_reason(MissingChange(0.034, 0.003, 9.1, 1e-19, 0.05, 0.01, True,
+    ...                                     adjusted_p_value=4e-19)))
+    missing share drifted: 3.4% -> 0.3% (two-proportion z-test, adjusted p=4e-19 < 0.05)
+    """
+    p = (f"adjusted p={missing.adjusted_p_value:.3g}" if missing.adjusted_p_value is not None
+         else f"p={missing.p_value:.3g}")
+    return (f"missing share drifted: {_percent(missing.reference_share)} -> "
+            f"{_percent(missing.current_share)} (two-proportion z-test, {p} < "
+            f"{missing.threshold:g})")
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage; a small one keeps two significant digits, not 0.0%.
+
+    >>> _percent(0.034), _percent(0.0004), _percent(0.0)
+    ('3.4%', '0.04%', '0.0%')
+    """
+    if 0 < abs(share) < 0.001:
+        return f"{share * 100:.2g}%"
+    return f"{share:.1%}"

@@ -14,6 +14,7 @@ estimation) uses these chunks, so tables and timelines line up.
 from __future__ import annotations
 
 import enum
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,12 +112,7 @@ class Chunker:
         if self.time_column not in frame.columns:
             raise InputError(f"Time column {self.time_column!r} is not in the data; columns are "
                              f"{', '.join(map(str, frame.columns))}.")
-        times = pd.to_datetime(frame[self.time_column], errors="coerce", utc=False)
-        bad = int(times.isna().sum() - frame[self.time_column].isna().sum())
-        if bad:
-            raise InputError(f"Time column {self.time_column!r} has {bad} value(s) that are not "
-                             "dates or times.")
-        return times
+        return time_values(frame[self.time_column], self.time_column)
 
     def _by_period(self, frame: pd.DataFrame) -> list[Chunk]:
         assert self.period is not None
@@ -131,6 +127,65 @@ class Chunker:
             chunks.append(Chunk(label, index, _iso(times.iloc[index].min()),
                                 _iso(times.iloc[index].max())))
         return chunks
+
+
+def time_values(values: pd.Series, name: str) -> pd.Series:
+    """A time column's values as timestamps: dates and times as they are, text parsed.
+
+    Numbers are not times: read as nanoseconds since 1970 they would put every row
+    in one chunk labelled 1970-01, so they are refused, as is text that does not
+    read as dates or times.
+
+    Raises
+    ------
+    InputError
+        If the column holds numbers or booleans, or text that is not dates or times;
+        the message names the column and what it holds.
+
+    Examples
+    --------
+    >>> time_values(pd.Series(["2025-01-05", None]), "day").dt.month.tolist()
+    [1.0, nan]
+    >>> time_values(pd.Series([3.5, 4.0]), "income")  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    rasad.errors.InputError: Time column 'income' holds numbers (float64), not dates or times;
+    name a column of dates or timestamps (or ISO 8601 text such as 2025-01-05).
+    """
+    advice = "name a column of dates or timestamps (or ISO 8601 text such as 2025-01-05)."
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype) \
+            or pd.api.types.is_timedelta64_dtype(dtype):
+        what = "durations" if pd.api.types.is_timedelta64_dtype(dtype) else (
+            "true/false values" if pd.api.types.is_bool_dtype(dtype) else "numbers")
+        raise InputError(f"Time column {name!r} holds {what} ({dtype}), not dates or times; "
+                         f"{advice}")
+    if isinstance(dtype, pd.PeriodDtype):
+        return values.dt.to_timestamp()
+    present = values.notna()
+    if not pd.api.types.is_datetime64_any_dtype(dtype):
+        kinds = {type(v) for v in values[present].iloc[:1000]}
+        if any(issubclass(k, (int, float, bool, np.number, np.bool_)) for k in kinds):
+            raise InputError(f"Time column {name!r} holds numbers, not dates or times; "
+                             f"{advice}")
+    with warnings.catch_warnings():
+        # Text in no one format is parsed value by value; the bad values are counted below.
+        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+        try:
+            times = pd.to_datetime(values, errors="coerce", utc=False)
+        except (TypeError, ValueError):  # offsets of several time zones: read all as UTC
+            try:
+                times = pd.to_datetime(values, errors="coerce", utc=True)
+            except (TypeError, ValueError) as error:
+                raise InputError(f"Time column {name!r} cannot be read as dates or times "
+                                 f"({error}); {advice}") from None
+    bad = present & times.isna()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in pd.unique(values[bad])[:3])
+        raise InputError(
+            f"Time column {name!r} holds text that is not dates or times: {int(bad.sum())} of "
+            f"{int(present.sum())} value(s) do not parse (e.g. {examples}); {advice}")
+    return times
 
 
 def _label(period: pd.Period, kind: Period) -> str:

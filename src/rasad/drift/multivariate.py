@@ -14,8 +14,11 @@ appears or breaks) even when every marginal distribution stays the same:
   NannyML does).
 
 Both are pure computation on pandas frames: numeric (and boolean) columns and
-categorical (object, string or category) columns. Date and time columns are left
-out by default, since time always differs between a reference and a later sample.
+categorical (object, string or category) columns. Identifier, date and time, and
+free-text columns are left out, by the same kinds as the univariate check
+(:func:`rasad.drift.compare`): an identifier or a timestamp tells a later sample
+from the reference perfectly and says nothing about drift. Each result lists the
+columns it left out and why (:class:`ExcludedColumn`).
 
 The defaults are module constants, documented where they are defined and in
 ``docs/drift-multivariate.md``.
@@ -45,13 +48,16 @@ from typing import Any, ClassVar, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 from scipy import stats
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from rasad.datasets.kinds import ColumnKind
 from rasad.drift.chunking import Chunker
+from rasad.drift.reference import NOT_COMPARED, TESTED_KINDS, resolve_kinds
 from rasad.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -133,6 +139,30 @@ MIN_REFERENCE_CHUNKS: Final[int] = 2
 """Fewest reference chunks a band can be drawn from (NannyML warns below 6)."""
 
 _BLOCK_ROWS: Final[int] = 65_536
+_CONSTANT_SCALE: Final[float] = 1e-12
+
+
+@dataclass(frozen=True)
+class ExcludedColumn:
+    """A column multivariate drift left out, its kind, and why.
+
+    Examples
+    --------
+    >>> ExcludedColumn("customer_id", ColumnKind.IDENTIFIER, "identifier columns are not "
+    ...                "compared: their values are unique by design").to_dict()["kind"]
+    'identifier'
+    """
+
+    column: str
+    kind: ColumnKind
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "kind": self.kind.value, "reason": self.reason}
+
+
+TIME_COLUMN_REASON: Final[str] = "the chunks' time column is not compared"
+"""Why the chunker's time column is left out of PCA reconstruction."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +216,8 @@ class DomainClassifierResult:
         ``sampled_current_rows`` are the rows used after subsampling.
     folds, seed : int
         The configuration used.
+    excluded : tuple of ExcludedColumn
+        Columns left out (identifiers, dates and times, free text), with the reason.
     """
 
     columns: tuple[str, ...]
@@ -203,6 +235,7 @@ class DomainClassifierResult:
     sampled_current_rows: int
     folds: int
     seed: int
+    excluded: tuple[ExcludedColumn, ...] = ()
 
     method: ClassVar[str] = "domain_classifier"
 
@@ -224,6 +257,7 @@ class DomainClassifierResult:
             "sampled_current_rows": self.sampled_current_rows,
             "folds": self.folds,
             "seed": self.seed,
+            "excluded": [item.to_dict() for item in self.excluded],
         }
 
 
@@ -280,6 +314,9 @@ class PCAReconstructionResult:
         Every chunk of the current with its own band, when a chunker was given.
     drifted : bool
         Whether ``current_error`` (with a chunker: any chunk's error) is outside its band.
+    excluded : tuple of ExcludedColumn
+        Columns left out (identifiers, dates and times, free text, the chunker's time
+        column), with the reason.
     """
 
     columns: tuple[str, ...]
@@ -295,6 +332,7 @@ class PCAReconstructionResult:
     upper_threshold: float
     chunks: tuple[ReconstructionChunk, ...]
     drifted: bool
+    excluded: tuple[ExcludedColumn, ...] = ()
 
     method: ClassVar[str] = "pca_reconstruction"
 
@@ -314,6 +352,7 @@ class PCAReconstructionResult:
             "upper_threshold": self.upper_threshold,
             "chunks": [chunk.to_dict() for chunk in self.chunks],
             "drifted": self.drifted,
+            "excluded": [item.to_dict() for item in self.excluded],
         }
 
 
@@ -325,6 +364,7 @@ def domain_classifier(
     current: pd.DataFrame,
     *,
     columns: Sequence[str] | None = None,
+    kinds: Mapping[str, ColumnKind | str] | None = None,
     folds: int = DEFAULT_FOLDS,
     threshold: float = DEFAULT_AUC_THRESHOLD,
     alpha: float = DEFAULT_ALPHA,
@@ -349,9 +389,12 @@ def domain_classifier(
     reference, current : pandas.DataFrame
         The two samples. Both need every column used.
     columns : sequence of str, optional
-        Columns to use; by default every column both frames have, except dates and
-        times. Leave out identifiers and timestamps: they separate the sides
-        trivially.
+        Columns to use; by default every column both frames have. Either way,
+        identifier, date and time, and free-text columns are left out (they separate
+        the sides trivially) and listed in ``excluded``.
+    kinds : mapping of str to ColumnKind, optional
+        Kinds of some columns (as :func:`rasad.drift.compare` takes them); the others
+        are inferred from the reference, as the univariate check infers them.
     folds : int
         Cross-validation folds, at least 2.
     threshold : float
@@ -370,8 +413,8 @@ def domain_classifier(
     Raises
     ------
     InputError
-        If a side is empty or too small for ``folds``, a column is missing, or the
-        arguments are out of range.
+        If a side is empty or too small for ``folds``, a column is missing, no column
+        is left to compare, a kind is unknown, or the arguments are out of range.
 
     Examples
     --------
@@ -389,7 +432,7 @@ def domain_classifier(
     _check_range("max_rows", max_rows, 2 * folds, None)
     _check_range("threshold", threshold, 0.0, 1.0)
     _check_range("alpha", alpha, 0.0, 1.0)
-    numeric, categorical = _select_columns(reference, current, columns)
+    numeric, categorical, excluded = _select_columns(reference, current, columns, kinds)
     used = numeric + categorical
     rng = np.random.default_rng(seed)
     ref = _subsample(reference[used], max_rows, rng)
@@ -438,6 +481,7 @@ def domain_classifier(
         sampled_current_rows=len(cur),
         folds=folds,
         seed=seed,
+        excluded=excluded,
     )
 
 
@@ -605,6 +649,7 @@ def pca_reconstruction(
     current: pd.DataFrame,
     *,
     columns: Sequence[str] | None = None,
+    kinds: Mapping[str, ColumnKind | str] | None = None,
     n_components: float | int = DEFAULT_N_COMPONENTS,
     chunker: Chunker | None = None,
     std_multiplier: float = DEFAULT_STD_MULTIPLIER,
@@ -648,8 +693,11 @@ def pca_reconstruction(
     reference, current : pandas.DataFrame
         The two samples.
     columns : sequence of str, optional
-        Columns to use; by default every column both frames have, except dates and
-        times and the chunker's time column.
+        Columns to use; by default every column both frames have. Either way,
+        identifier, date and time, and free-text columns and the chunker's time
+        column are left out and listed in ``excluded``.
+    kinds : mapping of str to ColumnKind, optional
+        Kinds of some columns; the others are inferred from the reference.
     n_components : float or int
         A share of variance in (0, 1) (the fewest components holding more than it,
         as scikit-learn's PCA chooses), or a number of components.
@@ -671,8 +719,8 @@ def pca_reconstruction(
     ------
     InputError
         If a side is empty, a column is missing or its kinds differ between the
-        sides, the reference yields fewer than :data:`MIN_REFERENCE_CHUNKS` chunks,
-        or an argument is out of range.
+        sides, no column is left to compare, the reference yields fewer than
+        :data:`MIN_REFERENCE_CHUNKS` chunks, or an argument is out of range.
 
     Examples
     --------
@@ -695,7 +743,8 @@ def pca_reconstruction(
         _check_range("n_components", n_components, 0.0, 1.0, open_interval=True)
     _check_range("std_multiplier", std_multiplier, 0.0, None)
     exclude = (chunker.time_column,) if chunker is not None and chunker.time_column else ()
-    numeric, categorical = _select_columns(reference, current, columns, exclude=exclude)
+    numeric, categorical, excluded = _select_columns(reference, current, columns, kinds,
+                                                     exclude=exclude)
     used = numeric + categorical
     if isinstance(n_components, int) and not 1 <= n_components <= len(used):
         raise InputError(f"n_components={n_components} components from {len(used)} columns; "
@@ -716,7 +765,9 @@ def pca_reconstruction(
         cur_raw.append(cur_codes)
     centre = np.array([np.nanmean(col) if not np.isnan(col).all() else 0.0 for col in ref_raw])
     scale = np.array([np.nanstd(col) if not np.isnan(col).all() else 0.0 for col in ref_raw])
-    scale[~(scale > 0)] = 1.0
+    # A constant column's standard deviation can come out as rounding noise (1e-17,
+    # not 0); dividing by it would blow its errors up to 1e15.
+    scale[~(scale > _CONSTANT_SCALE * np.maximum(1.0, np.abs(centre)))] = 1.0
     blocks = _Standardised(ref_raw, centre, scale)
 
     # Ten contiguous folds of the reference: each fold's rows are scored by the
@@ -772,6 +823,7 @@ def pca_reconstruction(
         upper_threshold=upper,
         chunks=chunks,
         drifted=drifted,
+        excluded=excluded,
     )
 
 
@@ -859,8 +911,11 @@ class _Standardised:
 
 def _select_columns(reference: pd.DataFrame, current: pd.DataFrame,
                     columns: Sequence[str] | None,
-                    exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
-    """The numeric and the categorical columns to use, in reference order."""
+                    kinds: Mapping[str, ColumnKind | str] | None = None,
+                    exclude: Sequence[str] = (),
+                    ) -> tuple[list[str], list[str], tuple[ExcludedColumn, ...]]:
+    """The numeric and the categorical columns to use, in reference order, and those
+    left out with the reason."""
     for side, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
             raise InputError(f"The {side} must be a pandas DataFrame; got "
@@ -877,27 +932,68 @@ def _select_columns(reference: pd.DataFrame, current: pd.DataFrame,
                                  f"{side}; its columns are "
                                  f"{', '.join(map(str, frame.columns))}.")
     else:
-        names = [name for name in reference.columns
-                 if name in current.columns and name not in exclude
-                 and not _is_time(reference[name]) and not _is_time(current[name])]
+        names = [name for name in reference.columns if name in current.columns]
+    if not names:
+        raise InputError("The reference and the current have no column in common to compare; "
+                         "pass columns= or check the data.")
+    resolved = _column_kinds(reference, names, kinds)
+    excluded: list[ExcludedColumn] = []
     numeric: list[str] = []
     categorical: list[str] = []
     for name in names:
-        kinds = {_kind(reference[name]), _kind(current[name])}
-        if "time" in kinds:
-            raise InputError(f"Column {name!r} holds dates or times; multivariate drift takes "
-                             "numbers and categories. Leave it out of columns.")
-        if kinds == {"numeric"}:
+        kind = resolved[name]
+        if name in exclude:
+            excluded.append(ExcludedColumn(name, kind, TIME_COLUMN_REASON))
+            continue
+        if kind not in TESTED_KINDS:
+            excluded.append(ExcludedColumn(name, kind, NOT_COMPARED[kind]))
+            continue
+        storage = {_kind(reference[name]), _kind(current[name])}
+        if "time" in storage:
+            raise InputError(f"Column {name!r} holds dates or times but is given as "
+                             f"{kind.value}; multivariate drift takes numbers and categories.")
+        if storage == {"numeric"}:
             numeric.append(name)
-        elif kinds == {"categorical"}:
+        elif storage == {"categorical"}:
             categorical.append(name)
         else:
             raise InputError(f"Column {name!r} is numeric on one side and text on the other; "
                              "fix the data or leave the column out of columns.")
-    if not names:
-        raise InputError("The reference and the current have no column in common to compare "
-                         "(dates and times are left out); pass columns= or check the data.")
-    return numeric, categorical
+    if not numeric and not categorical:
+        left_out = "; ".join(f"{item.column!r}: {item.reason}" for item in excluded)
+        raise InputError(f"No column is left for multivariate drift ({left_out}). Name "
+                         "numeric or categorical columns, or give a column's kind with kinds=.")
+    return numeric, categorical, tuple(excluded)
+
+
+def _column_kinds(reference: pd.DataFrame, names: list[str],
+                  kinds: Mapping[str, ColumnKind | str] | None) -> dict[str, ColumnKind]:
+    """Each column's kind: as given, or inferred from the reference as
+    :func:`rasad.drift.compare` infers it (dates and times by their type)."""
+    given = {name: kind for name, kind in (kinds or {}).items() if name in names}
+    arrays: dict[str, pa.Array] = {}  # by str(name): Arrow names are text
+    fallback: dict[str, ColumnKind] = {}
+    for name in names:
+        if name in given:
+            continue
+        if _is_time(reference[name]):
+            fallback[name] = ColumnKind.DATETIME
+            continue
+        try:
+            arrays[str(name)] = pa.array(reference[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            # Mixed Python objects: categories, as they are encoded below.
+            fallback[name] = ColumnKind.CATEGORICAL
+    resolved: dict[str, ColumnKind] = {}
+    for name, kind in given.items():
+        try:
+            resolved[name] = ColumnKind(kind)
+        except ValueError:
+            raise InputError(f"Kind {kind!r} for column {name!r} is not one of "
+                             f"{', '.join(k.value for k in ColumnKind)}.") from None
+    inferred = resolve_kinds(pa.table(arrays), None) if arrays else {}
+    return {name: resolved.get(name) or fallback.get(name) or inferred[str(name)]
+            for name in names}
 
 
 def _is_time(series: pd.Series) -> bool:
@@ -955,9 +1051,11 @@ __all__ = [
     "MIN_REFERENCE_CHUNKS",
     "TARGET_ENCODING_FOLDS",
     "TARGET_SMOOTHING",
+    "TIME_COLUMN_REASON",
     "TOP_FEATURES",
     "TOP_FEATURE_SHARE",
     "DomainClassifierResult",
+    "ExcludedColumn",
     "FeatureImportance",
     "PCAReconstructionResult",
     "ReconstructionChunk",

@@ -32,6 +32,7 @@ True
 from __future__ import annotations
 
 import os
+import types
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rasad.datasets import ColumnKind, infer_kinds, read_table
 from rasad.drift._columns import (
@@ -62,6 +64,27 @@ FORMAT: Final[str] = "rasad.drift.reference/1"
 TESTED_KINDS: Final[frozenset[ColumnKind]] = frozenset(
     {ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN})
 """Kinds whose values drift compares; identifier, text and datetime columns are not."""
+
+NOT_COMPARED: Final[Mapping[ColumnKind, str]] = types.MappingProxyType({
+    ColumnKind.IDENTIFIER: "identifier columns are not compared: their values are unique "
+                           "by design",
+    ColumnKind.TEXT: "free-text columns are not compared value by value",
+    ColumnKind.DATETIME: "date and time columns are not compared: time moves on by design; "
+                         "chunk the current data by it instead",
+})
+"""Why a column of each kind outside :data:`TESTED_KINDS` is left out, univariate and
+multivariate alike (an identifier or a time column tells the sides apart trivially)."""
+
+TIME_TEXT: Final[str] = (r"^\d{4}-(0[1-9]|1[0-2])"
+                         r"(-(0[1-9]|[12]\d|3[01])"
+                         r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)?$")
+"""ISO 8601 months (``2025-01``), dates and timestamps written as text.
+
+A text column whose every value matches is a date or time column, not categories:
+a ``month`` column labelling each row's period differs between a reference and a
+later sample by construction. :func:`resolve_kinds` applies this to the columns it
+infers; kinds given to it are kept as given.
+"""
 
 Source: TypeAlias = pd.DataFrame | pa.Table | str | os.PathLike[str]
 
@@ -257,7 +280,29 @@ def resolve_kinds(table: pa.Table, kinds: Mapping[str, ColumnKind | str] | None
                              f"{', '.join(k.value for k in ColumnKind)}.") from None
     rest = [name for name in table.schema.names if name not in given]
     inferred = infer_kinds(table.select(rest)) if rest else {}
+    for name, kind in inferred.items():
+        if kind is ColumnKind.CATEGORICAL and is_time_text(table.column(name)):
+            inferred[name] = ColumnKind.DATETIME
     return {name: given.get(name) or inferred[name] for name in table.schema.names}
+
+
+def is_time_text(column: pa.ChunkedArray) -> bool:
+    """Whether ``column`` is text whose every value is an ISO 8601 month, date or time.
+
+    >>> is_time_text(pa.chunked_array([["2025-01", "2025-02", None]]))
+    True
+    >>> is_time_text(pa.chunked_array([["2025-01", "north"]]))
+    False
+    >>> is_time_text(pa.chunked_array([[202501, 202502]]))
+    False
+    """
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return False
+    values = pc.unique(column.cast(kind) if kind != column.type else column).drop_null()
+    return len(values) > 0 and bool(pc.all(pc.match_substring_regex(values, TIME_TEXT)).as_py())
 
 
 def read_side(source: Source, side: str) -> pa.Table:

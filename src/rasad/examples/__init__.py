@@ -3,6 +3,8 @@
 ``generate_portfolio`` feeds ``rasad demo``, the tutorials and the tests with
 realistic-looking loan applications; ``DRIFT_SCHEDULE`` says which months are
 clean and when each kind of drift begins; ``month_range`` picks months by index.
+``generate_drift_pair`` gives the 50-column tables with drift in ten known columns
+(``DRIFTED_COLUMNS``) that the drift tests and the peer benchmarks share.
 """
 
 from rasad.examples.credit import (
@@ -18,10 +20,20 @@ from rasad.examples.credit import (
     generate_portfolio,
     month_range,
 )
+from rasad.examples.drift_tables import (
+    CATEGORICAL_COLUMNS,
+    DRIFTED_COLUMNS,
+    NUMERIC_COLUMNS,
+    generate_drift_pair,
+    generate_drift_table,
+)
 
 __all__ = [
+    "CATEGORICAL_COLUMNS",
+    "DRIFTED_COLUMNS",
     "DRIFT_SCHEDULE",
     "FEATURE_COLUMNS",
+    "NUMERIC_COLUMNS",
     "PORTFOLIO_COLUMNS",
     "TARGET_COLUMN",
     "DriftSchedule",
@@ -29,6 +41,8 @@ __all__ = [
     "Gender",
     "Nationality",
     "Region",
+    "generate_drift_pair",
+    "generate_drift_table",
     "generate_portfolio",
     "month_range",
 ]

@@ -161,6 +161,10 @@ DRIFT_SCHEDULE = DriftSchedule()
 appears at 8, and the debt-to-income effect steepens at 9."""
 
 TARGET_COLUMN = "default"
+FAVORABLE_OUTCOME = 0
+"""The target's favourable value: 1 is a default (adverse for the applicant, who is then
+refused), 0 a repaid loan (approved). Fairness rates count 0; see docs/fairness.md."""
+
 FEATURE_COLUMNS: tuple[str, ...] = (
     "income",
     "age",

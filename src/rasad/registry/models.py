@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rasad.config import CONFIG_FILE
 from rasad.datasets.service import check_name
 from rasad.errors import ConflictError, InputError, NotFoundError
-from rasad.ledger import canonical_json, utc_now
-from rasad.registry.version import Deployment, ModelDetail, ModelVersion
+from rasad.ledger import Tx, canonical_json, utc_now
+from rasad.registry.version import Deployment, ModelDetail, ModelVersion, Registration
 from rasad.store._tables import (
     CurrentDeploymentRow,
     DatasetVersionRow,
@@ -21,20 +22,52 @@ from rasad.store._tables import (
 
 if TYPE_CHECKING:
     from rasad.project import Project
+    from rasad.registry._skops import TrustDecision
 
 
-def trusted_prefixes(project: Project) -> tuple[str, ...]:
+def user_trusted(project: Project) -> tuple[str, ...]:
+    """The project's own trust decisions: ``registry.trusted_types``, exact names."""
+    return tuple(project.config.registry.trusted_types)
+
+
+def verify_artifact(project: Project, blob: str, recorded: list[str]) -> TrustDecision:
+    """Check a model's bytes before anything points at them or serves them.
+
+    The blob must exist and match its hash, be a skops archive, hold no type beyond
+    ``recorded``, and every type it holds must pass the trust policy. Nothing is
+    built and nothing is written.
+
+    Raises
+    ------
+    IntegrityError
+        The blob is missing, corrupt, or not a skops archive (a pickle, say).
+    UntrustedArtifactError
+        It holds a type that is not recorded or that the policy refuses.
+    """
     # skops (and with it all of scikit-learn) is imported only where model bytes are
-    # touched: resolving and promoting a version must not pay for it.
-    from rasad.registry._skops import DEFAULT_TRUSTED_PREFIXES
+    # touched: resolving a version must not pay for it.
+    from rasad.registry._skops import check_model
 
-    return (*DEFAULT_TRUSTED_PREFIXES, *project.config.registry.trusted_types)
+    data = project.artifacts.get_bytes(blob)
+    return check_model(data, recorded, user_trusted(project))
 
 
-def register(project: Project, run_id: str, name: str) -> ModelVersion:
-    """Make a finished run's fitted pipeline the next version of model ``name``."""
-    from rasad.registry._skops import check_trusted
+def record_trust(tx: Tx, project: Project, subject: str, decision: TrustDecision,
+                 use: str) -> None:
+    """Audit a model relying on names only the project's ``registry.trusted_types`` allows."""
+    if decision.user:
+        tx.record("registry.trust", subject, {
+            "types": list(decision.user), "use": use,
+            "source": f"registry.trusted_types in {project.root / CONFIG_FILE}"})
 
+
+def register(project: Project, run_id: str, name: str) -> Registration:
+    """Make a finished run's fitted pipeline the next version of model ``name``.
+
+    The artifact is verified first (:func:`verify_artifact`); a refused artifact
+    leaves no row and no event. A run that already is a version of ``name`` is not
+    registered twice: that version comes back with ``created=False``.
+    """
     check_name(name, "Model")
     run = project.run(run_id)
     if str(run.status) != "finished":
@@ -42,28 +75,36 @@ def register(project: Project, run_id: str, name: str) -> ModelVersion:
                             "registered.")
     if not run.model_blob or not run.model_info:
         raise ConflictError(f"Run {run.id} stored no model; it cannot be registered.")
-    untrusted = list(run.model_info.get("untrusted_types", []))
-    check_trusted(untrusted, trusted_prefixes(project))
-    project.artifacts.get_bytes(run.model_blob)  # the artifact must exist and be intact
+    decision = verify_artifact(project, run.model_blob,
+                               list(run.model_info.get("untrusted_types", [])))
+    found = decision.types  # what the bytes hold, not what the run row claims
     with project.transaction() as tx:
+        existing = tx.session.execute(
+            select(ModelVersionRow).where(ModelVersionRow.name == name,
+                                          ModelVersionRow.run_id == run.id)
+            .order_by(ModelVersionRow.version).limit(1)).scalar_one_or_none()
+        if existing is not None:
+            return Registration(ModelVersion.from_row(existing, run.datasets), created=False)
         latest = tx.session.execute(
             select(func.max(ModelVersionRow.version)).where(ModelVersionRow.name == name)
         ).scalar()
         row = ModelVersionRow(
             name=name, version=(latest or 0) + 1, run_id=run.id, blob=run.model_blob,
             task=run.model_info["task"], signature=canonical_json(run.model_info["signature"]),
-            trusted_types=canonical_json(untrusted),
+            trusted_types=canonical_json(found),
             metrics=canonical_json(run.metrics),
             classes=canonical_json(run.model_info["classes"])
             if run.model_info.get("classes") is not None else None,
             created_by=tx.actor, created_at=utc_now())
         tx.session.add(row)
         tx.session.flush()
-        tx.record("model.register", f"model:{name}@{row.version}", {
+        subject = f"model:{name}@{row.version}"
+        tx.record("model.register", subject, {
             "run_id": run.id, "artifact_sha256": run.model_blob,
-            "datasets": run.datasets, "trusted_types": untrusted,
+            "datasets": run.datasets, "trusted_types": found,
             "metrics": run.metrics})
-        return ModelVersion.from_row(row, run.datasets)
+        record_trust(tx, project, subject, decision, "register")
+        return Registration(ModelVersion.from_row(row, run.datasets), created=True)
 
 
 def _lineage(session: Session, run_id: str) -> list[dict[str, Any]]:
@@ -170,4 +211,4 @@ def load(project: Project, version: ModelVersion) -> Any:
     from rasad.registry._skops import load_model
 
     data = project.artifacts.get_bytes(version.blob)
-    return load_model(data, trusted=version.trusted_types, prefixes=trusted_prefixes(project))
+    return load_model(data, trusted=version.trusted_types, user_trusted=user_trusted(project))

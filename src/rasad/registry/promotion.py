@@ -5,6 +5,14 @@ deployment replaced. Both run through :func:`_deploy`, inside one serialised
 transaction with its audit event, so at most one version serves a model in an
 environment even when several processes promote at once. Policy gates and
 approvals will plug into :func:`promote` before :func:`_deploy` is called.
+
+Nothing starts serving unchecked: the version's bytes are verified first (present,
+matching their hash, a skops archive, holding only recorded types the trust policy
+allows; :func:`~rasad.registry.models.verify_artifact`), so a blob swapped or
+damaged after registration, or a row forged to point at a pickle, is refused with
+no deployment and no event. A version that relies on the project's own
+``registry.trusted_types`` records that reliance (``registry.trust``) with the
+deployment.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from sqlalchemy import select
 
 from rasad.errors import ConflictError
 from rasad.ledger import Tx, utc_now
-from rasad.registry.models import check_environment, resolve
+from rasad.registry.models import check_environment, record_trust, resolve, verify_artifact
 from rasad.registry.version import Deployment, ModelVersion
 from rasad.store._tables import CurrentDeploymentRow, DeploymentRow, ModelVersionRow
 
@@ -28,8 +36,12 @@ def promote(project: Project, name: str, version: int, to: str, *,
     """Deploy ``name@version`` to environment ``to``; the version serving there leaves."""
     check_environment(project, to)
     candidate = resolve(project, name, version=version)
+    decision = verify_artifact(project, candidate.blob, candidate.trusted_types)
     with project.transaction() as tx:
-        return _deploy(tx, candidate, to, kind="promotion", reason=reason)
+        deployment = _deploy(tx, candidate, to, kind="promotion", reason=reason)
+        if deployment.changed:
+            record_trust(tx, project, f"model:{candidate.ref}", decision, f"promotion to {to}")
+        return deployment
 
 
 def rollback(project: Project, name: str, env: str, *, reason: str | None = None) -> Deployment:
@@ -49,8 +61,13 @@ def rollback(project: Project, name: str, env: str, *, reason: str | None = None
         target_row = tx.session.get(ModelVersionRow, previous.model_version_id)
         assert target_row is not None
         target = ModelVersion.from_row(target_row, [])
-        return _deploy(tx, target, env, kind="rollback", reason=reason,
-                       previous_id=previous.previous_id, replaced=current)
+        # Checked inside the transaction: the target is only known here, and a rollback
+        # must not put back bytes that were damaged or swapped since they last served.
+        decision = verify_artifact(project, target.blob, target.trusted_types)
+        deployment = _deploy(tx, target, env, kind="rollback", reason=reason,
+                             previous_id=previous.previous_id, replaced=current)
+        record_trust(tx, project, f"model:{target.ref}", decision, f"rollback in {env}")
+        return deployment
 
 
 def _current_row(tx: Tx, name: str, env: str) -> DeploymentRow | None:

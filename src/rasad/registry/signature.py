@@ -23,6 +23,12 @@ Traceback (most recent call last):
 ...
 rasad.errors.InputError: Input does not match the model signature:
 column 'age' has 1 non-numeric value (e.g. 'abc').
+
+Infinity is a number but not one a model can score; it is named as such:
+
+>>> infinite = pd.DataFrame({"age": [float("inf"), 40], "region": ["north", "south"]})
+>>> signature.check(infinite).errors()
+["column 'age' has 1 infinite value (e.g. 'inf')"]
 """
 
 from __future__ import annotations
@@ -117,20 +123,28 @@ class ColumnSpec:
 class WrongType:
     """Values of one column that cannot be read as the column's kind.
 
+    ``infinite`` marks the ``inf`` and ``-inf`` of a numeric column: numbers, but
+    none a model can score. A column holding both text and infinity has one
+    :class:`WrongType` for each.
+
     Examples
     --------
     >>> WrongType("age", ColumnKind.NUMERIC, 3, ("abc", "n/a")).describe()
     "column 'age' has 3 non-numeric values (e.g. 'abc', 'n/a')"
+    >>> WrongType("ratio", ColumnKind.NUMERIC, 2, ("inf", "-inf"), infinite=True).describe()
+    "column 'ratio' has 2 infinite values (e.g. 'inf', '-inf')"
     """
 
     column: str
     kind: ColumnKind
     count: int
     examples: tuple[str, ...]
+    infinite: bool = False
 
     def describe(self) -> str:
         """One clause for a message."""
-        word = _PROBLEM_WORDS.get(self.kind, f"non-{self.kind.value}")
+        word = ("infinite" if self.infinite
+                else _PROBLEM_WORDS.get(self.kind, f"non-{self.kind.value}"))
         noun = "value" if self.count == 1 else "values"
         shown = ", ".join(repr(example) for example in self.examples)
         return f"column '{self.column}' has {self.count} {word} {noun} (e.g. {shown})"
@@ -142,13 +156,14 @@ class WrongType:
             "kind": self.kind.value,
             "count": self.count,
             "examples": list(self.examples),
+            "infinite": self.infinite,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WrongType:
-        """Rebuild from :meth:`to_dict` output."""
+        """Rebuild from :meth:`to_dict` output (older reports have no ``infinite``)."""
         return cls(data["column"], ColumnKind(data["kind"]), data["count"],
-                   tuple(data["examples"]))
+                   tuple(data["examples"]), bool(data.get("infinite", False)))
 
 
 @dataclass(frozen=True)
@@ -242,7 +257,10 @@ class SignatureReport:
         found = self.errors(strict_categories)
         if found:
             subject = f"model '{self.model}'" if self.model else "the model"
-            raise InputError(f"Input does not match {subject} signature: {'; '.join(found)}.")
+            fix = (" Replace the infinite values with numbers or leave them missing."
+                   if any(problem.infinite for problem in self.wrong_types) else "")
+            raise InputError(
+                f"Input does not match {subject} signature: {'; '.join(found)}.{fix}")
 
     def to_dict(self) -> dict[str, Any]:
         """The report as a JSON-ready dict."""
@@ -342,10 +360,12 @@ class Signature:
         signature = cls(tuple(specs))
         wrong = signature.check(frame).wrong_types
         if wrong:
+            fix = ("replace the infinite values with numbers or leave them missing"
+                   if all(problem.infinite for problem in wrong)
+                   else "fix the values or the kinds")
             raise InputError(
                 "Training frame does not fit the kinds given: "
-                f"{'; '.join(problem.describe() for problem in wrong)}; "
-                "fix the values or the kinds."
+                f"{'; '.join(problem.describe() for problem in wrong)}; {fix}."
             )
         return signature
 
@@ -422,10 +442,14 @@ class Signature:
             if spec.name not in present:
                 continue
             column = frame[spec.name]
-            values, bad = _convert(column, spec.kind, convert)
+            values, bad, infinite = _convert(column, spec.kind, convert)
             if bad is not None and bad.any():
                 examples = _examples(column[bad])
                 wrong.append(WrongType(spec.name, spec.kind, int(bad.sum()), examples))
+            if infinite is not None and infinite.any():
+                examples = _examples(column[infinite])
+                wrong.append(WrongType(spec.name, spec.kind, int(infinite.sum()), examples,
+                                       infinite=True))
             if spec.categories is not None:
                 found = _unseen(values if spec.kind is ColumnKind.BOOLEAN else column,
                                 spec.categories)
@@ -446,27 +470,28 @@ def _check_unique_names(frame: pd.DataFrame, what: str) -> None:
 
 def _convert(
     column: pd.Series, kind: ColumnKind, convert: bool
-) -> tuple[pd.Series, pd.Series | None]:
-    """The column as ``kind`` wants it, and a mask of values that do not convert."""
+) -> tuple[pd.Series, pd.Series | None, pd.Series | None]:
+    """The column as ``kind`` wants it, a mask of values that do not convert, and a
+    mask of infinite numbers (numeric columns only)."""
     if kind is ColumnKind.NUMERIC:
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
                 column.dtype):
             numbers = column.astype("float64")
-            bad = pd.Series(np.isinf(numbers.to_numpy()), index=column.index)
-            return (numbers if convert else column), (bad if bad.any() else None)
+            infinite = pd.Series(np.isinf(numbers.to_numpy()), index=column.index)
+            return (numbers if convert else column), None, infinite
         parsed = pd.to_numeric(column, errors="coerce").astype("float64")
-        # Infinity is not a number a model can score: report it like text.
+        # Infinity parses ("inf", "-Infinity") but is not a number a model can score.
         unparsed = column.notna() & parsed.isna()
         infinite = pd.Series(np.isinf(parsed.to_numpy()), index=column.index)
-        return parsed, unparsed | infinite
+        return parsed, unparsed, infinite
     if kind is ColumnKind.DATETIME:
         if pd.api.types.is_datetime64_any_dtype(column.dtype):
-            return column, None
+            return column, None, None
         times = _to_datetime(column)
-        return times, column.notna() & times.isna()
+        return times, column.notna() & times.isna(), None
     if kind is ColumnKind.BOOLEAN:
-        return _to_bool(column)
-    return (_labels(column) if convert else column), None
+        return (*_to_bool(column), None)
+    return (_labels(column) if convert else column), None, None
 
 
 def _to_datetime(column: pd.Series) -> pd.Series:

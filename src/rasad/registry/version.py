@@ -53,6 +53,30 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """What registering a run did: the version, and whether it was created or already there.
+
+    A run is registered at most once per model: registering it again returns the
+    version it already is, as adding identical data returns the existing dataset version.
+    """
+
+    version: ModelVersion
+    created: bool
+
+    @property
+    def message(self) -> str:
+        v = self.version
+        if self.created:
+            return (f"Registered {v.ref} from run {v.run_id[:8]} "
+                    f"(artifact sha256 {v.blob[:12]}).")
+        return (f"Run {v.run_id[:8]} is already registered as {v.ref} "
+                f"(artifact sha256 {v.blob[:12]}); nothing was registered.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "message": self.message, **self.version.to_dict()}
+
+
+@dataclass(frozen=True)
 class Deployment:
     """A version starting to serve a model in an environment."""
 

@@ -90,6 +90,12 @@ def _multivariate(item: Mapping[str, Any]) -> str:
     keys = [k for k, v in item.items() if isinstance(v, (int, float, str, bool)) or v is None]
     rows = [[k, item[k]] for k in keys if k not in ("method",)]
     parts = [f"<h3>{escape(name)}</h3>", table(["figure", "value"], rows, sortable=False)]
+    excluded = item.get("excluded") or []
+    if excluded:
+        parts.append(f'<p class="meta">Left out of {escape(name)}:</p>')
+        parts.append(table(["column", "kind", "reason"],
+                           [[e.get("column"), e.get("kind"), e.get("reason")] for e in excluded],
+                           sortable=False))
     features = item.get("importances") or []
     if features:
         top = features[:10]

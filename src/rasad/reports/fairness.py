@@ -22,18 +22,31 @@ def render_fairness(report: Mapping[str, Any], *, title: str = "Fairness report"
     if subtitle:
         body.append(f'<p class="meta">{escape(subtitle)}</p>')
     attributes = list(report.get("attributes", []))
+    outcome = report.get("outcome") or {}
     body.append(cards([
         ("overall verdict", verdict, CLASSES.get(verdict, "")),
+        ("favourable outcome", f"{outcome.get('target') or 'label'} = "
+                               f"{outcome.get('favorable', 1)}",
+         "" if outcome.get("declared") else "warn"),
         ("rows", f"{report.get('rows', 0):,}", ""),
         ("attributes", str(len(attributes)), ""),
         ("bootstrap resamples", str(report.get("n_boot", "")), ""),
     ]))
     body.append(f'<p id="verdict">{escape(str(report.get("reason", "")))}</p>')
+    body.append(f'<p id="outcome" class="meta">Outcome measured: {escape(_outcome(outcome))}</p>')
     body.append("<h2>Verdicts</h2>")
     body.append(_verdicts(attributes))
     for attribute in attributes:
         body.append(_attribute(attribute, report.get("confidence")))
     return page(title, "".join(body), data=report)
+
+
+def _outcome(outcome: Mapping[str, Any]) -> str:
+    """Which outcome the rates count, and where that was declared (or that it was assumed)."""
+    text = str(outcome.get("description") or "label = 1 is the favourable outcome (assumed: "
+                                              "none declared); rates count predictions of 1")
+    where = outcome.get("declared_in")
+    return f"{text}; declared in {where}." if where else f"{text}."
 
 
 def _verdicts(attributes: Sequence[Mapping[str, Any]]) -> str:
@@ -58,7 +71,7 @@ def _attribute(attribute: Mapping[str, Any], confidence: Any) -> str:
                      f"{escape(', '.join(str(b) for b in attribute['bins']))}</p>")
     rows = [[g.get("group"), g.get("count"), g.get("positives"),
              "yes" if g.get("judged") else "no", g.get("reason")] for g in groups]
-    parts.append(table(["group", "rows", "positives", "judged", "reason"], rows))
+    parts.append(table(["group", "rows", "favourable labels", "judged", "reason"], rows))
     level = f"{float(confidence):.0%} " if isinstance(confidence, (int, float)) else ""
     parts.append('<div class="grid">')
     for metric in PLOTTED:

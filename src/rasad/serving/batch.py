@@ -73,7 +73,7 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
         write_atomic(out_path, lambda tmp: _write_frame(result, tmp, out_path.suffix))
     with project.transaction() as tx:
         tx.record("model.predict", f"model:{name}@{model_version.version}", {
-            "rows": len(result), "environment": env,
+            "rows": len(result), "environment": env, "artifact_sha256": model_version.blob,
             "input": "pandas.DataFrame" if isinstance(data, pd.DataFrame) else str(
                 Path(data).resolve()),
             "output": str(out_path.resolve()) if out_path else None})

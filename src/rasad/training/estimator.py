@@ -18,6 +18,7 @@ from sklearn.base import is_classifier, is_regressor
 
 from rasad.errors import InputError
 from rasad.evaluation.metrics import Task
+from rasad.limits import check_plain
 
 _REQUIRED_METHODS = ("fit", "predict", "get_params")
 
@@ -42,7 +43,9 @@ def load_estimator(import_path: str, params: Mapping[str, Any] | None = None) ->
         ``"package.module.ClassName"``, for example
         ``"sklearn.ensemble.RandomForestClassifier"`` or ``"lightgbm.LGBMClassifier"``.
     params : mapping of str to object, optional
-        Keyword arguments for the class. Names are checked against the
+        Keyword arguments for the class: plain data only (numbers, text, booleans,
+        null, and lists and mappings of those, bounded in depth and size; see
+        :func:`rasad.limits.check_plain`). Names are checked against the
         constructor's parameters (the names ``get_params`` reports). A class whose
         constructor takes ``**kwargs`` (LightGBM, XGBoost) accepts any name here,
         because those libraries take aliases through it; they report unknown
@@ -56,7 +59,8 @@ def load_estimator(import_path: str, params: Mapping[str, Any] | None = None) ->
     Raises
     ------
     InputError
-        If the path is malformed, the module cannot be imported, the class does
+        If a parameter is not plain bounded data, the path is malformed, the module
+        cannot be imported, the class does
         not exist (close names are suggested), a parameter is not accepted (the
         valid names are listed), or the class is not a scikit-learn compatible
         estimator (it needs ``fit``, ``predict`` and ``get_params``).
@@ -72,6 +76,8 @@ def load_estimator(import_path: str, params: Mapping[str, Any] | None = None) ->
     rasad.errors.InputError: Module 'sklearn.linear_model' has no class 'LogisticRegresion'; \
 did you mean 'LogisticRegression', 'LogisticRegressionCV' or 'LinearRegression'?
     """
+    given = dict(params or {})
+    check_plain(given, "Estimator parameter")
     cls = _import_class(import_path)
     missing = [name for name in _REQUIRED_METHODS if not callable(getattr(cls, name, None))]
     if missing:
@@ -79,7 +85,6 @@ did you mean 'LogisticRegression', 'LogisticRegressionCV' or 'LinearRegression'?
             f"{import_path!r} is not a scikit-learn compatible estimator: it has no "
             f"{', '.join(missing)}. Name a class with fit, predict and get_params."
         )
-    given = dict(params or {})
     names, open_ended = _parameter_names(cls)
     unknown = sorted(set(given) - set(names))
     if unknown and not open_ended:

@@ -145,11 +145,13 @@ class ActiveRun:
         ``sample`` is a DataFrame of the model's input columns (training rows); its
         kinds, dtypes and categories become the signature scoring checks. The model is
         saved with skops; registering the run then works as for a trained pipeline.
+        A model holding a type the trust policy refuses (see ``docs/model-trust.md``)
+        raises :class:`~rasad.errors.UntrustedArtifactError` and nothing is stored.
         Returns the artifact's sha256.
         """
         from rasad.datasets import infer_kinds, read_table
         from rasad.evaluation.metrics import Task
-        from rasad.registry._skops import dump_model
+        from rasad.registry._skops import check_trusted, dump_model
         from rasad.registry.signature import Signature
 
         self._require_open()
@@ -157,6 +159,7 @@ class ActiveRun:
         kinds = infer_kinds(table)
         frame = table.to_pandas()
         data, untrusted = dump_model(model)
+        check_trusted(untrusted, self.project.config.registry.trusted_types)
         self.model_blob = self.project.artifacts.put_bytes(data)
         classes = getattr(model, "classes_", None)
         task = Task.CLASSIFICATION if classes is not None else Task.REGRESSION

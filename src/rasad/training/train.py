@@ -71,9 +71,23 @@ def resolve_config(base: TrainingConfig, **overrides: Any) -> TrainingConfig:
 
 def train(project: Project, *, name: str | None = None, progress: Progress | None = None,
           **overrides: Any) -> TrainResult:
-    """Train, evaluate and store a pipeline as configured; register it when asked."""
+    """Train, evaluate and store a pipeline as configured; register it when asked.
+
+    Every mistake that can be seen before training is refused before anything is
+    written (no run, event or blob): the actor and run name must fit their columns,
+    ``register_as`` must be a valid model name of the same task as the estimator, and
+    the target must exist and not be an identifier column.
+    """
+    from rasad.datasets.service import check_name
+    from rasad.identity import current_actor
+    from rasad.store.lengths import check_length
+
     steps = progress or Silent()
+    current_actor()  # a RASAD_USER too long for the ledger fails here, not after training
+    check_length(name, "runs.name", "Run name")
     cfg = resolve_config(project.config.training, **overrides)
+    if cfg.register_as:
+        check_name(cfg.register_as, "Model")
     if not cfg.dataset:
         raise InputError("No dataset to train on: set training.dataset in rasad.yaml or pass "
                          "--dataset NAME.")
@@ -84,9 +98,17 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
     if cfg.target not in version.kinds:
         raise InputError(f"Target {cfg.target!r} is not a column of {version.ref}; columns are "
                          f"{', '.join(version.kinds)}.")
+    if (version.kinds[cfg.target] is ColumnKind.IDENTIFIER
+            or cfg.target in project.config.data.id_columns):
+        raise InputError(f"Target {cfg.target!r} is an identifier column of {version.ref}: a "
+                         "model cannot learn to predict row ids. Pass the column to predict "
+                         "with --target (or training.target in rasad.yaml).")
     features = _features(project, cfg, version.kinds)
+    _check_finite(version, features)
     estimator = load_estimator(cfg.estimator.class_path, cfg.estimator.params)
     task = infer_task(estimator)
+    if cfg.register_as:
+        _check_model_task(project, cfg.register_as, task, cfg.estimator.class_path)
     metric_names = (parse_metrics(cfg.metrics, task) if cfg.metrics
                     else DEFAULT_METRICS[task])
     method = cfg.split.method
@@ -153,6 +175,20 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
     return TrainResult(stored, model_version)
 
 
+def _check_model_task(project: Project, model: str, task: Task, estimator: str) -> None:
+    """A model's versions all solve one task: refuse a run that could not be registered."""
+    from rasad.errors import NotFoundError
+
+    try:
+        existing = project.model(model).versions[-1].task
+    except NotFoundError:
+        return
+    if existing != str(task):
+        raise InputError(
+            f"Model {model!r} is a {existing} model, but {estimator} is a {task} estimator; "
+            f"register the run under another name, or train a {existing} estimator.")
+
+
 def _validate(project: Project, version: Any) -> dict[str, Any]:
     """The gate before training: validate the dataset against its schema, if it has one."""
     from rasad.validation.service import find_schema, summary_line, validate_version
@@ -170,6 +206,18 @@ def _validate(project: Project, version: Any) -> dict[str, Any]:
             f"Training did not start. See `rasad validate {version.ref}`; fix the data, edit "
             "the schema, or set validation.on_error: warn in rasad.yaml.")
     return info
+
+
+def _check_finite(version: Any, features: list[str]) -> None:
+    """Refuse features holding inf before a run starts (the stored profile counts them)."""
+    infinite = [(c.name, c.infinite) for c in version.profile.columns
+                if c.name in features and c.infinite]
+    if infinite:
+        listed = ", ".join(f"{name!r} ({count:,})" for name, count in infinite)
+        raise InputError(
+            f"Feature column(s) {listed} of {version.ref} hold infinite values, which no "
+            "model can train on; replace them with numbers or leave them missing and add "
+            "the data again, or leave the column(s) out of --features.")
 
 
 def _features(project: Project, cfg: TrainingConfig, kinds: dict[str, ColumnKind]) -> list[str]:

@@ -49,7 +49,10 @@ class PIIKind(enum.StrEnum):
 
 # --- checksums -----------------------------------------------------------------------
 
-_ASCII_DIGITS: Final[frozenset[str]] = frozenset("0123456789")
+_NOT_ASCII_DIGIT: Final[re.Pattern[str]] = re.compile(r"[^0-9]+")
+_LUHN_DOUBLED: Final[tuple[int, ...]] = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_IBAN_LETTERS: Final[dict[int, str]] = {
+    ord(letter): str(value) for value, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
 
 EASTERN_DIGITS: Final[dict[int, int]] = str.maketrans(
     "٠١٢٣٤٥٦٧٨٩"
@@ -63,7 +66,7 @@ EASTERN_DIGITS_RE2: Final[str] = "[٠-٩۰-۹]"
 
 def digits_of(text: str) -> str:
     """The ASCII digits of ``text``, separators dropped."""
-    return "".join(ch for ch in text if ch in _ASCII_DIGITS)
+    return _NOT_ASCII_DIGIT.sub("", text)
 
 
 def luhn_ok(number: str) -> bool:
@@ -71,14 +74,8 @@ def luhn_ok(number: str) -> bool:
     digits = digits_of(number)
     if not digits:
         return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        if position % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
+    # From the right: odd positions count as they are, even ones doubled (minus 9 past 9).
+    total = sum(map(int, digits[-1::-2])) + sum(_LUHN_DOUBLED[int(d)] for d in digits[-2::-2])
     return total % 10 == 0
 
 
@@ -114,10 +111,11 @@ def iban_compact(text: str) -> str | None:
 def iban_ok(text: str) -> bool:
     """True when ``text`` is an IBAN of a registered length with a valid mod-97 check."""
     compact = iban_compact(text)
-    if compact is None or not compact[2:4].isdigit() or not compact[4:].isalnum():
+    if (compact is None or not compact.isascii() or not compact[2:4].isdigit()
+            or not compact[4:].isalnum()):
         return False
     rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+    return int(rearranged.translate(_IBAN_LETTERS)) % 97 == 1
 
 
 def saudi_id_ok(text: str) -> bool:
@@ -287,7 +285,8 @@ VALUE_RULES: Final[tuple[ValueRule, ...]] = (
     ValueRule(
         PIIKind.PHONE, r"(?:\+|00)[1-9][0-9]|0[15][0-9]",
         _ascii(
-            r"(?<![\w+])(?:"
+            # Not the tail of a longer digit-group sequence ("4123 0012 3456 7890").
+            r"(?<![\w+])(?<!\d[ .-])(?:"
             # Saudi mobile (05X, +9665X, 009665X) and landline (01X) numbers
             r"(?:\+966[ -]?|00966[ -]?|0)[15]\d(?:[ -]?\d){7}"
             # international, E.164-like: + or 00, then 8 to 15 digits
@@ -324,6 +323,22 @@ A CSV reader turns card numbers, IDs and phone numbers without ``+`` into intege
 and drops leading zeros, so a Saudi mobile number is ``9665XXXXXXXX`` or
 ``5XXXXXXXX``. Being plain numbers, these phones count only by share.
 """
+
+def any_prefilter(rules: tuple[ValueRule, ...]) -> str:
+    """One RE2 pattern matching a value when any of the rules' prefilters does.
+
+    >>> any_prefilter(INTEGER_RULES[-1:])
+    '(?:^(?:9665[0-9]{8}|5[0-9]{8})$)'
+    """
+    return "|".join(f"(?:{rule.prefilter})" for rule in rules)
+
+
+ANY_VALUE_PREFILTER: Final[str] = any_prefilter(VALUE_RULES)
+"""The joined prefilter of :data:`VALUE_RULES`: one scan tells which values to look at."""
+
+ANY_INTEGER_PREFILTER: Final[str] = any_prefilter(INTEGER_RULES)
+"""The joined prefilter of :data:`INTEGER_RULES`."""
+
 
 DATE_LIKE: Final[re.Pattern[str]] = _ascii(
     r"\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
@@ -401,6 +416,8 @@ def name_suggests(name: str, kind: PIIKind) -> bool:
 
 
 __all__ = [
+    "ANY_INTEGER_PREFILTER",
+    "ANY_VALUE_PREFILTER",
     "DATE_LIKE",
     "EASTERN_DIGITS",
     "EASTERN_DIGITS_RE2",
@@ -411,6 +428,7 @@ __all__ = [
     "VALUE_RULES",
     "PIIKind",
     "ValueRule",
+    "any_prefilter",
     "iban_ok",
     "luhn_ok",
     "mask_name",

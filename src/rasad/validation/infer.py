@@ -30,7 +30,12 @@ from rasad.validation.schema import CheckKind, ColumnSchema, Severity, TableSche
 from rasad.validation.validate import _duplicated_rows
 
 TOLERANCE: Final[float] = 0.1
-"""Default widening of each observed range, as a share of its span."""
+"""Default widening of each observed range, as a share of its span.
+
+The widening never crosses 0 (a column that was never negative rejects a negative
+value) nor, for a column of shares in [0, 1], passes 1: see
+:func:`rasad.validation.schema.widen`.
+"""
 MAX_CATEGORIES: Final[int] = 50
 """Default: most distinct values for a column to get an allowed-categories list."""
 MISSING_TOLERANCE: Final[float] = 0.05
@@ -54,12 +59,14 @@ def infer_schema(
     Per column: the kind (:func:`rasad.datasets.infer_kinds`) and storage type;
     ``nullable`` when the reference has missing values, with ``max_missing_share`` the
     observed share plus ``missing_tolerance``; the observed range of numeric and
-    datetime columns with ``tolerance`` (datetime ranges are warnings: new batches are
-    usually later); the allowed categories of categorical columns with at most
-    ``max_categories`` values; ``unique`` for identifiers whose values are all distinct;
-    a ``format`` for text identifiers when all values share one shape (``APP-000001``
-    gives ``APP\\-\\d{6}``); ``monotonic`` for time columns that never decrease. Table
-    rules: at least one row, and no more duplicate rows than the reference has.
+    datetime columns with ``tolerance`` (a numeric range never widens across 0, nor
+    past 1 for a column of shares: :func:`~rasad.validation.schema.widen`; datetime
+    ranges are warnings: new batches are usually later); the allowed categories of
+    categorical columns with at most ``max_categories`` values; ``unique`` for
+    identifiers whose values are all distinct; a ``format`` for text identifiers when
+    all values share one shape (``APP-000001`` gives ``APP\\-\\d{6}``); ``monotonic``
+    for time columns that never decrease. Table rules: at least one row, and no more
+    duplicate rows than the reference has.
 
     Parameters
     ----------
@@ -68,7 +75,8 @@ def infer_schema(
     id_columns, time_columns : iterable of str
         Columns declared as identifiers and as dates or times.
     tolerance : float
-        Share of the observed span added on each side of a range.
+        Share of the observed span added on each side of a range, up to the walls at
+        0 and 1 described in :func:`~rasad.validation.schema.widen`.
     max_categories : int
         Most distinct values for an allowed-categories list.
     missing_tolerance : float

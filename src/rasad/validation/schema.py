@@ -110,7 +110,8 @@ class ColumnSchema:
         Observed range; numbers, or ISO 8601 text for datetime columns. None: no check.
     tolerance : float
         Widening of the range on each side, as a share of ``maximum - minimum`` (of
-        ``|minimum|`` when the two are equal).
+        ``|minimum|`` when the two are equal). A numeric range never widens across 0,
+        nor past 1 for a range of shares; see :func:`widen`.
     categories : tuple of str, or None
         Allowed values (``unseen_category`` check); None: any value.
     unique : bool
@@ -150,7 +151,12 @@ class ColumnSchema:
         return self.severity.get(check, DEFAULT_SEVERITY[check])
 
     def bounds(self) -> tuple[float | None, float | None]:
-        """The numeric range widened by the tolerance (None for a datetime or open side)."""
+        """The numeric range widened by :func:`widen` (None for a datetime or open side).
+
+        >>> ColumnSchema(name="income", kind=ColumnKind.NUMERIC, dtype="float64",
+        ...     minimum=185.0, maximum=5000.0, tolerance=0.1).bounds()
+        (0.0, 5481.5)
+        """
         if not isinstance(self.minimum, (int, float)) or not isinstance(
             self.maximum, (int, float)
         ):
@@ -158,8 +164,7 @@ class ColumnSchema:
                 float(self.minimum) if isinstance(self.minimum, (int, float)) else None,
                 float(self.maximum) if isinstance(self.maximum, (int, float)) else None,
             )
-        margin = _margin(float(self.minimum), float(self.maximum), self.tolerance)
-        return round(self.minimum - margin, 12), round(self.maximum + margin, 12)
+        return widen(float(self.minimum), float(self.maximum), self.tolerance)
 
     def to_dict(self) -> dict[str, Any]:
         """The column as a JSON- and YAML-ready dict; defaults are left out."""
@@ -185,9 +190,57 @@ class ColumnSchema:
         return data
 
 
-def _margin(low: float, high: float, tolerance: float) -> float:
-    span = high - low
-    return tolerance * (span if span > 0 else abs(low))
+def widen(minimum: float, maximum: float, tolerance: float) -> tuple[float, float]:
+    """The allowed range of a numeric column: the observed one widened, within its signs.
+
+    The policy. Each side moves out by ``tolerance`` times the span ``maximum -
+    minimum`` (times ``|minimum|`` for a constant column), so a new batch may run a
+    little past what the reference held. The widening stops at two natural walls,
+    because crossing one changes what a value means rather than how large it is:
+
+    * **zero**: a range that was never negative (``minimum >= 0``: amounts, counts,
+      ages) stays non-negative, and one that was never positive stays non-positive;
+    * **one**: a range of shares (every value in [0, 1]: rates, probabilities,
+      flags) stays at most 1.
+
+    A range that already crosses a wall widens freely. To allow values beyond a wall,
+    write the wanted ``minimum`` or ``maximum`` in the schema.
+
+    Parameters
+    ----------
+    minimum, maximum : float
+        The observed range.
+    tolerance : float
+        Share of the span added on each side.
+
+    Returns
+    -------
+    tuple of float
+        The lowest and highest allowed values.
+
+    Examples
+    --------
+    >>> widen(185.0, 5000.0, 0.1)     # never negative: no -296.5
+    (0.0, 5481.5)
+    >>> widen(0.02, 0.97, 0.1)        # shares: no 1.065
+    (0.0, 1.0)
+    >>> widen(-40.0, -1.0, 0.1)       # never positive
+    (-43.9, 0.0)
+    >>> widen(-3.0, 7.0, 0.1)         # already crosses zero: widened freely
+    (-4.0, 8.0)
+    >>> widen(18.0, 70.0, 0.1)        # far from the walls: unchanged
+    (12.8, 75.2)
+    """
+    span = maximum - minimum
+    margin = tolerance * (span if span > 0 else abs(minimum))
+    low, high = minimum - margin, maximum + margin
+    if minimum >= 0:
+        low = max(low, 0.0)
+    if maximum <= 0:
+        high = min(high, 0.0)
+    if 0 <= minimum and maximum <= 1:
+        high = min(high, 1.0)
+    return round(low, 12), round(high, 12)
 
 
 @dataclass(frozen=True)
@@ -328,8 +381,9 @@ _YAML_HEADER: Final[str] = """\
 # rasad table schema. Edit freely; `rasad validate DATA --schema FILE` applies it.
 # Per column: dtype (int64, float64, bool, string, datetime64, date); nullable;
 #   max_missing_share (largest share of missing values); minimum/maximum (observed
-#   range, widened on each side by tolerance x (maximum - minimum)); categories (allowed
-#   values); unique; format (regular expression each value must match in full);
+#   range, widened on each side by tolerance x (maximum - minimum), but never across 0,
+#   nor past 1 when both lie in [0, 1]); categories (allowed values); unique; format
+#   (regular expression each value must match in full);
 #   monotonic (never decreasing); severity (per check: error or warning).
 # Remove a key to drop its check. Checks: missing_column, unexpected_column,
 #   wrong_type, nulls, out_of_range, unseen_category, duplicate_key, format, monotonic,

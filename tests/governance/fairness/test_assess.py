@@ -187,18 +187,30 @@ G = np.array(["a", "b"] * 25 + ["b", "a"] * 25)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"y_pred": np.array([0, 1, 2] * 33 + [0])}, "y_pred must be binary 0/1; found other "
-     "values (2). Pass class predictions (threshold scores first"),
-    ({"y_pred": np.linspace(0, 1, 100)}, "y_pred must be binary 0/1"),
-    ({"y_pred": np.array(["yes", "no"] * 50)}, "y_pred must be binary 0/1; found values "
-     "'yes', 'no'"),
+    ({"y_pred": np.array([0, 1, 2] * 33 + [0])}, "y_pred must hold the same two outcomes "
+     "as y_true (0, 1); found other values (2). Pass class predictions (threshold scores "
+     "first"),
+    ({"y_pred": np.linspace(0, 1, 100)}, "y_pred must hold the same two outcomes as y_true "
+     "(0, 1); found other values (0.010101, 0.020202, 0.030303, 0.040404, 0.0505051, ...)"),
+    ({"y_pred": np.array(["yes", "no"] * 50)}, "y_pred holds text ('no', 'yes') while y_true "
+     "holds numbers"),
+    ({"y_true": np.array([0, 1, 2] * 33 + [0])}, "y_true must hold two outcomes; found 3 "
+     "values (0, 1, 2)"),
+    ({"y_true": np.array(["no", "yes"] * 50), "y_pred": np.array(["no", "yes"] * 50)},
+     "y_true holds 'no', 'yes', not 0/1, and no favourable outcome was declared; declare"),
+    ({"favorable": "2"}, "The favourable outcome '2' never occurs in y_true or y_pred; they "
+     "hold 0, 1. Set the favourable outcome to one of those values."),
+    ({"y_true": np.zeros(100), "y_pred": np.zeros(100)}, "The positive label 1 (assumed: no "
+     "favourable outcome declared) never occurs in y_true or y_pred; they hold 0."),
+    ({"y_score": np.r_[np.ones(50), np.zeros(50)], "y_pred": np.r_[np.zeros(50), np.ones(50)],
+      "favorable": 1}, "y_score is high where the prediction is 0 and low where it is 1"),
     ({"y_pred": Y[:90]}, "y_true has 100 rows but y_pred has 90"),
     ({"sensitive_features": np.array(["a"] * 100)},
      "Sensitive column 'sensitive' has a single group ('a') in all 100 rows"),
     ({"sensitive_features": G[:80]}, "sensitive_features has 80 rows but the labels have 100"),
     ({"sensitive_features": pd.DataFrame()}, "sensitive_features has no columns"),
-    ({"bins": {"age": [18, 30]}}, "bins name sensitive column(s) 'age' that are not among "
-     "the sensitive features ('sensitive')"),
+    ({"bins": {"age": [18, 30]}}, "Bins were given for 'age', which is not among the "
+     "sensitive columns ('sensitive')"),
     ({"y_true": np.r_[Y[:99], np.nan]}, "y_true has 1 missing values"),
     ({"y_score": np.r_[np.zeros(99), np.inf]}, "y_score has 1 missing or infinite values"),
     ({"n_boot": 10}, "n_boot must be an integer >= 100"),

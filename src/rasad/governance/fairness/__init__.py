@@ -5,8 +5,10 @@ sensitive features, and returns a :class:`FairnessReport` with, per attribute, e
 group's metrics (count, base rate, selection rate, true and false positive rates,
 precision, accuracy, roc_auc) and the disparity measures between groups, each with a
 stratified bootstrap interval and, where the :class:`FairnessPolicy` sets a threshold,
-a :class:`Verdict`. Point estimates are Fairlearn's; intervals are rasad's vectorised
-bootstrap (:mod:`rasad.governance.fairness.bootstrap`). Numeric attributes are binned
+a :class:`Verdict`. Every rate counts the favourable outcome (``favorable=``, the
+positive label 1 when none is declared; :class:`Outcome`). Point estimates are
+Fairlearn's; intervals are rasad's vectorised bootstrap
+(:mod:`rasad.governance.fairness.bootstrap`). Numeric attributes are binned
 (:mod:`rasad.governance.fairness.groups`). See ``docs/fairness.md``.
 
 >>> import numpy as np
@@ -50,6 +52,7 @@ from rasad.governance.fairness.report import (
     GroupMetric,
     GroupResult,
     Measure,
+    Outcome,
     Verdict,
 )
 from rasad.governance.fairness.verdict import (
@@ -84,6 +87,7 @@ __all__ = [
     "MitigatedClassifier",
     "MitigationResult",
     "Objective",
+    "Outcome",
     "ThresholdOptimizedClassifier",
     "Verdict",
     "assess",

@@ -2,6 +2,9 @@
 
 :func:`assess` is pure computation: labels, predictions, optional scores and the
 sensitive features in; a :class:`~rasad.governance.fairness.report.FairnessReport` out.
+Labels and predictions are first coded 1 for the favourable outcome and 0 for the
+other (:mod:`rasad.governance.fairness._outcome`), so every rate below is a rate of the
+favourable outcome and ``report.outcome`` names it.
 
 Point estimates come from Fairlearn: one ``MetricFrame`` per attribute gives every
 group metric, and its ``difference()`` and ``ratio()`` (between groups) give the
@@ -46,6 +49,7 @@ from sklearn.metrics import accuracy_score, precision_score, roc_auc_score
 from rasad.errors import InputError
 from rasad.governance.fairness import bootstrap as boot
 from rasad.governance.fairness._measures import disparity
+from rasad.governance.fairness._outcome import code_outcomes, code_scores
 from rasad.governance.fairness.groups import Attribute, encode
 from rasad.governance.fairness.report import (
     AttributeResult,
@@ -54,6 +58,7 @@ from rasad.governance.fairness.report import (
     FairnessReport,
     GroupMetric,
     GroupResult,
+    Label,
     Measure,
     Verdict,
 )
@@ -94,42 +99,6 @@ _FAIRLEARN_METRICS = {
     GroupMetric.PRECISION: functools.partial(precision_score, zero_division=np.nan),
     GroupMetric.ACCURACY: accuracy_score,
 }
-
-
-def _binary(name: str, values: Any, fix: str) -> npt.NDArray[np.int64]:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise InputError(f"{name} must be one column; got shape {array.shape}.")
-    if array.dtype == bool:
-        return array.astype(np.int64)
-    try:
-        numbers = array.astype(float)
-    except (TypeError, ValueError):
-        found = ", ".join(repr(str(v)) for v in pd.unique(array)[:5])
-        raise InputError(f"{name} must be binary 0/1; found values {found}. {fix}") from None
-    if np.isnan(numbers).any():
-        raise InputError(f"{name} has {int(np.isnan(numbers).sum())} missing values; drop "
-                         f"those rows or fill them before assessing fairness.")
-    bad = (numbers != 0) & (numbers != 1)
-    if bad.any():
-        found = ", ".join(f"{v:g}" for v in np.unique(numbers[bad])[:5])
-        raise InputError(f"{name} must be binary 0/1; found other values ({found}). {fix}")
-    return numbers.astype(np.int64)
-
-
-def _scores(values: Any, rows: int) -> npt.NDArray[np.float64]:
-    try:
-        scores = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError("y_score must be numeric scores (probabilities of class 1).") \
-            from None
-    if scores.ndim != 1 or len(scores) != rows:
-        raise InputError(f"y_score must be one column of {rows} scores, like the labels; "
-                         f"got shape {scores.shape}.")
-    if not np.isfinite(scores).all():
-        raise InputError(f"y_score has {int((~np.isfinite(scores)).sum())} missing or "
-                         f"infinite values; fill or drop those rows.")
-    return scores
 
 
 def _check_options(n_boot: int, confidence: float, seed: int) -> None:
@@ -300,7 +269,7 @@ def _report_reason(attributes: Sequence[AttributeResult], verdict: Verdict) -> s
 
 
 def assess(y_true: Any, y_pred: Any, sensitive_features: Any, y_score: Any = None, *,
-           intersections: bool = False,
+           favorable: Label | None = None, intersections: bool = False,
            bins: Mapping[str, Sequence[float] | None] | None = None,
            policy: FairnessPolicy | None = None, n_boot: int = 1000,
            confidence: float = 0.95, seed: int = 0) -> FairnessReport:
@@ -308,12 +277,19 @@ def assess(y_true: Any, y_pred: Any, sensitive_features: Any, y_score: Any = Non
 
     Parameters
     ----------
-    y_true, y_pred : array-like of 0/1 (or bool)
-        Labels and predictions, one per row.
+    y_true, y_pred : array-like with two values (0/1, bool, or labels with ``favorable``)
+        Labels and predictions, one per row. Pass named columns (``frame["default"]``)
+        and errors name them.
     sensitive_features : DataFrame, mapping of name to column, Series or array-like
         One column per sensitive attribute, same rows.
     y_score : array-like of float, optional
-        Scores (probability of class 1); adds roc_auc per group.
+        Scores of the favourable outcome (its probability); adds roc_auc per group.
+    favorable : bool, int, float or str, optional
+        The label value that favours the person (``0`` when the label is 1 for a loan
+        default). Every rate counts this outcome: the selection rate is the share
+        predicted favourable, the true positive rate (equal opportunity) the share of
+        truly favourable rows predicted favourable. When omitted, the labels must be
+        coded 0/1 and 1 is assumed; ``report.outcome`` says which was measured.
     intersections : bool
         Also assess the intersection of all attributes (``"gender & nationality"``).
     bins : mapping of column to edges (or None for quartiles), optional
@@ -334,8 +310,9 @@ def assess(y_true: Any, y_pred: Any, sensitive_features: Any, y_score: Any = Non
     Raises
     ------
     InputError
-        Labels or predictions not binary or of different lengths, a sensitive column
-        with a single group, bad bins or options. The message names the fix.
+        Labels or predictions not binary or of different lengths, a favourable value
+        that never occurs, scores of the other outcome, a sensitive column with a
+        single group, bad bins or options. The message names the columns and the fix.
 
     Examples
     --------
@@ -350,18 +327,20 @@ def assess(y_true: Any, y_pred: Any, sensitive_features: Any, y_score: Any = Non
     >>> dp = report.attribute("sensitive").disparity("demographic_parity_difference")
     >>> round(dp.value, 3), round(dp.lower, 3), round(dp.upper, 3), str(dp.verdict)
     (0.284, 0.216, 0.342, 'fail')
+
+    With the label 1 for a default, approvals (0) are the favourable outcome:
+
+    >>> flipped = assess(1 - y, 1 - pred, group, favorable=0, n_boot=200, seed=1)
+    >>> flipped.outcome.describe()
+    'label = 0 is the favourable outcome; rates count predictions of 0'
+    >>> sr = flipped.attribute("sensitive").group("A").metric("selection_rate").value
+    >>> sr == report.attribute("sensitive").group("A").metric("selection_rate").value
+    True
     """
     policy = FairnessPolicy() if policy is None else policy
     _check_options(n_boot, confidence, seed)
-    fix = "Pass class predictions (threshold scores first, e.g. score >= 0.5) coded 0/1."
-    labels = _binary("y_true", y_true, "Code the positive class as 1 and the other as 0.")
-    predictions = _binary("y_pred", y_pred, fix)
-    if len(labels) != len(predictions):
-        raise InputError(f"y_true has {len(labels)} rows but y_pred has {len(predictions)}; "
-                         f"pass labels and predictions for the same rows.")
-    if len(labels) == 0:
-        raise InputError("No rows to assess; pass at least one labelled prediction.")
-    scores = None if y_score is None else _scores(y_score, len(labels))
+    labels, predictions, outcome = code_outcomes(y_true, y_pred, favorable)
+    scores = None if y_score is None else code_scores(y_score, predictions, outcome)
     attributes = encode(sensitive_features, bins=bins, rows=len(labels),
                         intersections=intersections)
     streams = np.random.SeedSequence(seed).spawn(len(attributes))
@@ -374,4 +353,5 @@ def assess(y_true: Any, y_pred: Any, sensitive_features: Any, y_score: Any = Non
         rows=len(labels), attributes=results, verdict=verdict,
         reason=_report_reason(results, verdict), n_boot=n_boot,
         confidence=float(confidence), seed=seed,
-        policy=MappingProxyType(policy.to_dict()), has_scores=scores is not None)
+        policy=MappingProxyType(policy.to_dict()), has_scores=scores is not None,
+        outcome=outcome)

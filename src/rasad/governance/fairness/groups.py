@@ -209,10 +209,10 @@ def encode(sensitive_features: Any, *, bins: Mapping[str, Sequence[float] | None
     bins = dict(bins or {})
     unknown = sorted(set(bins) - set(frame.columns))
     if unknown:
-        raise InputError(f"bins name sensitive column(s) {', '.join(map(repr, unknown))} "
-                         f"that are not among the sensitive features "
-                         f"({', '.join(map(repr, frame.columns))}); fix the name or add "
-                         f"the column.")
+        raise InputError(f"Bins were given for {', '.join(map(repr, unknown))}, which "
+                         f"{'is' if len(unknown) == 1 else 'are'} not among the sensitive "
+                         f"columns ({', '.join(map(repr, frame.columns))}); fix the name or "
+                         f"add the column to the sensitive columns.")
     attributes: list[Attribute] = []
     for name in frame.columns:
         column = frame[name]

@@ -470,7 +470,8 @@ def mitigate(estimator: Any, X: pd.DataFrame, y: Any, sensitive_features: str | 
              constraint: Constraint | str = Constraint.DEMOGRAPHIC_PARITY,
              objective: Objective | str = Objective.ACCURACY, prefit: bool = False,
              seed: int = 0, X_test: pd.DataFrame | None = None, y_test: Any = None,
-             policy: FairnessPolicy | None = None, n_boot: int = 1000) -> MitigationResult:
+             policy: FairnessPolicy | None = None, n_boot: int = 1000,
+             favorable: int | None = None) -> MitigationResult:
     """Fit a mitigated classifier and assess it before and after.
 
     Parameters
@@ -502,6 +503,12 @@ def mitigate(estimator: Any, X: pd.DataFrame, y: Any, sensitive_features: str | 
         Thresholds of the assessments' verdicts; the default policy when omitted.
     n_boot : int
         Bootstrap resamples of the assessments.
+    favorable : 0 or 1, optional
+        The label that favours the person (0 when 1 means a default): the before and
+        after assessments count it (see :func:`~rasad.governance.fairness.assess`).
+        The constraint itself is Fairlearn's, on label 1: demographic parity is the
+        same either way, but true positive rate parity on label 0 is
+        ``false_positive_rate_parity`` on label 1.
 
     Returns
     -------
@@ -563,7 +570,7 @@ def mitigate(estimator: Any, X: pd.DataFrame, y: Any, sensitive_features: str | 
     else:
         frame, truth, where = X_test, test_target, EvaluatedOn.TEST
     def report(predicted: Any) -> FairnessReport:
-        return assess(truth, np.asarray(predicted), frame[list(columns)],
+        return assess(truth, np.asarray(predicted), frame[list(columns)], favorable=favorable,
                       intersections=len(columns) > 1, policy=policy, n_boot=n_boot, seed=seed)
 
     before, after = report(base.predict(frame)), report(mitigated.predict(frame))

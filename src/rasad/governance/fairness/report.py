@@ -78,6 +78,59 @@ class Verdict(enum.StrEnum):
     NOT_JUDGED = "not judged"
 
 
+Label = bool | int | float | str
+"""A label value: the favourable outcome is one of the values of the target column."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Which outcome the rates count: the favourable label value, and the other one.
+
+    Every rate of a report is computed on the favourable outcome: the selection rate is
+    the share of rows predicted favourable, the true positive rate (equal opportunity)
+    the share of truly favourable rows predicted favourable, and so on.
+
+    Parameters
+    ----------
+    favorable : bool, int, float or str
+        The label value that favours the person (a loan approved, no default).
+    unfavorable : bool, int, float, str or None
+        The other value; None when the data holds only the favourable one.
+    target : str or None
+        The label column's name, when the labels came as a named column.
+    declared : bool
+        False when no favourable outcome was declared and the positive label 1 was
+        assumed.
+
+    Examples
+    --------
+    >>> Outcome(0, 1, "default").describe()
+    'default = 0 is the favourable outcome; rates count predictions of 0'
+    >>> Outcome(1, 0, declared=False).describe()
+    'label = 1 is the favourable outcome (assumed: none declared); rates count predictions of 1'
+    """
+
+    favorable: Label
+    unfavorable: Label | None
+    target: str | None = None
+    declared: bool = True
+
+    def describe(self) -> str:
+        """One line naming the measured outcome, for every report."""
+        how = "" if self.declared else " (assumed: none declared)"
+        return (f"{self.target or 'label'} = {self.favorable!s} is the favourable outcome"
+                f"{how}; rates count predictions of {self.favorable!s}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "favorable": self.favorable,
+                "unfavorable": self.unfavorable, "declared": self.declared,
+                "description": self.describe()}
+
+
+ASSUMED_OUTCOME = Outcome(1, 0, declared=False)
+"""The outcome when none is declared: the positive label 1 (labels coded 0/1)."""
+
+
 class AttributeKind(enum.StrEnum):
     """How an attribute's groups were formed."""
 
@@ -109,7 +162,8 @@ class GroupResult:
         The group's label (a category, a bin such as ``"[25, 35)"``, or an
         intersection such as ``"F | SA"``).
     count, positives, negatives, predicted_positives : int
-        Rows, rows with label 1, rows with label 0, rows predicted 1.
+        Rows, rows whose label is the favourable outcome, rows whose label is the
+        other outcome, rows predicted favourable (see :class:`Outcome`).
     metrics : mapping of GroupMetric to Estimate
         Every group metric that could be computed. A metric whose denominator is
         zero (the true positive rate of a group with no positives) has a NaN value.
@@ -258,7 +312,8 @@ class FairnessReport:
 
     ``verdict`` is FAIL when any judged measure fails, PASS when every measure with a
     threshold passes, NOT_JUDGED when none could be judged, and INCONCLUSIVE otherwise.
-    ``policy`` is the policy as a dict (thresholds and minimum sizes actually applied).
+    ``policy`` is the policy as a dict (thresholds and minimum sizes actually applied);
+    ``outcome`` says which label value the rates count as favourable.
     """
 
     rows: int
@@ -270,6 +325,7 @@ class FairnessReport:
     seed: int
     policy: Mapping[str, Any]
     has_scores: bool
+    outcome: Outcome = ASSUMED_OUTCOME
 
     @property
     def failed(self) -> bool:
@@ -293,6 +349,7 @@ class FairnessReport:
             "confidence": self.confidence,
             "seed": self.seed,
             "has_scores": self.has_scores,
+            "outcome": self.outcome.to_dict(),
             "policy": dict(self.policy),
             "attributes": [a.to_dict() for a in self.attributes],
         }
