@@ -38,6 +38,11 @@ def test_demo_end_to_end_then_tampering_is_caught(tmp_path: Path) -> None:
     assert "Audit chain verified" in done.stdout and "intact" in done.stdout
     assert "Registered credit-risk@1" in done.stdout
     assert f"rasad --project {demo} audit verify" in done.stdout
+    # Each suggested command is printed on one line, as it must be pasted.
+    suggested = done.stdout.split("Try next:\n", 1)[1].splitlines()
+    assert len(suggested) == len(next_steps(DemoSummary(demo)))
+    assert all(line.startswith("  ") and " --project " in line for line in suggested)
+    assert any(" fairness " in line and "--sensitive" in line for line in suggested)
 
     (applications,) = (demo / "data").glob("applications_*.csv")
     (predictions,) = (demo / "predictions").glob("scores_*.csv")

@@ -72,3 +72,15 @@ def test_cli_use_profile(versions: Project, tmp_path: Path,
     assert run(["--project", str(versions.root), "drift", str(csv), "later@1",
                 "--use-profile"]) == 2
     assert "not a file" in capsys.readouterr().err
+
+
+def test_a_profile_leaves_out_period_labels_as_the_exact_comparison_does(
+        versions: Project) -> None:
+    """`month` ("2025-01") is a time column for drift, from rows or from a stored profile."""
+    profile, _ = reference_profile(versions, versions.dataset("loans"))
+    current = versions.load_dataset("later")
+    exact = compare(versions.load_dataset("loans"), current)
+    from_profile = compare(profile, current)
+    assert "month" not in exact.drifted_columns
+    assert "month" not in from_profile.drifted_columns
+    assert from_profile.drifted_columns == exact.drifted_columns

@@ -169,3 +169,17 @@ def test_an_unknown_output_suffix_is_refused_before_anything_else(
         project.predict("no-such-model", tmp_path / "no-such-input.csv", output=out)
     assert not out.exists()
     assert audit_count(project, "model.predict") == 0
+
+
+def test_scoring_refuses_to_write_over_its_own_input(project: Project, tmp_path: Path) -> None:
+    registered(project)
+    data = _write(portfolio(seed=3).drop(columns=["default"]), tmp_path / "new.csv")
+    before = data.read_bytes()
+    events = audit_count(project, "model.predict")
+    with pytest.raises(InputError, match="destroy the input"):
+        project.predict("credit", data, output=data)
+    link = tmp_path / "alias.csv"
+    link.symlink_to(data)
+    with pytest.raises(InputError, match="destroy the input"):
+        project.predict("credit", data, output=link)
+    assert data.read_bytes() == before and audit_count(project, "model.predict") == events

@@ -140,3 +140,10 @@ def test_bad_bounds() -> None:
     with pytest.raises(InputError, match="'columns\\[0\\].maximum' has value 'soon'; use an ISO"):
         TableSchema.from_yaml(
             "columns: [{name: t, kind: datetime, dtype: datetime64, maximum: soon}]")
+
+
+def test_a_schema_file_with_an_alias_bomb_is_refused_before_it_expands() -> None:
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh"))
+    with pytest.raises(InputError, match="aliases"):
+        TableSchema.from_yaml(laughs + "columns: []\n")

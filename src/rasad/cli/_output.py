@@ -97,6 +97,11 @@ def say(message: str) -> None:
     console().print(escape_controls(message))
 
 
+def say_command(command: str, indent: str = "  ") -> None:
+    """Print a shell command as it must be typed: no markup, never wrapped, so it pastes."""
+    console().print(indent + clean(command), soft_wrap=True, highlight=False)
+
+
 class ConsoleLog(logging.Handler):
     """Shows rasad's log records (e.g. "waiting for the write lock") on stderr, cleaned."""
 

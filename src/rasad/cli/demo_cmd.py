@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rasad.cli._output import say
+from rasad.cli._output import say, say_command
 from rasad.cli._progress import RichSteps
 from rasad.demo import next_steps, run_demo
 
@@ -32,4 +32,4 @@ def demo(
     say(f"  reports/              {summary.drift_html.name if summary.drift_html else '-'}")
     say("Try next:")
     for command in next_steps(summary):
-        say(f"  {command}")
+        say_command(command)

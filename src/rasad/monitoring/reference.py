@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from sqlalchemy import select
 
+from rasad.datasets import ColumnKind
 from rasad.drift import ReferenceProfile
+from rasad.drift.reference import is_time_text
 from rasad.ledger import canonical_json, utc_now
 from rasad.store._tables import ReferenceProfileRow
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from rasad.datasets import DatasetVersion
     from rasad.project import Project
 
@@ -33,7 +38,7 @@ def reference_profile(project: Project, version: DatasetVersion, *, bins: int = 
         data = json.loads(project.artifacts.get_bytes(row.blob))
         return ReferenceProfile.from_dict(data), False
     frame = project.load_dataset(version.name, version.version)
-    profile = ReferenceProfile.from_frame(frame, kinds=dict(version.kinds), bins=bins)
+    profile = ReferenceProfile.from_frame(frame, kinds=_drift_kinds(frame, version), bins=bins)
     blob = project.artifacts.put_bytes(canonical_json(profile.to_dict()).encode("utf-8"))
     with project.transaction() as tx:
         existing = tx.session.execute(select(ReferenceProfileRow).where(
@@ -46,3 +51,15 @@ def reference_profile(project: Project, version: DatasetVersion, *, bins: int = 
             tx.record("dataset.reference_profile", f"dataset:{version.ref}",
                       {"bins": bins, "profile_sha256": blob, "columns": len(profile.names)})
     return profile, True
+
+
+def _drift_kinds(frame: pd.DataFrame, version: DatasetVersion) -> dict[str, ColumnKind]:
+    """The version's stored kinds, with period labels held as text (``2025-01``) taken as
+    time columns, as the exact comparison does (:func:`rasad.drift.is_time_text`): a
+    profile must not compare what the rows would leave out."""
+    kinds = {name: ColumnKind(kind) for name, kind in version.kinds.items()}
+    for name, kind in kinds.items():
+        if kind is ColumnKind.CATEGORICAL and name in frame.columns and is_time_text(
+                pa.chunked_array([pa.array(frame[name].astype("string"), type=pa.string())])):
+            kinds[name] = ColumnKind.DATETIME
+    return kinds

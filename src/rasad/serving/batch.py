@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rasad._files import write_atomic
+from rasad._files import check_outputs, write_atomic
 from rasad.datasets._reader import read_table
 from rasad.errors import InputError
 
@@ -47,6 +47,8 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
     if out_path is not None and out_path.is_dir():
         raise InputError(f"Output {out_path} is a folder; give a file name such as "
                          f"{out_path / 'scores.csv'}.")
+    source = [] if isinstance(data, pd.DataFrame) else [data]
+    check_outputs([out_path], source)  # before any work: an output must not destroy an input
     model_version = project.model_version(name, version=version, env=env)
     frame = data if isinstance(data, pd.DataFrame) else read_table(data).to_pandas()
     if len(frame) == 0:  # read_table refuses empty files; a DataFrame skips it
@@ -70,7 +72,8 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
         warnings.append(f"{len(report.extra_columns)} input column(s) not used by the model: "
                         + ", ".join(report.extra_columns))
     if out_path is not None:
-        write_atomic(out_path, lambda tmp: _write_frame(result, tmp, out_path.suffix))
+        write_atomic(out_path, lambda tmp: _write_frame(result, tmp, out_path.suffix),
+                     inputs=source)
     with project.transaction() as tx:
         tx.record("model.predict", f"model:{name}@{model_version.version}", {
             "rows": len(result), "environment": env, "artifact_sha256": model_version.blob,

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import yaml
 
+from rasad.config import load_yaml
 from rasad.datasets import ColumnKind
 from rasad.errors import InputError, NotFoundError
 
@@ -348,13 +349,8 @@ class TableSchema:
         rasad.errors.InputError: Schema key 'columns[0].kind' has value 'numerc'; use one of
         numeric, categorical, boolean, datetime, text, identifier.
         """
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise InputError(
-                f"The schema is not valid YAML ({str(error).splitlines()[0]}); fix the file."
-            ) from None
-        return _parse_table(data)
+        # Bounded: a schema file with an alias bomb is refused before it expands.
+        return _parse_table(load_yaml(text, "The schema"))
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> TableSchema:
