@@ -144,6 +144,7 @@ def test_bad_bounds() -> None:
 
 def test_a_schema_file_with_an_alias_bomb_is_refused_before_it_expands() -> None:
     laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True))
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n"
+        for p, c in zip("abcdefg", "bcdefgh", strict=True))
     with pytest.raises(InputError, match="aliases"):
         TableSchema.from_yaml(laughs + "columns: []\n")
