@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A Chromium that is not on PATH as `chromium`: `make test CHROMIUM=/path/to/chromium`.
 export CHROMIUM
 
-.PHONY: demo test install install-test chromium lint clean
+.PHONY: demo test install install-test chromium lint clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ demo: install
 
 test: chromium install-test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# Mutation testing of the integrity core (not part of `make test`; about an hour on two
+# cores). Configured in pyproject.toml [tool.mutmut]; docs/testing.md has the last scores.
+MUTATION_JOBS ?= 2
+mutation: install-test
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
+	$(BIN)/python .ci/mutation_score.py --min 95
 
 lint: install-test
 	$(BIN)/ruff check src tests

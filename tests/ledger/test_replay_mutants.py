@@ -1,0 +1,159 @@
+"""State replay's findings, word for word: which row, which event, what each says.
+
+Written against the mutants mutation testing left alive (docs/testing.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from rasad import Project
+from rasad.ledger import ProblemKind
+from rasad.ledger.problems import Problem
+from rasad.ledger.replay import StateReplay, _RunFacts, _short, _versioned
+from tests.registry._helpers import registered
+
+from . import _attacks as attack
+
+
+@dataclass(frozen=True)
+class Deployed:
+    project: Project
+    ids: dict[str, list[int]]  # deployment ids per environment, oldest first
+    seqs: dict[str, list[int]]  # their events' sequence numbers
+
+
+@pytest.fixture
+def deployed(project: Project) -> Deployed:
+    """credit@1 and @2; dev: 1 then 2; staging: 1."""
+    registered(project, versions=2)
+    ids: dict[str, list[int]] = {}
+    for version, env in ((1, "dev"), (2, "dev"), (1, "staging")):
+        ids.setdefault(env, []).append(project.promote("credit", version, env).id)
+    seqs: dict[str, list[int]] = {}
+    for event in project.audit_log(action="model.promotion"):
+        seqs.setdefault(event.details["environment"], []).append(event.seq)
+    return Deployed(project, ids, seqs)
+
+
+def _problems(project: Project, prefix: str) -> list[Problem]:
+    result = project.verify_audit()
+    assert result.ok is False
+    return [p for p in result.problems if (p.row or "").startswith(prefix)]
+
+
+def test_a_later_deployment_pointing_at_another_version_is_named(deployed: Deployed) -> None:
+    second = deployed.ids["dev"][1]
+    attack.execute(deployed.project, "UPDATE deployments SET model_version_id = (SELECT id "
+                   "FROM model_versions WHERE version = 1) WHERE id = :d", d=second)
+    assert _problems(deployed.project, "deployments (") == [Problem(
+        ProblemKind.STATE, f"deployments (id {second}): credit@1 to dev by promotion; the "
+        f"ledger's deployment #2 there (event {deployed.seqs['dev'][1]}) is credit@2 by "
+        "promotion.", seq=deployed.seqs["dev"][1], row=f"deployments (id {second})")]
+
+
+def test_a_deployment_row_without_an_event_is_named(deployed: Deployed) -> None:
+    attack.execute(deployed.project, """
+        INSERT INTO deployments (model_name, environment, model_version_id, kind,
+                                 deployed_by, deployed_at)
+        SELECT 'credit', 'staging', id, 'rollback', 'mallory', '2026-01-01T00:00:00Z'
+        FROM model_versions WHERE version = 2""")
+    [problem] = _problems(deployed.project, "deployments (")
+    new_id = int(problem.row.removeprefix("deployments (id ").rstrip(")"))  # type: ignore[union-attr]
+    assert new_id > max(deployed.ids["dev"] + deployed.ids["staging"])
+    assert problem == Problem(
+        ProblemKind.STATE, f"deployments (id {new_id}): credit@2 to staging by rollback has no "
+        "event in the ledger.", seq=None, row=f"deployments (id {new_id})")
+
+
+def test_a_deployment_event_without_a_row_is_named(deployed: Deployed) -> None:
+    project = deployed.project
+    seq = attack.append(project, "model.promotion", "model:credit", {
+        "environment": "production", "version": 2, "previous_version": None,
+        "artifact_sha256": project.model_version("credit", 2).blob, "reason": None},
+        "2099-01-01T00:00:00.000000Z")
+    assert _problems(project, "deployments (") == [Problem(
+        ProblemKind.STATE, f"deployments (credit, production): the ledger's deployment of "
+        f"credit@2 (event {seq}) has no deployments row.", seq=seq,
+        row="deployments (credit, production)")]
+    assert [p.message for p in _problems(project, "current_deployments (")] == [
+        f"current_deployments (credit, production) is missing: the ledger's last deployment "
+        f"there (event {seq}) serves credit@2."]
+
+
+def test_a_run_row_without_its_model_blob_is_named(deployed: Deployed) -> None:
+    project = deployed.project
+    run_id = project.model_version("credit", 1).run_id
+    blob = project.run(run_id).model_blob
+    assert blob is not None
+    attack.execute(project, "UPDATE runs SET model_blob = NULL WHERE id = :r", r=run_id)
+    [problem] = _problems(project, "runs (")
+    assert problem.message.startswith(
+        f"runs ({run_id}) points at model blob none; the run's closing event (event ")
+    assert problem.message.endswith(f") recorded {blob[:12]}\u2026.")
+
+
+def test_a_model_version_whose_blob_changed_is_named(deployed: Deployed) -> None:
+    project = deployed.project
+    first, second = project.model_version("credit", 1), project.model_version("credit", 2)
+    attack.execute(project, "UPDATE model_versions SET blob = :b WHERE version = 2",
+                   b=first.blob)
+    [problem] = _problems(project, "model_versions (")
+    register = [e for e in project.audit_log(action="model.register")
+                if e.subject == "model:credit@2"][0]
+    assert problem == Problem(
+        ProblemKind.STATE, f"model_versions (credit@2): blob is {first.blob[:12]}\u2026, but the "
+        f"ledger (model.register, event {register.seq}) recorded {second.blob[:12]}\u2026.",
+        seq=register.seq, row="model_versions (credit@2)")
+
+
+# -- reading the events (no database) ----------------------------------------------------------
+
+
+def test_each_relevant_event_is_read_into_the_replayed_state() -> None:
+    replay = StateReplay()
+    replay.feed(1, "project.init", "project:demo", "{}")  # not state: ignored
+    replay.feed(2, "dataset.add", "dataset:a:b@3", '{"content_hash":"c1"}')
+    replay.feed(3, "model.register", "model:credit@2", '{"artifact_sha256":"m2"}')
+    replay.feed(4, "model.register", "model:old@1", "{}")  # before hashes were recorded
+    replay.feed(5, "model.promotion", "model:credit", '{"environment":"dev","version":2}')
+    replay.feed(6, "model.rollback", "model:credit", '{"environment":"dev","version":1}')
+    replay.feed(7, "model.promotion", "model:credit", '{"environment":"qa"}')
+    assert replay.datasets == {("a:b", 3): (2, "c1")}
+    assert replay.models == {("credit", 2): (3, "m2"), ("old", 1): (4, None)}
+    assert replay.deployments == {("credit", "dev"): [(5, 2, "promotion"), (6, 1, "rollback")],
+                                  ("credit", "qa"): [(7, 0, "promotion")]}
+
+
+def test_runs_are_followed_from_start_to_their_closing_event() -> None:
+    replay = StateReplay()
+    replay.feed(1, "run.start", "run:r1", "{}")
+    assert replay.runs == {"r1": _RunFacts(1, 1)}
+    assert replay.runs["r1"].status == "running"
+    replay.feed(2, "run.start", "run:r2", "{}")
+    replay.feed(3, "run.finish", "run:r1", json.dumps({
+        "model_blob": "b1", "step_metrics": 2, "step_metrics_sha256": "d1"}))
+    replay.feed(4, "run.fail", "run:r2", json.dumps({"model_blob": None}))
+    replay.feed(5, "run.fail", "run:r3", "{}")  # closed, but its start is missing
+    assert replay.runs == {
+        "r1": _RunFacts(1, 3, "finished", "b1", True, (2, "d1")),
+        "r2": _RunFacts(2, 4, "failed", None, True, None),
+        "r3": _RunFacts(0, 5, "failed", None, False, None),
+    }
+
+
+@pytest.mark.parametrize(("ref", "key"), [
+    ("loans@2", ("loans", 2)), ("a@b@3", ("a@b", 3)), ("loans", ("", 0)),
+    ("loans@x", ("loans", 0)), ("loans@", ("loans", 0)),
+])
+def test_versioned_references_split_at_the_last_at_sign(ref: str,
+                                                        key: tuple[str, int]) -> None:
+    assert _versioned(ref) == key
+
+
+def test_short_digests_in_messages() -> None:
+    assert _short(None) == "none"
+    assert _short("0123456789abcdef") == "0123456789ab\u2026"

@@ -1,0 +1,64 @@
+"""Rollback refusals, word for word: they tell the operator what state the model is in.
+
+Written against the mutants mutation testing left alive (docs/testing.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from rasad import Project
+from rasad.config import CONFIG_FILE
+from rasad.errors import ConflictError
+
+from ._helpers import CUSTOM_ESTIMATOR, registered, train
+
+
+def test_rollback_refusals_say_why_and_write_nothing(project: Project) -> None:
+    registered(project)
+    before = len(project.audit_log())
+    with pytest.raises(ConflictError) as caught:
+        project.rollback("credit", "production")
+    assert str(caught.value) == ("Model 'credit' has nothing deployed in 'production'; there "
+                                 "is nothing to roll back.")
+    project.promote("credit", 1, "production")
+    with pytest.raises(ConflictError) as caught:
+        project.rollback("credit", "production")
+    assert str(caught.value) == ("Model 'credit' in 'production' has no earlier deployment to "
+                                 "roll back to.")
+    assert len(project.audit_log()) == before + 1  # the promotion only
+
+
+def test_a_rollback_to_a_version_trusted_by_the_project_records_that_trust(
+        project: Project) -> None:
+    config = project.root / CONFIG_FILE
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  trusted_types: []\n",
+                                   f"  trusted_types: [{CUSTOM_ESTIMATOR}]\n"), encoding="utf-8")
+    with Project.open(project.root) as trusting:
+        for _ in range(2):
+            trusting.register(train(trusting, estimator=CUSTOM_ESTIMATOR).id, "custom")
+        trusting.promote("custom", 1, "dev")
+        trusting.promote("custom", 2, "dev")
+        back = trusting.rollback("custom", "dev", reason="regression")
+        assert (back.version, back.previous_version, back.kind) == (1, 2, "rollback")
+    trust = project.audit_log(action="registry.trust")
+    assert [(e.subject, e.details["use"]) for e in trust][-3:] == [
+        ("model:custom@1", "promotion to dev"), ("model:custom@2", "promotion to dev"),
+        ("model:custom@1", "rollback in dev")]
+    assert trust[-1].details == {"types": [CUSTOM_ESTIMATOR], "use": "rollback in dev",
+                                 "source": f"registry.trusted_types in {config}"}
+    rollback = project.audit_log(action="model.rollback")[-1]
+    assert trust[-1].seq == rollback.seq + 1  # in the rollback's transaction
+
+
+def test_promoting_the_serving_version_again_reports_no_change(project: Project) -> None:
+    registered(project)
+    first = project.promote("credit", 1, "dev")
+    again = project.promote("credit", 1, "dev")
+    assert first.changed is True and again.changed is False
+    assert again.to_dict()["changed"] is False
+    with project.db.read() as session:
+        active = session.execute(sa.text("SELECT active FROM current_deployments")).scalars()
+        assert [bool(a) for a in active] == [True]
