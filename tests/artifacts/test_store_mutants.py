@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
+from rasad import Project
 from rasad.artifacts import ArtifactStore
 from rasad.artifacts.store import TempFile, sha256_file
 from rasad.errors import IntegrityError, NotFoundError
+from rasad.maintenance import gc
 
 GOOD = hashlib.sha256(b"x").hexdigest()
 
@@ -211,3 +214,73 @@ def test_pruning_removes_only_empty_abandoned_staging_folders(tmp_path: Path) ->
         store.prune_temporary()
         assert sorted(p.name for p in tmp.iterdir()) == sorted(["full", "loose", live])
     assert sorted(p.name for p in tmp.iterdir()) == ["full", "loose"]
+
+
+class ObjectStoreMetadata(MemoryFileSystem):
+    """An in-memory store whose listings carry the metadata another backend reports."""
+
+    protocol = "metamem"
+    extra: dict[str, Any] = {}
+
+    def find(self, path: str, maxdepth: int | None = None, withdirs: bool = False,
+             detail: bool = False, **kwargs: Any) -> Any:
+        found = super().find(path, maxdepth=maxdepth, withdirs=withdirs, detail=True, **kwargs)
+        listed = {name: {**{k: v for k, v in info.items() if k not in ("created", "size")},
+                         **type(self).extra} for name, info in found.items()}
+        return listed if detail else list(listed)
+
+
+JAN_2020 = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("extra", "modified"), [
+    ({"LastModified": JAN_2020, "size": 5}, JAN_2020.timestamp()),  # S3: a datetime
+    ({"created": JAN_2020.timestamp() + 0.5, "size": 5}, JAN_2020.timestamp() + 0.5),
+    ({"created": JAN_2020, "size": 5}, JAN_2020.timestamp()),
+    ({"mtime": 1234.0, "LastModified": JAN_2020, "size": 5}, 1234.0),
+])
+def test_listings_read_each_backends_modification_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, Any],
+        modified: float) -> None:
+    fsspec.register_implementation("metamem", ObjectStoreMetadata, clobber=True)
+    monkeypatch.setattr(ObjectStoreMetadata, "extra", extra)
+    store = ArtifactStore(f"metamem://rasad-{tmp_path.name}")
+    digest = store.put_bytes(b"hello")
+    store.fs.pipe_file(f"{store.root}/tmp/left", b"x")
+    [blob] = store.list_blobs()
+    assert (blob.digest, blob.size, blob.modified) == (digest, 5, modified)
+    [temp] = store.list_temporary()
+    assert (temp.path, temp.size, temp.modified) == (f"{store.root}/tmp/left", 5, modified)
+
+
+def test_a_listing_without_a_time_or_size_counts_as_new_and_empty(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fsspec.register_implementation("metamem", ObjectStoreMetadata, clobber=True)
+    monkeypatch.setattr(ObjectStoreMetadata, "extra", {})
+    store = ArtifactStore(f"metamem://rasad-{tmp_path.name}")
+    digest = store.put_bytes(b"hello")
+    [blob] = store.list_blobs()
+    assert (blob.digest, blob.size) == (digest, 0)
+    assert blob.modified > JAN_2020.timestamp()  # now: a gc keeps what it cannot date
+
+
+def test_only_64_character_names_are_listed_as_blobs(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    digest = store.put_bytes(b"x")
+    (tmp_path / "store" / "blobs" / digest[:2] / "notes.txt").write_text("x")
+    (tmp_path / "store" / "blobs" / (digest[:63] + "x")).write_text("x")
+    assert [b.digest for b in store.list_blobs()] == [digest]
+
+
+def test_gc_ignores_a_stray_file_with_a_blob_sized_name(project: Project) -> None:
+    """A 64-character file that is not a blob name (an editor's backup, say) once made
+    `rasad gc` fail with "not a sha256 blob name"; it is not a blob, so gc leaves it."""
+    blobs = Path(project.artifacts.root) / "blobs"
+    blobs.mkdir(parents=True, exist_ok=True)
+    stray = blobs / ("a" * 63 + "Z")
+    stray.write_text("not a blob")
+    orphan = project.artifacts.put_bytes(b"orphan")
+    project.artifacts.settle()
+    report = gc(project, dry_run=False, min_age_s=0)
+    assert [b.digest for b in report.unreferenced] == [orphan]
+    assert stray.read_text() == "not a blob" and not project.artifacts.exists(orphan)

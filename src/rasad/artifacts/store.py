@@ -138,7 +138,7 @@ class ArtifactStore:
         return "file" in (protocol if isinstance(protocol, tuple) else (protocol,))
 
     def _path(self, digest: str) -> str:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        if not _is_blob_name(digest):
             raise NotFoundError(f"{digest!r} is not a sha256 blob name (64 hex digits).")
         return f"{self.root}/blobs/{digest[:2]}/{digest}"
 
@@ -332,7 +332,7 @@ class ArtifactStore:
     def list_blobs(self) -> Iterator[BlobInfo]:
         for name, size, modified in self._find(f"{self.root}/blobs"):
             name = name.rsplit("/", 1)[-1]
-            if len(name) == 64:
+            if _is_blob_name(name):  # a stray file is not a blob, and gc must not delete it
                 yield BlobInfo(name, size, modified)
 
     def list_temporary(self) -> Iterator[TempFile]:
@@ -417,6 +417,11 @@ class ArtifactStore:
             f"Blob {digest[:12]} in {self.url} is corrupt: its content hashes to {actual[:12]}. "
             "It was changed after it was written; restore it from a backup. rasad will not use it."
         )
+
+
+def _is_blob_name(name: str) -> bool:
+    """Whether ``name`` is a blob's name: 64 lowercase hex digits, nothing else."""
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
 
 
 def _hard_link(source: Path, tmp: Path) -> bool:
