@@ -214,3 +214,24 @@ def test_verification_renders_to_json() -> None:
         "checkpoints": {"verified": 1, "latest": 2, "trusted_keys": ["k"], "key_source": "src"},
         "state": {"runs": 1}, "notes": ["n"]}
     assert Verification(True, 0).to_dict()["state"] is None
+
+
+def test_events_come_back_in_sequence_order_whatever_the_storage_order(
+        project: Project) -> None:
+    _seed(project, 3)  # events 1-4
+    # Rows 2 and 3 trade sequence numbers (and so their place in the chain).
+    _exec(project, "UPDATE audit_events SET seq = 100 WHERE seq = 2")
+    _exec(project, "UPDATE audit_events SET seq = 2 WHERE seq = 3")
+    _exec(project, "UPDATE audit_events SET seq = 3 WHERE seq = 100")
+    assert [e.seq for e in project.audit_log()] == [1, 2, 3, 4]
+    assert [e.subject for e in project.audit_log()][1:3] == ["thing:1", "thing:0"]
+
+
+def test_a_subject_filter_takes_wildcard_characters_literally(project: Project) -> None:
+    for subject in ("model:a_b", "model:a_b@1", "model:aXb@1", "model:a%b@2", "model:a_b@1@2"):
+        with project.transaction() as tx:
+            tx.record("test.event", subject, {})
+    assert [e.subject for e in project.audit_log(subject="model:a_b")] == [
+        "model:a_b", "model:a_b@1", "model:a_b@1@2"]
+    assert [e.subject for e in project.audit_log(subject="model:a%b")] == ["model:a%b@2"]
+    assert [e.subject for e in project.audit_log(subject="model:a_b@1")] == ["model:a_b@1"]

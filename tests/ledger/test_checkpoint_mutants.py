@@ -17,11 +17,15 @@ from rasad import Project
 from rasad.errors import InputError, IntegrityError
 from rasad.ledger import GENESIS_HASH
 from rasad.ledger.checkpoint import (
+    KEY_ACTION,
+    KEY_SUBJECT,
     Checkpoint,
     CheckpointFileError,
     CheckpointResult,
     CheckpointStore,
     _extend,
+    create,
+    key_recorded,
     sign_checkpoint,
 )
 from rasad.ledger.keys import private_key_from_text
@@ -291,3 +295,64 @@ def test_recomputing_a_range_needs_every_event_in_it(project: Project) -> None:
         _extend(session, 0, GENESIS_HASH, 3)
     assert str(caught.value) == ("Event 3 is missing from the ledger. Nothing was signed; run "
                                  "`rasad audit verify` to see what changed.")
+
+
+def test_the_key_is_recorded_once_and_an_unchanged_head_is_not_signed_again(
+        signed_project: tuple[Project, str, Path]) -> None:
+    project, store, key = signed_project
+    second = project.checkpoint(to=store, key=key)
+    again = project.checkpoint(to=store, key=key)
+    assert (second.created, second.key_recorded_seq) == (True, None)
+    assert (again.created, again.key_recorded_seq) == (False, None)
+    assert again.checkpoint == CheckpointStore(store).read(6)
+    assert [e.seq for e in project.audit_log(action=KEY_ACTION)] == [4]
+
+
+def test_an_event_of_that_action_elsewhere_does_not_record_a_key(project: Project) -> None:
+    fingerprint = "SHA256:" + "0" * 64
+    with project.transaction() as tx:
+        tx.record(KEY_ACTION, "audit:elsewhere", {"fingerprint": fingerprint})
+    with project.db.read() as session:
+        assert not key_recorded(session, fingerprint)
+    with project.transaction() as tx:
+        tx.record(KEY_ACTION, KEY_SUBJECT, {"fingerprint": fingerprint})
+    with project.db.read() as session:
+        assert key_recorded(session, fingerprint)
+
+
+class _RacingStore(CheckpointStore):
+    """A store where another process writes the same checkpoint file first."""
+
+    def __init__(self, url: str, head_hash: str | None = None) -> None:
+        super().__init__(url)
+        self.head_hash = head_hash
+
+    def write(self, checkpoint: Checkpoint) -> bool:
+        competitor = sign_checkpoint(
+            KEY, seq=checkpoint.seq, head_hash=self.head_hash or checkpoint.head_hash,
+            created_at=checkpoint.created_at, project_id=checkpoint.project_id,
+            project_name=checkpoint.project_name, previous_seq=checkpoint.previous_seq,
+            event_digests=checkpoint.event_digests, location=checkpoint.location)
+        assert super().write(competitor)
+        return super().write(checkpoint)
+
+
+def test_a_checkpoint_another_process_wrote_first_is_returned_if_it_agrees(
+        project: Project, tmp_path: Path) -> None:
+    key = private_key_from_text(b64encode(bytes(range(32))).decode())
+    store = _RacingStore(str(tmp_path / "cps"))
+    result = create(project.db, "tester", key, store, "test")
+    assert (result.created, result.key_recorded_seq) == (False, 2)
+    assert result.checkpoint == store.read(2)
+    assert result.checkpoint.key_fingerprint == FINGERPRINT  # the competitor's signature
+
+
+def test_a_checkpoint_another_process_wrote_for_another_head_is_refused(
+        project: Project, tmp_path: Path) -> None:
+    key = private_key_from_text(b64encode(bytes(range(32))).decode())
+    store = _RacingStore(str(tmp_path / "cps"), head_hash="ef" * 32)
+    with pytest.raises(IntegrityError) as caught:
+        create(project.db, "tester", key, store, "test")
+    assert str(caught.value) == (
+        f"Checkpoint {store.location(2)} signed a different head hash for event 2: the ledger "
+        "was rewritten. Run `rasad audit verify --checkpoints URL`.")

@@ -157,3 +157,15 @@ def test_versioned_references_split_at_the_last_at_sign(ref: str,
 def test_short_digests_in_messages() -> None:
     assert _short(None) == "none"
     assert _short("0123456789abcdef") == "0123456789ab\u2026"
+
+
+def test_a_dataset_version_whose_content_hash_changed_is_named(deployed: Deployed) -> None:
+    project = deployed.project
+    add = project.audit_log(action="dataset.add")[0]
+    recorded = add.details["content_hash"]
+    attack.execute(project, "UPDATE dataset_versions SET content_hash = :h", h="ab" * 32)
+    [problem] = _problems(project, "dataset_versions (")
+    assert problem == Problem(
+        ProblemKind.STATE, f"dataset_versions (loans@1): content_hash is abababababab\u2026, but "
+        f"the ledger (dataset.add, event {add.seq}) recorded {recorded[:12]}\u2026.",
+        seq=add.seq, row="dataset_versions (loans@1)")
