@@ -55,7 +55,7 @@ demo: install
 test: chromium install-test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-# Mutation testing of the integrity core (not part of `make test`; about an hour on two
+# Mutation testing of the integrity core (not part of `make test`; several hours on two
 # cores). Configured in pyproject.toml [tool.mutmut]; docs/testing.md has the last scores.
 MUTATION_JOBS ?= 2
 mutation: install-test

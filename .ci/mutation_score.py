@@ -4,10 +4,12 @@ Usage: ``python .ci/mutation_score.py [--min 95] [--equivalent .ci/mutation_equi
 run from the repository root after ``mutmut run``.
 
 A mutant counts as killed when a test failed or it timed out (an infinite loop the tests
-ran into). The score is killed / (total - equivalent): ``--equivalent`` names mutants
+ran into). The score is killed / (total - equivalent - unchecked): ``--equivalent`` names mutants
 judged equivalent to the original code, one per line with its reason after ``#``; each is
-still listed, and one that is killed after all is reported so the list stays honest.
-Exits 1 when a module scores below ``--min``, or when a mutant was never checked.
+still listed, and one that is killed after all is reported so the list stays honest. The
+"raw" column counts them as alive.
+Exits 1 when a module scores below ``--min``, or when a mutant was never checked (an
+interrupted run: ``mutmut run`` again carries on where it stopped).
 """
 
 from __future__ import annotations
@@ -77,21 +79,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"note: {name} is listed as equivalent but was killed; remove it.")
         elif name in equivalent:
             counts["equivalent"] += 1
+        elif status == "not checked":
+            counts["not checked"] += 1
         else:
-            counts[status] += 1
+            counts["alive"] += 1
             alive[module].append(f"{name}: {status}")
 
     failed = False
-    print(f"{'module':<34}{'killed':>8}{'total':>7}{'equiv.':>8}{'score':>9}")
+    print(f"{'module':<32}{'total':>7}{'killed':>8}{'alive':>7}{'equiv.':>8}{'unchecked':>10}"
+          f"{'raw':>8}{'score':>9}")
     totals: Counter[str] = Counter()
     for module, counts in sorted(by_module.items()):
         totals.update(counts)
-        score = _score(counts)
-        failed |= score < args.min or counts["not checked"] > 0
-        print(f"{module:<34}{counts['killed']:>8}{counts['total']:>7}{counts['equivalent']:>8}"
-              f"{score:>8.1f}%")
-    print(f"{'all':<34}{totals['killed']:>8}{totals['total']:>7}{totals['equivalent']:>8}"
-          f"{_score(totals):>8.1f}%")
+        failed |= _score(counts) < args.min or counts["not checked"] > 0
+        print(_row(module, counts))
+    print(_row("all", totals))
     for module, names in sorted(alive.items()):
         print(f"\nAlive in {module} ({len(names)}):")
         for line in names:
@@ -102,8 +104,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _score(counts: Counter[str]) -> float:
-    considered = counts["total"] - counts["equivalent"]
+    """Killed among the checked mutants that are not equivalent."""
+    considered = counts["total"] - counts["equivalent"] - counts["not checked"]
     return 100.0 * counts["killed"] / considered if considered else 100.0
+
+
+def _raw(counts: Counter[str]) -> float:
+    """Killed among the checked mutants, equivalent ones counted as alive."""
+    checked = counts["total"] - counts["not checked"]
+    return 100.0 * counts["killed"] / checked if checked else 100.0
+
+
+def _row(module: str, counts: Counter[str]) -> str:
+    return (f"{module:<32}{counts['total']:>7}{counts['killed']:>8}{counts['alive']:>7}"
+            f"{counts['equivalent']:>8}{counts['not checked']:>10}{_raw(counts):>7.1f}%"
+            f"{_score(counts):>8.1f}%")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from rasad import Project
 from rasad.artifacts import ArtifactStore
-from rasad.artifacts.store import TempFile, sha256_file
+from rasad.artifacts.store import TempFile, _is_blob_name, sha256_file
 from rasad.errors import IntegrityError, NotFoundError
 from rasad.maintenance import gc
 
@@ -284,3 +284,9 @@ def test_gc_ignores_a_stray_file_with_a_blob_sized_name(project: Project) -> Non
     report = gc(project, dry_run=False, min_age_s=0)
     assert [b.digest for b in report.unreferenced] == [orphan]
     assert stray.read_text() == "not a blob" and not project.artifacts.exists(orphan)
+
+
+@pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
+def test_the_blob_name_rule_itself(name: str) -> None:
+    assert _is_blob_name(GOOD) and _is_blob_name("0" * 64)
+    assert not _is_blob_name(name)

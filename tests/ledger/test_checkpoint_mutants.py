@@ -16,6 +16,7 @@ import pytest
 from rasad import Project
 from rasad.errors import InputError, IntegrityError
 from rasad.ledger import GENESIS_HASH
+from rasad.ledger import checkpoint as checkpoint_module
 from rasad.ledger.checkpoint import (
     KEY_ACTION,
     KEY_SUBJECT,
@@ -356,3 +357,30 @@ def test_a_checkpoint_another_process_wrote_for_another_head_is_refused(
     assert str(caught.value) == (
         f"Checkpoint {store.location(2)} signed a different head hash for event 2: the ledger "
         "was rewritten. Run `rasad audit verify --checkpoints URL`.")
+
+
+def test_another_action_on_the_key_subject_does_not_record_a_key(project: Project) -> None:
+    fingerprint = "SHA256:" + "1" * 64
+    with project.transaction() as tx:
+        tx.record("audit.note", KEY_SUBJECT, {"fingerprint": fingerprint})
+    with project.db.read() as session:
+        assert not key_recorded(session, fingerprint)
+
+
+def test_a_key_recorded_by_another_process_meanwhile_is_not_recorded_twice(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = private_key_from_text(b64encode(bytes(range(32))).decode())
+    store = CheckpointStore(str(tmp_path / "cps"))
+    assert create(project.db, "tester", key, store, "test").key_recorded_seq == 2
+    calls: list[str] = []
+
+    def first_look_misses(session: object, key_fingerprint: str) -> bool:
+        calls.append(key_fingerprint)  # the unlocked look happened before the other process
+        return len(calls) > 1 and key_recorded(session, key_fingerprint)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checkpoint_module, "key_recorded", first_look_misses)
+    with project.transaction() as tx:
+        tx.record("test.event", "thing:x", {})
+    result = create(project.db, "tester", key, store, "test")
+    assert result.key_recorded_seq is None and len(calls) == 2
+    assert [e.seq for e in project.audit_log(action=KEY_ACTION)] == [2]

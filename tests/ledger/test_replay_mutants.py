@@ -6,9 +6,11 @@ Written against the mutants mutation testing left alive (docs/testing.md).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 
 from rasad import Project
 from rasad.ledger import ProblemKind
@@ -169,3 +171,65 @@ def test_a_dataset_version_whose_content_hash_changed_is_named(deployed: Deploye
         ProblemKind.STATE, f"dataset_versions (loans@1): content_hash is abababababab\u2026, but "
         f"the ledger (dataset.add, event {add.seq}) recorded {recorded[:12]}\u2026.",
         seq=add.seq, row="dataset_versions (loans@1)")
+
+
+def test_a_current_pointer_moved_to_another_deployment_names_both(deployed: Deployed) -> None:
+    first, last_seq = deployed.ids["dev"][0], deployed.seqs["dev"][-1]
+    attack.execute(deployed.project, "UPDATE current_deployments SET deployment_id = :d "
+                   "WHERE environment = 'dev'", d=first)
+    assert _problems(deployed.project, "current_deployments (") == [Problem(
+        ProblemKind.STATE, f"current_deployments (credit, dev) points at deployment {first} "
+        f"(credit, dev), which serves credit@1; the ledger's last promotion or rollback there "
+        f"(event {last_seq}) serves credit@2.", seq=last_seq,
+        row="current_deployments (credit, dev)")]
+
+
+def test_a_current_pointer_without_any_event_is_named(deployed: Deployed) -> None:
+    attack.execute(deployed.project, """
+        INSERT INTO deployments (model_name, environment, model_version_id, kind,
+                                 deployed_by, deployed_at)
+        SELECT 'credit', 'production', id, 'promotion', 'mallory', '2026-01-01T00:00:00Z'
+        FROM model_versions WHERE version = 1""")
+    attack.execute(deployed.project, """
+        INSERT INTO current_deployments (model_name, environment, deployment_id, active)
+        SELECT 'credit', 'production', max(id), :t FROM deployments""", t=True)
+    assert _problems(deployed.project, "current_deployments (") == [Problem(
+        ProblemKind.STATE, "current_deployments (credit, production) exists, but the ledger "
+        "records no deployment of credit to production.",
+        row="current_deployments (credit, production)")]
+
+
+def test_a_deleted_run_row_is_named(project: Project) -> None:
+    with project.start_run("empty") as run:
+        pass
+    start = project.audit_log(action="run.start")[-1].seq
+    finish = project.audit_log(action="run.finish")[-1].seq
+    attack.execute(project, "DELETE FROM runs WHERE id = :r", r=run.id)
+    assert _problems(project, "runs (") == [Problem(
+        ProblemKind.STATE, f"runs ({run.id}) is missing: the ledger records run {run.id} "
+        f"(event {start}).", seq=finish, row=f"runs ({run.id})")]
+
+
+def _point_current_at_a_missing_deployment(project: Project) -> None:
+    """What an insider can do with the foreign keys off: SQLite's own shell leaves them off,
+    and a PostgreSQL superuser can switch their triggers off for a session."""
+    sql = "UPDATE current_deployments SET deployment_id = 999999 WHERE environment = 'staging'"
+    if project.db.backend == "sqlite":
+        database = project.db.write_engine.url.database
+        assert database is not None
+        with sqlite3.connect(database) as conn:
+            conn.execute(sql)
+        return
+    with project.db.write_engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(sql))
+
+
+def test_a_current_pointer_to_a_missing_deployment_serves_nothing(deployed: Deployed) -> None:
+    last_seq = deployed.seqs["staging"][-1]
+    _point_current_at_a_missing_deployment(deployed.project)
+    [problem] = _problems(deployed.project, "current_deployments (")
+    assert problem.message == (
+        "current_deployments (credit, staging) points at deployment None (None, None), which "
+        f"serves nothing; the ledger's last promotion or rollback there (event {last_seq}) "
+        "serves credit@1.")
