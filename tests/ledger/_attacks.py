@@ -98,6 +98,21 @@ def append(project: Project, action: str, subject: str, details: dict[str, objec
     return int(last) + 1
 
 
+def forge_deployment(project: Project, env: str, version: int, kind: str = "promotion",
+                     *, current: bool = False) -> None:
+    """Insert a deployment of credit@``version`` to ``env`` with no event; ``current``
+    also points the environment's current deployment at it."""
+    execute(project, """
+        INSERT INTO deployments (model_name, environment, model_version_id, kind,
+                                 deployed_by, deployed_at)
+        SELECT 'credit', :env, id, :kind, 'mallory', '2026-01-01T00:00:00Z'
+        FROM model_versions WHERE version = :version""", env=env, kind=kind, version=version)
+    if current:
+        execute(project, """
+            INSERT INTO current_deployments (model_name, environment, deployment_id, active)
+            SELECT 'credit', :env, max(id), :t FROM deployments""", env=env, t=True)
+
+
 def new_key(folder: Path, name: str = "signing") -> Path:
     path = folder / name
     generate_key(path)

@@ -134,14 +134,7 @@ def test_forged_promotion_event_is_caught_by_replay(state: State) -> None:
 
 
 def test_state_rows_without_events_are_named(state: State) -> None:
-    attack.execute(state.project, """
-        INSERT INTO deployments (model_name, environment, model_version_id, kind,
-                                 deployed_by, deployed_at)
-        SELECT 'credit', 'production', id, 'promotion', 'mallory', '2026-01-01T00:00:00Z'
-        FROM model_versions WHERE version = 1""")
-    attack.execute(state.project, """
-        INSERT INTO current_deployments (model_name, environment, deployment_id, active)
-        SELECT 'credit', 'production', max(id), :t FROM deployments""", t=True)
+    attack.forge_deployment(state.project, "production", 1, current=True)
     rows = [row for row, _ in _state_problems(state.project.verify_audit())]
     assert rows[0] == "current_deployments (credit, production)"
     assert rows[1].startswith("deployments (id ")

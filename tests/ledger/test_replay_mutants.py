@@ -58,11 +58,7 @@ def test_a_later_deployment_pointing_at_another_version_is_named(deployed: Deplo
 
 
 def test_a_deployment_row_without_an_event_is_named(deployed: Deployed) -> None:
-    attack.execute(deployed.project, """
-        INSERT INTO deployments (model_name, environment, model_version_id, kind,
-                                 deployed_by, deployed_at)
-        SELECT 'credit', 'staging', id, 'rollback', 'mallory', '2026-01-01T00:00:00Z'
-        FROM model_versions WHERE version = 2""")
+    attack.forge_deployment(deployed.project, "staging", 2, "rollback")
     [problem] = _problems(deployed.project, "deployments (")
     new_id = int(problem.row.removeprefix("deployments (id ").rstrip(")"))  # type: ignore[union-attr]
     assert new_id > max(deployed.ids["dev"] + deployed.ids["staging"])
@@ -185,14 +181,7 @@ def test_a_current_pointer_moved_to_another_deployment_names_both(deployed: Depl
 
 
 def test_a_current_pointer_without_any_event_is_named(deployed: Deployed) -> None:
-    attack.execute(deployed.project, """
-        INSERT INTO deployments (model_name, environment, model_version_id, kind,
-                                 deployed_by, deployed_at)
-        SELECT 'credit', 'production', id, 'promotion', 'mallory', '2026-01-01T00:00:00Z'
-        FROM model_versions WHERE version = 1""")
-    attack.execute(deployed.project, """
-        INSERT INTO current_deployments (model_name, environment, deployment_id, active)
-        SELECT 'credit', 'production', max(id), :t FROM deployments""", t=True)
+    attack.forge_deployment(deployed.project, "production", 1, current=True)
     assert _problems(deployed.project, "current_deployments (") == [Problem(
         ProblemKind.STATE, "current_deployments (credit, production) exists, but the ledger "
         "records no deployment of credit to production.",

@@ -72,8 +72,7 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
         warnings.append(f"{len(report.extra_columns)} input column(s) not used by the model: "
                         + ", ".join(report.extra_columns))
     if out_path is not None:
-        write_atomic(out_path, lambda tmp: _write_frame(result, tmp, out_path.suffix),
-                     inputs=source)
+        write_atomic(out_path, lambda tmp: _write_frame(result, tmp, out_path.suffix))
     with project.transaction() as tx:
         tx.record("model.predict", f"model:{name}@{model_version.version}", {
             "rows": len(result), "environment": env, "artifact_sha256": model_version.blob,

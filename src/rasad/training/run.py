@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import enum
-import hashlib
 import json
 import math
 import os
@@ -19,6 +18,7 @@ from sqlalchemy import insert, select, update
 
 from rasad.errors import ConflictError, InputError
 from rasad.ledger import canonical_json, utc_now
+from rasad.ledger.replay import step_metrics_digest
 from rasad.store._tables import RunDatasetRow, RunRow, StepMetricRow
 from rasad.training.environment import capture_environment, git_state
 
@@ -283,18 +283,14 @@ def metric_history(project: Project, run_id: str, key: str) -> list[tuple[int, f
 
 
 def metrics_digest(project: Project, run_id: str) -> tuple[str, int]:
-    """sha256 over every step metric of a run (key, step, value), and their count."""
-    digest = hashlib.sha256()
-    count = 0
+    """sha256 over every step metric of a run (key, step, value), and their count: the
+    digest ``audit verify`` recomputes (:func:`rasad.ledger.replay.step_metrics_digest`)."""
     with project.db.read() as session:
         rows = session.execute(
             select(StepMetricRow.key, StepMetricRow.step, StepMetricRow.value)
             .where(StepMetricRow.run_id == run_id)
             .order_by(StepMetricRow.key, StepMetricRow.step, StepMetricRow.id))
-        for key, step, value in rows:
-            digest.update(f"{key}\x1f{step}\x1f{float(value)!r}\n".encode())
-            count += 1
-    return digest.hexdigest(), count
+        return step_metrics_digest(rows)
 
 
 def _pid_alive(pid: int) -> bool:
