@@ -67,6 +67,7 @@ mutation: install-test
 lint: install-test
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) rasad-demo

@@ -16,9 +16,9 @@ import pytest
 
 from rasad import Project
 from rasad.artifacts import ArtifactStore
-from rasad.datasets import read_table, write_parquet
 from rasad.errors import IntegrityError
 from rasad.ledger import canonical_json
+from rasad.tables import read_table, write_parquet
 
 from .cli._helpers import Cli, blob_path
 

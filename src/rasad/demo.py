@@ -170,8 +170,8 @@ def run_demo(folder: Path, *, force: bool = False, seed: int = 0, rows_per_month
 
 def _drift(project: Project, reference: str, current: str, html: Path) -> Any:
     """Compare two dataset versions, save the result as a monitor result, write the page."""
-    from rasad.datasets import parse_ref
     from rasad.drift import compare
+    from rasad.names import parse_ref
     from rasad.reports.drift import render_drift
 
     ref = project.load_dataset(*parse_ref(reference))

@@ -23,7 +23,7 @@ from rasad.store._tables import (
 )
 
 if TYPE_CHECKING:
-    from rasad.project import Project
+    from rasad.core import Context
 
 #: Every column that holds a blob digest. A new table that stores blobs adds itself here.
 BLOB_REFERENCES = (
@@ -67,7 +67,7 @@ def referenced(session: Session) -> set[str]:
     return found
 
 
-def gc(project: Project, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
+def gc(ctx: Context, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
     """List (and unless ``dry_run``, delete) unreferenced blobs and stale temporary files.
 
     Blobs and temporary files younger than ``min_age_s`` are kept, and so is a local
@@ -80,18 +80,18 @@ def gc(project: Project, *, dry_run: bool = True, min_age_s: float = 3600.0) -> 
     >>> from rasad import Project
     >>> project = Project.init(tempfile.mkdtemp())
     >>> orphan = project.artifacts.put_bytes(b"never referenced")
-    >>> report = gc(Project.open(project.root), dry_run=True, min_age_s=0)
+    >>> report = gc(Project.open(project.root).context, dry_run=True, min_age_s=0)
     >>> [b.digest == orphan for b in report.unreferenced], report.removed, report.temporary
     ([True], False, [])
     """
     if min_age_s < 0:
         raise InputError(f"--min-age must be 0 or more seconds, not {min_age_s:g}.")
-    store = project.artifacts
+    store = ctx.artifacts
     # This thread's own blobs awaiting their transaction: gc's transaction settles them,
     # and a caller may still record them.
     in_flight = store.unsettled()
     now = time.time()
-    with project.transaction() as tx:  # holds the write lock: no new reference lands meanwhile
+    with ctx.transaction() as tx:  # holds the write lock: no new reference lands meanwhile
         refs = referenced(tx.session) | in_flight
         orphans, young = [], 0
         for blob in store.list_blobs():
@@ -102,7 +102,7 @@ def gc(project: Project, *, dry_run: bool = True, min_age_s: float = 3600.0) -> 
                 continue
             orphans.append(blob)
         orphans.sort(key=lambda b: b.digest)
-        temporary = [t for t in _temporary(project)
+        temporary = [t for t in _temporary(ctx)
                      if now - t.modified >= min_age_s and not store.in_use(t)]
         temporary.sort(key=lambda t: t.path)
         if not dry_run and (orphans or temporary):
@@ -113,15 +113,15 @@ def gc(project: Project, *, dry_run: bool = True, min_age_s: float = 3600.0) -> 
             for blob in orphans:
                 store.delete(blob.digest)
             for temp in temporary:
-                _delete_temporary(project, temp)
+                _delete_temporary(ctx, temp)
             store.prune_temporary()
     return GcReport(orphans, removed=not dry_run, kept_young=young, temporary=temporary)
 
 
-def _temporary(project: Project) -> list[TempFile]:
+def _temporary(ctx: Context) -> list[TempFile]:
     """The store's ``tmp/`` files, plus ``.rasad/tmp/`` where older versions staged data."""
-    found = list(project.artifacts.list_temporary())
-    legacy = project.root / STATE_DIR / "tmp"
+    found = list(ctx.artifacts.list_temporary())
+    legacy = ctx.root / STATE_DIR / "tmp"
     if legacy.is_dir():
         for path in legacy.rglob("*"):
             if path.is_file():
@@ -130,9 +130,9 @@ def _temporary(project: Project) -> list[TempFile]:
     return found
 
 
-def _delete_temporary(project: Project, temp: TempFile) -> None:
-    legacy = project.root / STATE_DIR / "tmp"
+def _delete_temporary(ctx: Context, temp: TempFile) -> None:
+    legacy = ctx.root / STATE_DIR / "tmp"
     if Path(temp.path).is_relative_to(legacy):
         Path(temp.path).unlink(missing_ok=True)
     else:
-        project.artifacts.delete_temporary(temp.path)
+        ctx.artifacts.delete_temporary(temp.path)

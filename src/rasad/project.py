@@ -1,4 +1,8 @@
-"""The Project: the entry object that wires the store, artifacts, ledger and identity.
+"""The Project: the facade for Python users, with the same verbs as the CLI.
+
+A project wires one :class:`~rasad.core.Context` (database, artifact store,
+configuration, clock, acting principal) and passes it to the service functions,
+which never import this module: every verb here is one call into a service.
 
 >>> import tempfile
 >>> project = Project.init(tempfile.mkdtemp(), name="loans")
@@ -12,34 +16,30 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rasad.artifacts import ArtifactStore
-from rasad.config import (
-    CONFIG_FILE,
-    STATE_DIR,
-    TEMPLATE,
-    ProjectConfig,
-    resolve_artifacts_url,
-    resolve_database_url,
-)
+from rasad.config import CONFIG_FILE, STATE_DIR, TEMPLATE, ProjectConfig
+from rasad.core import Context
 from rasad.errors import ConflictError, InputError, NotFoundError
-from rasad.identity import current_actor
 from rasad.ledger import AuditEvent, Tx, Verification, events
-from rasad.store import Database, migrate
+from rasad.store import migrate
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sqlalchemy.orm import Session
+
+    from rasad.artifacts import ArtifactStore
     from rasad.datasets import AddResult, DatasetVersion
     from rasad.ledger.checkpoint import CheckpointResult
     from rasad.maintenance import GcReport
     from rasad.monitoring.results import MonitorResult
     from rasad.registry import Deployment, ModelDetail, ModelVersion
     from rasad.serving import BatchResult
+    from rasad.store import Database
     from rasad.training import ActiveRun, Run, RunComparison, TrainResult
 
 
@@ -50,11 +50,37 @@ class Project:
     itself does no I/O beyond reading the configuration it is given.
     """
 
-    def __init__(self, root: Path, config: ProjectConfig) -> None:
-        self.root = root
-        self.config = config
-        self.db = Database(resolve_database_url(config, root))
-        self.artifacts = ArtifactStore(resolve_artifacts_url(config, root))
+    def __init__(self, root: Path, config: ProjectConfig, *, actor: str | None = None) -> None:
+        self.context = Context.build(root, config, actor=actor)
+
+    @property
+    def root(self) -> Path:
+        return self.context.root
+
+    @property
+    def config(self) -> ProjectConfig:
+        return self.context.config
+
+    @property
+    def db(self) -> Database:
+        return self.context.db
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        return self.context.artifacts
+
+    @property
+    def actor(self) -> str:
+        """Who acts through this project: recorded on every audit event it writes."""
+        return self.context.actor
+
+    @property
+    def clock(self) -> Callable[[], str]:
+        return self.context.clock
+
+    def read(self) -> AbstractContextManager[Session]:
+        """A read-only session (see :meth:`rasad.core.Context.read`)."""
+        return self.context.read()
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -113,7 +139,7 @@ class Project:
                             "`rasad init` to create one, or pass `--project DIR`.")
 
     def close(self) -> None:
-        self.db.dispose()
+        self.context.close()
 
     def __enter__(self) -> Project:
         return self
@@ -124,18 +150,9 @@ class Project:
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r}, name={self.config.name!r})"
 
-    @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """A serialised write transaction; every change in it records its audit event.
-
-        Once the lock is held, the blobs this thread stored since its last transaction
-        are checked (and stored again if a concurrent gc removed them), so a row written
-        here never points at a missing blob (see ``rasad.artifacts.store``).
-        """
-        with self.db.write() as session:
-            session.connection()  # the lock itself: SQLite's BEGIN IMMEDIATE runs on connecting
-            self.artifacts.settle()
-            yield Tx(session, current_actor())
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A serialised write transaction (see :meth:`rasad.core.Context.transaction`)."""
+        return self.context.transaction()
 
     # -- audit -----------------------------------------------------------------------------
 
@@ -176,7 +193,7 @@ class Project:
             raise InputError("No checkpoint store: pass --to URL (a folder or fsspec URL) or "
                              "set audit.checkpoints in rasad.yaml.")
         signing = keys.signing_key(key, os.environ)
-        return checkpoint.create(self.db, current_actor(), signing,
+        return checkpoint.create(self.db, self.actor, signing,
                                  checkpoint.CheckpointStore(url), self.config.name)
 
     # -- datasets --------------------------------------------------------------------------
@@ -184,75 +201,76 @@ class Project:
     def add_dataset(self, source: str | os.PathLike[str] | pd.DataFrame, name: str,
                     *, description: str | None = None) -> AddResult:
         from rasad.datasets import service
-        return service.add(self, source, name, description=description)
+        return service.add(self.context, source, name, description=description)
 
     def datasets(self, name: str | None = None) -> list[DatasetVersion]:
         from rasad.datasets import service
-        return service.list_versions(self, name)
+        return service.list_versions(self.context, name)
 
     def dataset(self, name: str, version: int | None = None) -> DatasetVersion:
         from rasad.datasets import service
-        return service.get(self, name, version)
+        return service.get(self.context, name, version)
 
     def load_dataset(self, name: str, version: int | None = None) -> pd.DataFrame:
         from rasad.datasets import service
-        return service.load_frame(self, self.dataset(name, version))
+        return service.load_frame(self.context, self.dataset(name, version))
 
     # -- training --------------------------------------------------------------------------
 
     def start_run(self, name: str | None = None, *, params: dict[str, Any] | None = None,
                   seed: int | None = None) -> ActiveRun:
         from rasad.training import run as runs
-        return runs.start(self, name=name, params=params, seed=seed)
+        return runs.start(self.context, name=name, params=params, seed=seed)
 
     def train(self, **overrides: Any) -> TrainResult:
         """Train from ``rasad.yaml``'s ``training`` section, with keyword overrides."""
         from rasad.training import train
-        return train.train(self, **overrides)
+        return train.train(self.context, **overrides)
 
     def runs(self, status: str | None = None) -> list[Run]:
         from rasad.training import run as runs
-        return runs.list_runs(self, status=status)
+        return runs.list_runs(self.context, status=status)
 
     def run(self, run_id: str) -> Run:
         from rasad.training import run as runs
-        return runs.get(self, run_id)
+        return runs.get(self.context, run_id)
 
     def compare_runs(self, *run_ids: str) -> RunComparison:
         from rasad.training import run as runs
-        return runs.compare(self, list(run_ids))
+        return runs.compare(self.context, list(run_ids))
 
     # -- registry --------------------------------------------------------------------------
 
     def register(self, run_id: str, name: str) -> ModelVersion:
         from rasad.registry import models
-        return models.register(self, run_id, name).version
+        return models.register(self.context, run_id, name).version
 
     def models(self) -> list[ModelDetail]:
         from rasad.registry import models
-        return models.list_models(self)
+        return models.list_models(self.context)
 
     def model(self, name: str) -> ModelDetail:
         from rasad.registry import models
-        return models.detail(self, name)
+        return models.detail(self.context, name)
 
     def model_version(self, name: str, version: int | None = None,
                       env: str | None = None) -> ModelVersion:
         from rasad.registry import models
-        return models.resolve(self, name, version=version, env=env)
+        return models.resolve(self.context, name, version=version, env=env)
 
     def load_model(self, name: str, version: int | None = None, env: str | None = None) -> Any:
         from rasad.registry import models
-        return models.load(self, models.resolve(self, name, version=version, env=env))
+        version_ = models.resolve(self.context, name, version=version, env=env)
+        return models.load(self.context, version_)
 
     def promote(self, name: str, version: int, to: str, *, reason: str | None = None
                 ) -> Deployment:
         from rasad.registry import promotion
-        return promotion.promote(self, name, version, to, reason=reason)
+        return promotion.promote(self.context, name, version, to, reason=reason)
 
     def rollback(self, name: str, env: str, *, reason: str | None = None) -> Deployment:
         from rasad.registry import promotion
-        return promotion.rollback(self, name, env, reason=reason)
+        return promotion.rollback(self.context, name, env, reason=reason)
 
     # -- scoring and upkeep ----------------------------------------------------------------
 
@@ -261,24 +279,24 @@ class Project:
                 output: str | os.PathLike[str] | None = None,
                 strict_categories: bool = False) -> BatchResult:
         from rasad.serving import batch
-        return batch.predict(self, name, data, version=version, env=env, output=output,
+        return batch.predict(self.context, name, data, version=version, env=env, output=output,
                              strict_categories=strict_categories)
 
     def save_monitor_result(self, *, monitor: str, kind: str, reference: str, current: str,
                             alert: bool, summary: dict[str, Any], payload: dict[str, Any]
                             ) -> MonitorResult:
         from rasad.monitoring import results
-        return results.save_result(self, monitor=monitor, kind=kind, reference=reference,
+        return results.save_result(self.context, monitor=monitor, kind=kind, reference=reference,
                                    current=current, alert=alert, summary=summary,
                                    payload=payload)
 
     def monitor_results(self, monitor: str | None = None) -> list[MonitorResult]:
         from rasad.monitoring import results
-        return results.list_results(self, monitor)
+        return results.list_results(self.context, monitor)
 
     def gc(self, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
         from rasad import maintenance
-        return maintenance.gc(self, dry_run=dry_run, min_age_s=min_age_s)
+        return maintenance.gc(self.context, dry_run=dry_run, min_age_s=min_age_s)
 
 
 def _yaml_scalar(value: str) -> str:

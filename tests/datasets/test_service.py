@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from rasad import Project
-from rasad.datasets import ColumnKind, parse_ref
 from rasad.errors import InputError, NotFoundError
+from rasad.names import parse_ref
+from rasad.tables import ColumnKind
 
 
 def _frame(n: int = 50, seed: int = 0) -> pd.DataFrame:

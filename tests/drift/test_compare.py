@@ -11,7 +11,6 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from rasad.datasets import ColumnKind
 from rasad.drift import (
     Chunker,
     ColumnStatus,
@@ -25,6 +24,7 @@ from rasad.drift import (
 )
 from rasad.errors import InputError, NotFoundError
 from rasad.examples import DRIFTED_COLUMNS, generate_drift_pair
+from rasad.tables import ColumnKind
 
 
 @pytest.fixture(scope="module")

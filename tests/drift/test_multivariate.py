@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rasad.datasets import ColumnKind
 from rasad.drift.chunking import Chunker, Period
 from rasad.drift.multivariate import (
     DEFAULT_AUC_THRESHOLD,
@@ -24,6 +23,7 @@ from rasad.drift.multivariate import (
 )
 from rasad.drift.reference import NOT_COMPARED
 from rasad.errors import InputError
+from rasad.tables import ColumnKind
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "drift-multivariate.md"
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from rasad.datasets import ColumnKind
 from rasad.drift import ColumnStatus, DriftPolicy, Method, ReferenceProfile, compare
 from rasad.drift.reference import NOT_COMPARED, SKETCH_SIZE, is_time_text, resolve_kinds
 from rasad.errors import InputError
+from rasad.tables import ColumnKind
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from rasad import Project
 from rasad.config import CONFIG_FILE
-from rasad.datasets.kinds import ColumnKind
 from rasad.errors import (
     ConflictError,
     InputError,
@@ -19,6 +18,7 @@ from rasad.errors import (
     UntrustedArtifactError,
 )
 from rasad.ledger import canonical_json
+from rasad.tables.kinds import ColumnKind
 
 from ._helpers import (
     CUSTOM_ESTIMATOR,

@@ -28,10 +28,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from rasad import Project
+from rasad.artifacts.skops import dump_model, load_model
 from rasad.errors import ConflictError, IntegrityError, UntrustedArtifactError
 from rasad.ledger import canonical_json
 from rasad.registry import ModelVersion
-from rasad.registry._skops import dump_model, load_model
 from rasad.training.pipeline import build_pipeline
 
 from ..cli._helpers import Cli, snapshot

@@ -14,15 +14,14 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from rasad.artifacts import skops as _skops
+from rasad.artifacts.skops import library_classes, trusted_by_default, trusted_by_user
 from rasad.errors import UntrustedArtifactError
-from rasad.registry import _skops
-from rasad.registry._skops import library_classes, trusted_by_default, trusted_by_user
 
 
 @pytest.fixture(autouse=True)
 def _fresh_allow_list() -> Iterator[None]:
     library_classes.cache_clear()
-    _skops._rasad_functions.cache_clear()
     yield
     library_classes.cache_clear()
 
@@ -135,9 +134,9 @@ def test_user_entries_are_exact_names(entries: object, name: str, trusted: bool)
 def test_rasad_functions_are_its_own_two_converters() -> None:
     from rasad.training import pipeline
 
-    assert _skops._rasad_functions() == {
-        "rasad.training.pipeline.booleans_as_float": pipeline.booleans_as_float,
-        "rasad.training.pipeline.categories_as_text": pipeline.categories_as_text}
+    assert _skops.RASAD_FUNCTIONS == (
+        f"{pipeline.__name__}.{pipeline.booleans_as_float.__qualname__}",
+        f"{pipeline.__name__}.{pipeline.categories_as_text.__qualname__}")
     for name in _skops.RASAD_FUNCTIONS + _skops.RASAD_CLASSES:
         assert trusted_by_default(name), name
     assert not trusted_by_default("rasad.training.pipeline.make_pipeline")

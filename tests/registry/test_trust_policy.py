@@ -1,4 +1,4 @@
-"""The trust policy of rasad.registry._skops, name by name: exact classes, no prefixes.
+"""The trust policy of rasad.artifacts.skops, name by name: exact classes, no prefixes.
 
 Each test pins one condition of the policy, so that weakening any of them (an exact
 entry acting as a prefix, a function passing for a class, a look-up that imports what
@@ -40,8 +40,7 @@ from sklearn.tree import _tree
 from sklearn.utils import all_estimators
 from xgboost import XGBRanker
 
-from rasad.errors import IntegrityError, UntrustedArtifactError
-from rasad.registry._skops import (
+from rasad.artifacts.skops import (
     TRUSTED_LIBRARIES,
     TrustDecision,
     check_model,
@@ -55,6 +54,7 @@ from rasad.registry._skops import (
     trusted_by_user,
     untrusted_types,
 )
+from rasad.errors import IntegrityError, UntrustedArtifactError
 
 TREE = "sklearn.tree._tree.Tree"
 
@@ -120,20 +120,20 @@ def test_a_class_is_trusted_only_while_its_name_looks_it_up(
     assert not trusted_by_default(TREE)  # the name now gives another class
 
 
-def test_rasad_functions_are_trusted_by_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rasad_functions_are_trusted_only_under_their_own_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
     from rasad.training import pipeline
 
     name = "rasad.training.pipeline.categories_as_text"
     assert trusted_by_default(name)
-
-    def categories_as_text(values: object) -> object:
-        return values
-
-    categories_as_text.__module__ = pipeline.__name__
-    categories_as_text.__qualname__ = "categories_as_text"
-    monkeypatch.setattr(pipeline, "categories_as_text", categories_as_text)
-    assert full_name(categories_as_text) == name
-    assert not trusted_by_default(name)  # same name, another function
+    # A re-export under the trusted name (what a tampered install would show) is refused:
+    # the object found must be defined under that very name.
+    monkeypatch.setattr(pipeline, "categories_as_text", os.remove)
+    assert not trusted_by_default(name)
+    monkeypatch.setattr(pipeline, "categories_as_text", pipeline.booleans_as_float)
+    assert not trusted_by_default(name)
 
 
 def test_rasad_classes_must_be_classes_of_their_own_name(
@@ -329,7 +329,7 @@ def test_model_families_hold_only_trusted_types_and_load() -> None:
 def test_importing_the_module_builds_nothing_and_a_check_builds_only_its_library() -> None:
     code = textwrap.dedent("""
         import sys
-        from rasad.registry import _skops
+        from rasad.artifacts import skops as _skops
         assert _skops.library_classes.cache_info().currsize == 0
         assert "xgboost" not in sys.modules and "lightgbm" not in sys.modules
         assert _skops.trusted_by_default("sklearn.tree._tree.Tree")

@@ -7,8 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from rasad.datasets import ColumnKind
 from rasad.errors import InputError
+from rasad.tables import ColumnKind
 from rasad.validation import CheckKind, Severity, TableSchema, infer_schema, validate
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rasad.datasets import ColumnKind
 from rasad.errors import InputError, NotFoundError
 from rasad.examples import generate_portfolio
+from rasad.tables import ColumnKind
 from rasad.validation import CheckKind, ColumnSchema, Severity, TableSchema, infer_schema
 from rasad.validation.schema import widen
 

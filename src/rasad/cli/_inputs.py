@@ -23,7 +23,7 @@ def resolve_data(ctx: typer.Context, ref: str) -> tuple[Any, str, DatasetVersion
         return path, str(path), None
     if "/" in ref or path.suffix.lower() in DATA_SUFFIXES:
         raise InputError(f"Cannot read {ref!r}: no such file; check the path.")
-    from rasad.datasets import parse_ref
+    from rasad.names import parse_ref
 
     name, version = parse_ref(ref)
     try:

@@ -15,8 +15,10 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -66,7 +68,20 @@ def err_console() -> Console:
                    soft_wrap=True)
 
 
+JsonFlag = Annotated[bool, typer.Option(
+    "--json", help="Print the result as JSON on stdout, and nothing else there.")]
+"""``--json`` on every command: the machine-readable result on stdout (docs/cli.md)."""
+OutputFile = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Also write the JSON report to this file.")]
+"""``-o FILE``: the JSON report written to a file (the same JSON ``--json`` prints)."""
+HtmlFile = Annotated[Path | None, typer.Option("--html", help="Write the HTML report.")]
+"""``--html FILE``: the report as a self-contained HTML page."""
+
+
 def emit_json(value: Any) -> None:
+    """Print ``value`` as JSON on stdout: a typed result in its one JSON form, or plain data."""
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
     text = json.dumps(value, indent=2, default=str, ensure_ascii=False)
     sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 

@@ -9,7 +9,8 @@ import typer
 
 from rasad.cli._context import state
 from rasad.cli._output import clean, emit_json, fmt, say, table
-from rasad.datasets import DatasetVersion, parse_ref
+from rasad.datasets import DatasetVersion
+from rasad.names import parse_ref
 
 app = typer.Typer(help="Versioned datasets.", no_args_is_help=True)
 

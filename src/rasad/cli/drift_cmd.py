@@ -50,7 +50,7 @@ def drift(
             raise InputError(f"{target} is a folder; give a file name.")
     check_outputs([json_path, html_path], inputs=[reference, current])
     if save:
-        from rasad.datasets.service import check_name
+        from rasad.names import check_name
 
         # Before any work: a bad name must not leave report files behind.
         check_name(monitor, "Monitor")
@@ -111,8 +111,8 @@ def drift(
 
 def _profile(ctx: typer.Context, reference: str) -> tuple[Any, str, Any]:
     """The stored reference profile of a project dataset version, built on first use."""
-    from rasad.datasets import parse_ref
     from rasad.monitoring.reference import reference_profile
+    from rasad.names import parse_ref
 
     if Path(reference).exists():
         raise InputError("--use-profile works with a project dataset as the reference "
@@ -120,7 +120,7 @@ def _profile(ctx: typer.Context, reference: str) -> tuple[Any, str, Any]:
     name, number = parse_ref(reference)
     project = state(ctx).project()
     version = project.dataset(name, number)
-    profile, built = reference_profile(project, version)
+    profile, built = reference_profile(project.context, version)
     say(f"{'Built and stored' if built else 'Using the stored'} reference profile of "
         f"{version.ref}.")
     return profile, version.ref, version
@@ -135,8 +135,8 @@ def _declared_kinds(ctx: typer.Context, version: Any, names: list[str] | None,
     """
     if version is None:
         return None
-    from rasad.datasets import ColumnKind
     from rasad.drift.reference import TESTED_KINDS
+    from rasad.tables import ColumnKind
 
     kinds = {name: kind for name, kind in version.kinds.items() if kind not in TESTED_KINDS}
     data = state(ctx).project().config.data
@@ -149,8 +149,8 @@ def _declared_kinds(ctx: typer.Context, version: Any, names: list[str] | None,
 
 def _multivariate(reference: Any, current: Any, columns: list[str] | None,
                   chunker: Any, kinds: dict[str, Any]) -> list[dict[str, Any]]:
-    from rasad.datasets import read_table
     from rasad.drift.multivariate import domain_classifier, pca_reconstruction
+    from rasad.tables import read_table
 
     ref = reference if isinstance(reference, pd.DataFrame) else read_table(reference).to_pandas()
     cur = current if isinstance(current, pd.DataFrame) else read_table(current).to_pandas()

@@ -79,13 +79,13 @@ def _frame_from_model(ctx: typer.Context, model: str, data: str, target: str,
     The predictions are the model's classes as they are; the score is the probability of
     the favourable class, so that roc_auc is computed on the outcome measured.
     """
-    from rasad.datasets import parse_ref
+    from rasad.names import parse_ref
 
     project = state(ctx).project()
     name, version = parse_ref(model)
     frame, _, _ = resolve_data(ctx, data)
     if not isinstance(frame, pd.DataFrame):
-        from rasad.datasets import read_table
+        from rasad.tables import read_table
 
         frame = read_table(frame).to_pandas()
     if target not in frame.columns:
@@ -156,7 +156,7 @@ def fairness(
         if isinstance(source, pd.DataFrame):
             frame = source
         else:
-            from rasad.datasets import read_table
+            from rasad.tables import read_table
 
             frame = read_table(source).to_pandas()
         outcome, declared_in = _declared(ctx, target, favorable)

@@ -28,7 +28,7 @@ def register(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="
     """
     from rasad.registry.models import register as register_run
 
-    registration = register_run(state(ctx).project(), run_id, name)
+    registration = register_run(state(ctx).project().context, run_id, name)
     emit_json(registration.to_dict()) if as_json else say(registration.message)
 
 

@@ -37,7 +37,7 @@ def _chunker(size: int | None, number: int | None, period: str | None,
 
 
 def _frames(reference: Path, current: Path) -> tuple[Any, Any]:
-    from rasad.datasets import read_table
+    from rasad.tables import read_table
 
     return read_table(reference).to_pandas(), read_table(current).to_pandas()
 

@@ -51,7 +51,7 @@ def train(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Train from rasad.yaml's training section; options override it."""
-    from rasad.datasets import parse_ref
+    from rasad.names import parse_ref
 
     project = state(ctx).project()
     version = None

@@ -47,7 +47,7 @@ def infer(ctx: typer.Context, data: Data,
     if project is not None and version is not None:
         from rasad.validation.service import save_schema
 
-        stored = save_schema(project, version.name, schema, source=f"inferred from {label}")
+        stored = save_schema(project.context, version.name, schema, source=f"inferred from {label}")
         say(f"Stored {stored.label} ({len(schema.columns)} columns), inferred from {label}.")
     if output is not None:
         say(f"Wrote {output}.")
@@ -62,7 +62,7 @@ def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Dataset n
     """Show the schema in force for a dataset (declared in rasad.yaml, else the latest)."""
     from rasad.validation.service import get_schema
 
-    stored = get_schema(state(ctx).project(), name, version)
+    stored = get_schema(state(ctx).project().context, name, version)
     if as_json:
         emit_json(stored.to_dict())
         return
@@ -84,7 +84,7 @@ def save(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Dataset n
         raise InputError(f"{path} names column(s) {', '.join(map(repr, unknown))} that "
                          f"{latest.ref} does not have; its columns are "
                          f"{', '.join(latest.kinds)}.")
-    stored = save_schema(project, name, schema, source=f"saved from {path}")
+    stored = save_schema(project.context, name, schema, source=f"saved from {path}")
     say(f"Stored {stored.label} from {path}.")
 
 
@@ -105,7 +105,7 @@ def validate_cmd(
     if schema_path is not None:
         stored = file_schema(schema_path, version.name if version else label)
     elif version is not None:
-        stored = get_schema(state(ctx).project(), version.name)
+        stored = get_schema(state(ctx).project().context, version.name)
     else:
         raise InputError(f"No schema for {label}: pass --schema FILE (write one with "
                          f"`rasad schema infer {label} -o schema.yaml`).")
@@ -114,7 +114,7 @@ def validate_cmd(
         raise InputError(f"The schema {stored.label} names none of {label}'s columns; it is "
                          "the schema of other data. Pass the right --schema.")
     if version is not None:
-        report, _ = validate_version(state(ctx).project(), version, stored)
+        report, _ = validate_version(state(ctx).project().context, version, stored)
     else:
         report = validate(source, stored.schema)
     if json_path is not None:
@@ -158,6 +158,6 @@ def quality_cmd(ctx: typer.Context, data: Data,
 
 
 def _columns(source: Any) -> list[str]:
-    from rasad.datasets import read_table
+    from rasad.tables import read_table
 
     return list(read_table(source).column_names)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,38 +10,24 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from rasad.artifacts import sha256_file
-from rasad.datasets._reader import read_table, write_parquet
-from rasad.datasets.kinds import infer_kinds
-from rasad.datasets.profile import profile_table
 from rasad.datasets.version import AddResult, DatasetVersion
-from rasad.errors import InputError, NotFoundError
-from rasad.ledger import canonical_json, utc_now
+from rasad.errors import NotFoundError
+from rasad.ledger import canonical_json
+from rasad.names import check_name
 from rasad.store._tables import DatasetVersionRow
+from rasad.tables._reader import read_table, write_parquet
+from rasad.tables.kinds import infer_kinds
+from rasad.tables.profile import profile_table
 
 if TYPE_CHECKING:
-    from rasad.project import Project
+    from rasad.core import Context
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-
-
-def check_name(name: str, what: str = "Dataset") -> str:
-    """Validate a dataset or model name.
-
-    >>> check_name("loans-2025")
-    'loans-2025'
-    """
-    if not NAME_PATTERN.fullmatch(name or ""):
-        raise InputError(f"{what} name {name!r} is not allowed: use letters, digits, '.', '_' "
-                         "and '-', starting with a letter or digit (at most 200 characters).")
-    return name
-
-
-def add(project: Project, source: str | os.PathLike[str] | pd.DataFrame, name: str,
+def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
         *, description: str | None = None) -> AddResult:
     """Store ``source`` as the next version of ``name``; identical content is not stored twice."""
     check_name(name)
     table = read_table(source)
-    data = project.config.data
+    data = ctx.config.data
     kinds = infer_kinds(
         table,
         id_columns=[c for c in data.id_columns if c in table.column_names],
@@ -52,15 +37,15 @@ def add(project: Project, source: str | os.PathLike[str] | pd.DataFrame, name: s
         Path(source).resolve())
     # The staged file stays until the row is committed: if a concurrent `rasad gc` removes
     # an old copy of this blob meanwhile, the transaction stores it again from this file.
-    with project.artifacts.staging_file(".parquet") as staged:
+    with ctx.artifacts.staging_file(".parquet") as staged:
         write_parquet(table, str(staged))
         content_hash = sha256_file(staged)
-        existing = _find_by_hash(project, name, content_hash)
+        existing = _find_by_hash(ctx, name, content_hash)
         if existing is not None:
             return AddResult(existing, created=False)
         profile = profile_table(table, kinds)
-        project.artifacts.put_file(staged, digest=content_hash, link=True)
-        with project.transaction() as tx:
+        ctx.artifacts.put_file(staged, digest=content_hash, link=True)
+        with ctx.transaction() as tx:
             row = tx.session.execute(
                 select(DatasetVersionRow).where(DatasetVersionRow.name == name,
                                                 DatasetVersionRow.content_hash == content_hash)
@@ -75,7 +60,7 @@ def add(project: Project, source: str | os.PathLike[str] | pd.DataFrame, name: s
                 blob=content_hash, rows=table.num_rows, columns=table.num_columns,
                 kinds=canonical_json({k: str(v) for k, v in kinds.items()}),
                 profile=canonical_json(profile.to_dict()), source=source_text, parent_id=None,
-                created_by=tx.actor, created_at=utc_now(),
+                created_by=tx.actor, created_at=ctx.clock(),
             )
             tx.session.add(row)
             tx.session.flush()
@@ -86,8 +71,8 @@ def add(project: Project, source: str | os.PathLike[str] | pd.DataFrame, name: s
             return AddResult(DatasetVersion.from_row(row), created=True)
 
 
-def _find_by_hash(project: Project, name: str, content_hash: str) -> DatasetVersion | None:
-    with project.db.read() as session:
+def _find_by_hash(ctx: Context, name: str, content_hash: str) -> DatasetVersion | None:
+    with ctx.db.read() as session:
         row = session.execute(
             select(DatasetVersionRow).where(DatasetVersionRow.name == name,
                                             DatasetVersionRow.content_hash == content_hash)
@@ -95,22 +80,22 @@ def _find_by_hash(project: Project, name: str, content_hash: str) -> DatasetVers
         return DatasetVersion.from_row(row) if row is not None else None
 
 
-def list_versions(project: Project, name: str | None = None) -> list[DatasetVersion]:
+def list_versions(ctx: Context, name: str | None = None) -> list[DatasetVersion]:
     """Every version (of one name, or of all), by name then version."""
-    with project.db.read() as session:
+    with ctx.db.read() as session:
         query = select(DatasetVersionRow).order_by(DatasetVersionRow.name,
                                                    DatasetVersionRow.version)
         if name is not None:
             query = query.where(DatasetVersionRow.name == name)
         rows = session.execute(query).scalars().all()
     if name is not None and not rows:
-        raise NotFoundError(f"No dataset named {name!r}. {_known_names(project)}")
+        raise NotFoundError(f"No dataset named {name!r}. {_known_names(ctx)}")
     return [DatasetVersion.from_row(r) for r in rows]
 
 
-def get(project: Project, name: str, version: int | None = None) -> DatasetVersion:
+def get(ctx: Context, name: str, version: int | None = None) -> DatasetVersion:
     """One version; the latest when ``version`` is None."""
-    with project.db.read() as session:
+    with ctx.db.read() as session:
         query = select(DatasetVersionRow).where(DatasetVersionRow.name == name)
         if version is None:
             query = query.order_by(DatasetVersionRow.version.desc()).limit(1)
@@ -124,34 +109,19 @@ def get(project: Project, name: str, version: int | None = None) -> DatasetVersi
             .order_by(DatasetVersionRow.version)
         ).scalars().all()
     if not versions:
-        raise NotFoundError(f"No dataset named {name!r}. {_known_names(project)}")
+        raise NotFoundError(f"No dataset named {name!r}. {_known_names(ctx)}")
     raise NotFoundError(f"Dataset {name!r} has no version {version}; versions are "
                         f"{_span(list(versions))}. Run `rasad data list {name}`.")
 
 
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``NAME[@VERSION]``.
-
-    >>> parse_ref("loans@3"), parse_ref("loans")
-    (('loans', 3), ('loans', None))
-    """
-    name, _, version = ref.partition("@")
-    if not version:
-        return name, None
-    if not version.isdigit() or int(version) < 1:
-        raise InputError(f"{ref!r}: the version after '@' must be a positive whole number, "
-                         "as in loans@2.")
-    return name, int(version)
-
-
-def load_frame(project: Project, version: DatasetVersion) -> pd.DataFrame:
+def load_frame(ctx: Context, version: DatasetVersion) -> pd.DataFrame:
     """Read a version's rows after checking the stored file against its hash."""
-    with project.artifacts.local_copy(version.blob) as path:
+    with ctx.artifacts.local_copy(version.blob) as path:
         return pd.read_parquet(path)
 
 
-def _known_names(project: Project) -> str:
-    with project.db.read() as session:
+def _known_names(ctx: Context) -> str:
+    with ctx.db.read() as session:
         names = session.execute(select(DatasetVersionRow.name).distinct()
                                 .order_by(DatasetVersionRow.name)).scalars().all()
     if not names:

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from rasad.datasets.kinds import ColumnKind
-from rasad.datasets.profile import TableProfile
 from rasad.store._tables import DatasetVersionRow
+from rasad.tables.kinds import ColumnKind
+from rasad.tables.profile import TableProfile
 
 
 @dataclass(frozen=True)

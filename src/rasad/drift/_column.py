@@ -15,7 +15,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from rasad.datasets.kinds import ColumnKind
 from rasad.drift._columns import (
     Family,
     category_codes,
@@ -50,6 +49,7 @@ from rasad.drift.report import (
     MissingChange,
     SideSummary,
 )
+from rasad.tables.kinds import ColumnKind
 
 PLOT_CATEGORIES: Final[int] = 50
 """Most categories a histogram lists; the rest are summed as ``(other)``."""

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rasad.datasets.kinds import category_label
+from rasad.tables.kinds import category_label
 
 
 class Family(enum.StrEnum):
@@ -68,7 +68,7 @@ def float_values(column: pa.ChunkedArray) -> npt.NDArray[np.float64]:
 def category_codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.intp], tuple[str, ...]]:
     """Each row's category as a code into the returned labels, -1 where missing.
 
-    Labels are :func:`~rasad.datasets.kinds.category_label` texts; values with the same
+    Labels are :func:`~rasad.tables.kinds.category_label` texts; values with the same
     label share a code.
 
     >>> codes, labels = category_codes(pa.chunked_array([["b", None, "a", "b"]]))

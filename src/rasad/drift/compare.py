@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
 
-from rasad.datasets.kinds import ColumnKind
 from rasad.drift._column import Current, Draft, draft, finalise, mismatch, one_side
 from rasad.drift.chunking import Chunk, Chunker
 from rasad.drift.methods import MethodKind
@@ -28,6 +27,7 @@ from rasad.drift.policy import Correction, DriftPolicy
 from rasad.drift.reference import ReferenceProfile, Source, TableReference, read_side
 from rasad.drift.report import ChunkDrift, ColumnDrift, ColumnStatus, DriftReport, verdict
 from rasad.errors import InputError
+from rasad.tables.kinds import ColumnKind
 
 
 def compare(

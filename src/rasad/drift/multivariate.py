@@ -55,10 +55,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from rasad.datasets.kinds import ColumnKind
 from rasad.drift.chunking import Chunker
 from rasad.drift.reference import NOT_COMPARED, TESTED_KINDS, resolve_kinds
 from rasad.errors import InputError
+from rasad.tables.kinds import ColumnKind
 
 FloatArray = npt.NDArray[np.float64]
 

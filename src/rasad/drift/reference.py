@@ -44,7 +44,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rasad.datasets import ColumnKind, infer_kinds, read_table
 from rasad.drift._columns import (
     Family,
     category_codes,
@@ -55,6 +54,7 @@ from rasad.drift._columns import (
 )
 from rasad.drift.numeric import bin_counts, quantile_edges, quantiles, sorted_finite
 from rasad.errors import InputError, NotFoundError
+from rasad.tables import ColumnKind, infer_kinds, read_table
 
 SKETCH_SIZE: Final[int] = 2001
 """Order statistics a numeric sketch keeps by default (ranks 0, n/2000, ..., n - 1)."""

@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from rasad.datasets.kinds import ColumnKind
 from rasad.drift.methods import Method, MethodResult, ValueKind, finite
 from rasad.drift.policy import Combine, DriftPolicy
 from rasad.errors import NotFoundError
+from rasad.tables.kinds import ColumnKind
 
 
 class ColumnStatus(enum.StrEnum):

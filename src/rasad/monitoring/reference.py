@@ -14,40 +14,41 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 from sqlalchemy import select
 
-from rasad.datasets import ColumnKind
+from rasad.datasets.service import load_frame
 from rasad.drift import ReferenceProfile
 from rasad.drift.reference import is_time_text
-from rasad.ledger import canonical_json, utc_now
+from rasad.ledger import canonical_json
 from rasad.store._tables import ReferenceProfileRow
+from rasad.tables import ColumnKind
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rasad.core import Context
     from rasad.datasets import DatasetVersion
-    from rasad.project import Project
 
 
-def reference_profile(project: Project, version: DatasetVersion, *, bins: int = 10
+def reference_profile(ctx: Context, version: DatasetVersion, *, bins: int = 10
                       ) -> tuple[ReferenceProfile, bool]:
     """The stored profile of ``version`` (built and stored on first use); (profile, built)."""
-    with project.db.read() as session:
+    with ctx.db.read() as session:
         row = session.execute(select(ReferenceProfileRow).where(
             ReferenceProfileRow.dataset_version_id == version.id,
             ReferenceProfileRow.bins == bins)).scalar_one_or_none()
     if row is not None:
-        data = json.loads(project.artifacts.get_bytes(row.blob))
+        data = json.loads(ctx.artifacts.get_bytes(row.blob))
         return ReferenceProfile.from_dict(data), False
-    frame = project.load_dataset(version.name, version.version)
+    frame = load_frame(ctx, version)
     profile = ReferenceProfile.from_frame(frame, kinds=_drift_kinds(frame, version), bins=bins)
-    blob = project.artifacts.put_bytes(canonical_json(profile.to_dict()).encode("utf-8"))
-    with project.transaction() as tx:
+    blob = ctx.artifacts.put_bytes(canonical_json(profile.to_dict()).encode("utf-8"))
+    with ctx.transaction() as tx:
         existing = tx.session.execute(select(ReferenceProfileRow).where(
             ReferenceProfileRow.dataset_version_id == version.id,
             ReferenceProfileRow.bins == bins)).scalar_one_or_none()
         if existing is None:  # another process may have stored it meanwhile
             tx.session.add(ReferenceProfileRow(dataset_version_id=version.id, bins=bins,
                                                blob=blob, created_by=tx.actor,
-                                               created_at=utc_now()))
+                                               created_at=ctx.clock()))
             tx.record("dataset.reference_profile", f"dataset:{version.ref}",
                       {"bins": bins, "profile_sha256": blob, "columns": len(profile.names)})
     return profile, True

@@ -1,7 +1,7 @@
 """Saved check results: a row with the summary, the full JSON as an artifact, one audit event.
 
-Drift (and, later, performance) results computed on a project's data are kept so
-that monitors, alerts and dashboards can read their history.
+Drift, performance, estimation and fairness results computed on a project's data are
+kept so that monitors, alerts, gates and dashboards can read their history.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from rasad.errors import InputError
-from rasad.ledger import canonical_json, utc_now
+from rasad.ledger import canonical_json
 from rasad.store._tables import MonitorResultRow
 
 if TYPE_CHECKING:
-    from rasad.project import Project
+    from rasad.core import Context
 
 
 class MonitorKind(enum.StrEnum):
@@ -26,6 +26,8 @@ class MonitorKind(enum.StrEnum):
 
     DRIFT = "drift"
     PERFORMANCE = "performance"
+    ESTIMATION = "estimation"
+    FAIRNESS = "fairness"
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,10 @@ class MonitorResult:
                    json.loads(row.summary), row.blob, row.created_by, row.created_at)
 
 
-def save_result(project: Project, *, monitor: str, kind: str, reference: str, current: str,
+def save_result(ctx: Context, *, monitor: str, kind: str, reference: str, current: str,
                 alert: bool, summary: dict[str, Any], payload: dict[str, Any]) -> MonitorResult:
     """Store ``payload`` as a blob and record the result with its audit event."""
-    from rasad.datasets.service import check_name
+    from rasad.names import check_name
 
     check_name(monitor, "Monitor")
     try:
@@ -63,11 +65,11 @@ def save_result(project: Project, *, monitor: str, kind: str, reference: str, cu
     except ValueError:
         raise InputError(f"Monitor result kind {kind!r} is not one of "
                          f"{', '.join(k.value for k in MonitorKind)}.") from None
-    blob = project.artifacts.put_bytes(canonical_json(payload).encode("utf-8"))
-    with project.transaction() as tx:
+    blob = ctx.artifacts.put_bytes(canonical_json(payload).encode("utf-8"))
+    with ctx.transaction() as tx:
         row = MonitorResultRow(monitor=monitor, kind=kind, reference=reference, current=current,
                                alert=alert, summary=canonical_json(summary), blob=blob,
-                               created_by=tx.actor, created_at=utc_now())
+                               created_by=tx.actor, created_at=ctx.clock())
         tx.session.add(row)
         tx.session.flush()
         tx.record("monitor.result", f"monitor:{monitor}", {
@@ -76,15 +78,15 @@ def save_result(project: Project, *, monitor: str, kind: str, reference: str, cu
         return MonitorResult.from_row(row)
 
 
-def list_results(project: Project, monitor: str | None = None) -> list[MonitorResult]:
-    with project.db.read() as session:
+def list_results(ctx: Context, monitor: str | None = None) -> list[MonitorResult]:
+    with ctx.db.read() as session:
         query = select(MonitorResultRow).order_by(MonitorResultRow.id)
         if monitor is not None:
             query = query.where(MonitorResultRow.monitor == monitor)
         return [MonitorResult.from_row(r) for r in session.execute(query).scalars()]
 
 
-def load_payload(project: Project, result: MonitorResult) -> dict[str, Any]:
+def load_payload(ctx: Context, result: MonitorResult) -> dict[str, Any]:
     """The full saved JSON, after its hash is checked."""
-    data: dict[str, Any] = json.loads(project.artifacts.get_bytes(result.blob))
+    data: dict[str, Any] = json.loads(ctx.artifacts.get_bytes(result.blob))
     return data

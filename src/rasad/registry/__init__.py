@@ -1,7 +1,7 @@
 """The model registry: versions with lineage, environments, promotions and rollbacks."""
 
-from rasad.registry.signature import ColumnSpec, Signature, SignatureReport
 from rasad.registry.version import Deployment, ModelDetail, ModelVersion, Registration
+from rasad.tables.signature import ColumnSpec, Signature, SignatureReport
 
 __all__ = [
     "ColumnSpec",

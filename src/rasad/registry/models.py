@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rasad.config import CONFIG_FILE
-from rasad.datasets.service import check_name
 from rasad.errors import ConflictError, InputError, NotFoundError
-from rasad.ledger import Tx, canonical_json, utc_now
+from rasad.ledger import Tx, canonical_json
+from rasad.names import check_name
 from rasad.registry.version import Deployment, ModelDetail, ModelVersion, Registration
-from rasad.store._tables import (
-    CurrentDeploymentRow,
-    DatasetVersionRow,
-    DeploymentRow,
-    ModelVersionRow,
-    RunDatasetRow,
-)
+from rasad.store._tables import CurrentDeploymentRow, DeploymentRow, ModelVersionRow
+from rasad.store.lineage import run_datasets, run_row
 
 if TYPE_CHECKING:
-    from rasad.project import Project
-    from rasad.registry._skops import TrustDecision
+    from rasad.artifacts.skops import TrustDecision
+    from rasad.core import Context
 
 
-def user_trusted(project: Project) -> tuple[str, ...]:
+def user_trusted(ctx: Context) -> tuple[str, ...]:
     """The project's own trust decisions: ``registry.trusted_types``, exact names."""
-    return tuple(project.config.registry.trusted_types)
+    return tuple(ctx.config.registry.trusted_types)
 
 
-def verify_artifact(project: Project, blob: str, recorded: list[str]) -> TrustDecision:
+def verify_artifact(ctx: Context, blob: str, recorded: list[str]) -> TrustDecision:
     """Check a model's bytes before anything points at them or serves them.
 
     The blob must exist and match its hash, be a skops archive, hold no type beyond
@@ -46,22 +42,22 @@ def verify_artifact(project: Project, blob: str, recorded: list[str]) -> TrustDe
     """
     # skops (and with it all of scikit-learn) is imported only where model bytes are
     # touched: resolving a version must not pay for it.
-    from rasad.registry._skops import check_model
+    from rasad.artifacts.skops import check_model
 
-    data = project.artifacts.get_bytes(blob)
-    return check_model(data, recorded, user_trusted(project))
+    data = ctx.artifacts.get_bytes(blob)
+    return check_model(data, recorded, user_trusted(ctx))
 
 
-def record_trust(tx: Tx, project: Project, subject: str, decision: TrustDecision,
+def record_trust(tx: Tx, ctx: Context, subject: str, decision: TrustDecision,
                  use: str) -> None:
     """Audit a model relying on names only the project's ``registry.trusted_types`` allows."""
     if decision.user:
         tx.record("registry.trust", subject, {
             "types": list(decision.user), "use": use,
-            "source": f"registry.trusted_types in {project.root / CONFIG_FILE}"})
+            "source": f"registry.trusted_types in {ctx.root / CONFIG_FILE}"})
 
 
-def register(project: Project, run_id: str, name: str) -> Registration:
+def register(ctx: Context, run_id: str, name: str) -> Registration:
     """Make a finished run's fitted pipeline the next version of model ``name``.
 
     The artifact is verified first (:func:`verify_artifact`); a refused artifact
@@ -69,57 +65,53 @@ def register(project: Project, run_id: str, name: str) -> Registration:
     registered twice: that version comes back with ``created=False``.
     """
     check_name(name, "Model")
-    run = project.run(run_id)
-    if str(run.status) != "finished":
+    with ctx.db.read() as session:
+        run = run_row(session, run_id)
+        datasets = run_datasets(session, [run.id])[run.id]
+    if run.status != "finished":
         raise ConflictError(f"Run {run.id} is {run.status}; only finished runs can be "
                             "registered.")
     if not run.model_blob or not run.model_info:
         raise ConflictError(f"Run {run.id} stored no model; it cannot be registered.")
-    decision = verify_artifact(project, run.model_blob,
-                               list(run.model_info.get("untrusted_types", [])))
+    model_info = json.loads(run.model_info)
+    metrics = json.loads(run.metrics)
+    decision = verify_artifact(ctx, run.model_blob,
+                               list(model_info.get("untrusted_types", [])))
     found = decision.types  # what the bytes hold, not what the run row claims
-    with project.transaction() as tx:
+    with ctx.transaction() as tx:
         existing = tx.session.execute(
             select(ModelVersionRow).where(ModelVersionRow.name == name,
                                           ModelVersionRow.run_id == run.id)
             .order_by(ModelVersionRow.version).limit(1)).scalar_one_or_none()
         if existing is not None:
-            return Registration(ModelVersion.from_row(existing, run.datasets), created=False)
+            return Registration(ModelVersion.from_row(existing, datasets), created=False)
         latest = tx.session.execute(
             select(func.max(ModelVersionRow.version)).where(ModelVersionRow.name == name)
         ).scalar()
         row = ModelVersionRow(
             name=name, version=(latest or 0) + 1, run_id=run.id, blob=run.model_blob,
-            task=run.model_info["task"], signature=canonical_json(run.model_info["signature"]),
+            task=model_info["task"], signature=canonical_json(model_info["signature"]),
             trusted_types=canonical_json(found),
-            metrics=canonical_json(run.metrics),
-            classes=canonical_json(run.model_info["classes"])
-            if run.model_info.get("classes") is not None else None,
-            created_by=tx.actor, created_at=utc_now())
+            metrics=canonical_json(metrics),
+            classes=canonical_json(model_info["classes"])
+            if model_info.get("classes") is not None else None,
+            created_by=tx.actor, created_at=ctx.clock())
         tx.session.add(row)
         tx.session.flush()
         subject = f"model:{name}@{row.version}"
         tx.record("model.register", subject, {
             "run_id": run.id, "artifact_sha256": run.model_blob,
-            "datasets": run.datasets, "trusted_types": found,
-            "metrics": run.metrics})
-        record_trust(tx, project, subject, decision, "register")
-        return Registration(ModelVersion.from_row(row, run.datasets), created=True)
-
-
-def _lineage(session: Session, run_id: str) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(DatasetVersionRow.name, DatasetVersionRow.version, DatasetVersionRow.content_hash,
-               RunDatasetRow.role)
-        .join(RunDatasetRow, RunDatasetRow.dataset_version_id == DatasetVersionRow.id)
-        .where(RunDatasetRow.run_id == run_id)).all()
-    return [{"dataset": f"{n}@{v}", "content_hash": h, "role": r} for n, v, h, r in rows]
+            "datasets": datasets, "trusted_types": found,
+            "metrics": metrics})
+        record_trust(tx, ctx, subject, decision, "register")
+        return Registration(ModelVersion.from_row(row, datasets), created=True)
 
 
 def _versions(session: Session, name: str) -> list[ModelVersion]:
     rows = session.execute(select(ModelVersionRow).where(ModelVersionRow.name == name)
                            .order_by(ModelVersionRow.version)).scalars().all()
-    return [ModelVersion.from_row(r, _lineage(session, r.run_id)) for r in rows]
+    lineage = run_datasets(session, [r.run_id for r in rows])
+    return [ModelVersion.from_row(r, lineage[r.run_id]) for r in rows]
 
 
 def _known_models(session: Session) -> str:
@@ -131,22 +123,22 @@ def _known_models(session: Session) -> str:
     return "Registered models: " + ", ".join(names) + "."
 
 
-def check_environment(project: Project, env: str) -> str:
-    envs = project.config.registry.environments
+def check_environment(ctx: Context, env: str) -> str:
+    envs = ctx.config.registry.environments
     if env not in envs:
         raise NotFoundError(f"No environment {env!r}; environments are {', '.join(envs)} "
                             "(registry.environments in rasad.yaml).")
     return env
 
 
-def resolve(project: Project, name: str, *, version: int | None = None,
+def resolve(ctx: Context, name: str, *, version: int | None = None,
             env: str | None = None) -> ModelVersion:
     """A model version by number, by environment, or the latest when neither is given."""
     if version is not None and env is not None:
         raise InputError("Give either a version or an environment, not both.")
     if env is not None:
-        check_environment(project, env)
-    with project.db.read() as session:
+        check_environment(ctx, env)
+    with ctx.db.read() as session:
         versions = _versions(session, name)
         if not versions:
             raise NotFoundError(f"No model named {name!r}. {_known_models(session)}")
@@ -187,28 +179,28 @@ def history(session: Session, name: str) -> list[Deployment]:
     return out
 
 
-def detail(project: Project, name: str) -> ModelDetail:
-    with project.db.read() as session:
+def detail(ctx: Context, name: str) -> ModelDetail:
+    with ctx.db.read() as session:
         versions = _versions(session, name)
         if not versions:
             raise NotFoundError(f"No model named {name!r}. {_known_models(session)}")
         deployed = _current(session, name)
-        order = project.config.registry.environments
+        order = ctx.config.registry.environments
         deployed = dict(sorted(deployed.items(),
                                key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
         return ModelDetail(name, versions, deployed, history(session, name))
 
 
-def list_models(project: Project) -> list[ModelDetail]:
-    with project.db.read() as session:
+def list_models(ctx: Context) -> list[ModelDetail]:
+    with ctx.db.read() as session:
         names = session.execute(select(ModelVersionRow.name).distinct()
                                 .order_by(ModelVersionRow.name)).scalars().all()
-    return [detail(project, n) for n in names]
+    return [detail(ctx, n) for n in names]
 
 
-def load(project: Project, version: ModelVersion) -> Any:
+def load(ctx: Context, version: ModelVersion) -> Any:
     """Load a version's pipeline: hash checked first, then only trusted types are built."""
-    from rasad.registry._skops import load_model
+    from rasad.artifacts.skops import load_model
 
-    data = project.artifacts.get_bytes(version.blob)
-    return load_model(data, trusted=version.trusted_types, user_trusted=user_trusted(project))
+    data = ctx.artifacts.get_bytes(version.blob)
+    return load_model(data, trusted=version.trusted_types, user_trusted=user_trusted(ctx))

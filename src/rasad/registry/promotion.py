@@ -28,27 +28,27 @@ from rasad.registry.version import Deployment, ModelVersion
 from rasad.store._tables import CurrentDeploymentRow, DeploymentRow, ModelVersionRow
 
 if TYPE_CHECKING:
-    from rasad.project import Project
+    from rasad.core import Context
 
 
-def promote(project: Project, name: str, version: int, to: str, *,
+def promote(ctx: Context, name: str, version: int, to: str, *,
             reason: str | None = None) -> Deployment:
     """Deploy ``name@version`` to environment ``to``; the version serving there leaves."""
-    check_environment(project, to)
-    candidate = resolve(project, name, version=version)
-    decision = verify_artifact(project, candidate.blob, candidate.trusted_types)
-    with project.transaction() as tx:
+    check_environment(ctx, to)
+    candidate = resolve(ctx, name, version=version)
+    decision = verify_artifact(ctx, candidate.blob, candidate.trusted_types)
+    with ctx.transaction() as tx:
         deployment = _deploy(tx, candidate, to, kind="promotion", reason=reason)
         if deployment.changed:
-            record_trust(tx, project, f"model:{candidate.ref}", decision, f"promotion to {to}")
+            record_trust(tx, ctx, f"model:{candidate.ref}", decision, f"promotion to {to}")
         return deployment
 
 
-def rollback(project: Project, name: str, env: str, *, reason: str | None = None) -> Deployment:
+def rollback(ctx: Context, name: str, env: str, *, reason: str | None = None) -> Deployment:
     """Return ``env`` to the version the current deployment replaced."""
-    check_environment(project, env)
-    resolve(project, name)  # the model must exist
-    with project.transaction() as tx:
+    check_environment(ctx, env)
+    resolve(ctx, name)  # the model must exist
+    with ctx.transaction() as tx:
         current = _current_row(tx, name, env)
         if current is None:
             raise ConflictError(f"Model {name!r} has nothing deployed in {env!r}; there is "
@@ -63,10 +63,10 @@ def rollback(project: Project, name: str, env: str, *, reason: str | None = None
         target = ModelVersion.from_row(target_row, [])
         # Checked inside the transaction: the target is only known here, and a rollback
         # must not put back bytes that were damaged or swapped since they last served.
-        decision = verify_artifact(project, target.blob, target.trusted_types)
+        decision = verify_artifact(ctx, target.blob, target.trusted_types)
         deployment = _deploy(tx, target, env, kind="rollback", reason=reason,
                              previous_id=previous.previous_id, replaced=current)
-        record_trust(tx, project, f"model:{target.ref}", decision, f"rollback in {env}")
+        record_trust(tx, ctx, f"model:{target.ref}", decision, f"rollback in {env}")
         return deployment
 
 

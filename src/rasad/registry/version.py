@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from rasad.registry.signature import Signature
 from rasad.store._tables import DeploymentRow, ModelVersionRow
+from rasad.tables.signature import Signature
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from rasad._files import check_outputs, write_atomic
-from rasad.datasets._reader import read_table
 from rasad.errors import InputError
+from rasad.registry import models
+from rasad.tables._reader import read_table
 
 if TYPE_CHECKING:
-    from rasad.project import Project
+    from rasad.core import Context
 
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -36,7 +37,7 @@ class BatchResult:
                 "output": self.output, "warnings": self.warnings}
 
 
-def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
+def predict(ctx: Context, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
             version: int | None = None, env: str | None = None,
             output: str | os.PathLike[str] | None = None,
             strict_categories: bool = False) -> BatchResult:
@@ -49,16 +50,16 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
                          f"{out_path / 'scores.csv'}.")
     source = [] if isinstance(data, pd.DataFrame) else [data]
     check_outputs([out_path], source)  # before any work: an output must not destroy an input
-    model_version = project.model_version(name, version=version, env=env)
+    model_version = models.resolve(ctx, name, version=version, env=env)
     frame = data if isinstance(data, pd.DataFrame) else read_table(data).to_pandas()
     if len(frame) == 0:  # read_table refuses empty files; a DataFrame skips it
         raise InputError("The input DataFrame has no rows; there is nothing to score.")
     report = model_version.signature.check(frame)
     report.raise_for_errors(strict_categories=strict_categories)
-    pipeline = project.load_model(name, version=model_version.version)
+    pipeline = models.load(ctx, model_version)
     inputs = model_version.signature.coerce(frame)
     # Declared id columns travel with the predictions so they can be joined back.
-    ids = [c for c in project.config.data.id_columns if c in frame.columns]
+    ids = [c for c in ctx.config.data.id_columns if c in frame.columns]
     result = frame[ids].copy() if ids else pd.DataFrame(index=frame.index)
     result["prediction"] = pipeline.predict(inputs)
     if model_version.task == "classification" and hasattr(pipeline, "predict_proba"):
@@ -73,7 +74,7 @@ def predict(project: Project, name: str, data: str | os.PathLike[str] | pd.DataF
                         + ", ".join(report.extra_columns))
     if out_path is not None:
         write_atomic(out_path, lambda tmp: _write_frame(result, tmp, out_path.suffix))
-    with project.transaction() as tx:
+    with ctx.transaction() as tx:
         tx.record("model.predict", f"model:{name}@{model_version.version}", {
             "rows": len(result), "environment": env, "artifact_sha256": model_version.blob,
             "input": "pandas.DataFrame" if isinstance(data, pd.DataFrame) else str(

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from rasad.errors import ConflictError, InputError
-from rasad.ledger import canonical_json, utc_now
+from rasad.ledger import canonical_json
 from rasad.ledger.replay import step_metrics_digest
 from rasad.store._tables import RunDatasetRow, RunRow, StepMetricRow
+from rasad.store.lineage import run_datasets, run_row
 from rasad.training.environment import capture_environment, git_state
 
 if TYPE_CHECKING:
+    from rasad.core import Context
     from rasad.datasets import DatasetVersion
-    from rasad.project import Project
 
 FLUSH_EVERY = 1000
 FLUSH_SECONDS = 5.0
@@ -95,7 +96,7 @@ class ActiveRun:
     ('finished', 0.3333333333333333, [1.0, 0.5, 0.3333333333333333])
     """
 
-    project: Project
+    ctx: Context
     id: str
     started: float
     params: dict[str, Any] = field(default_factory=dict)
@@ -149,18 +150,18 @@ class ActiveRun:
         raises :class:`~rasad.errors.UntrustedArtifactError` and nothing is stored.
         Returns the artifact's sha256.
         """
-        from rasad.datasets import infer_kinds, read_table
+        from rasad.artifacts.skops import check_trusted, dump_model
         from rasad.evaluation.metrics import Task
-        from rasad.registry._skops import check_trusted, dump_model
-        from rasad.registry.signature import Signature
+        from rasad.tables import infer_kinds, read_table
+        from rasad.tables.signature import Signature
 
         self._require_open()
         table = read_table(sample)
         kinds = infer_kinds(table)
         frame = table.to_pandas()
         data, untrusted = dump_model(model)
-        check_trusted(untrusted, self.project.config.registry.trusted_types)
-        self.model_blob = self.project.artifacts.put_bytes(data)
+        check_trusted(untrusted, self.ctx.config.registry.trusted_types)
+        self.model_blob = self.ctx.artifacts.put_bytes(data)
         classes = getattr(model, "classes_", None)
         task = Task.CLASSIFICATION if classes is not None else Task.REGRESSION
         self.model_info = {
@@ -179,14 +180,14 @@ class ActiveRun:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
-        with self.project.db.write_engine.begin() as conn:  # one executemany, no ORM
+        with self.ctx.db.write_engine.begin() as conn:  # one executemany, no ORM
             conn.execute(insert(StepMetricRow), batch)
         self._logged += len(batch)
 
     def history(self, key: str) -> list[tuple[int, float, float]]:
         """(step, value, time) for ``key``, in step order."""
         self.flush()
-        return metric_history(self.project, self.id, key)
+        return metric_history(self.ctx, self.id, key)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -215,10 +216,10 @@ class ActiveRun:
             status, error = RunStatus.FAILED, f"{error or ''} (step metrics lost: {exc})".strip()
         self._closed = True
         atexit.unregister(self._abandon)
-        digest, count = metrics_digest(self.project, self.id)
-        ended = utc_now()
+        digest, count = metrics_digest(self.ctx, self.id)
+        ended = self.ctx.clock()
         duration = round(time.monotonic() - self.started, 6)
-        with self.project.transaction() as tx:
+        with self.ctx.transaction() as tx:
             tx.session.execute(update(RunRow).where(RunRow.id == self.id).values(
                 status=str(status), params=canonical_json(self.params),
                 metrics=canonical_json(self.metrics), model_blob=self.model_blob,
@@ -229,7 +230,7 @@ class ActiveRun:
                           "status": str(status), "error": error, "duration_s": duration,
                           "metrics": self.metrics, "model_blob": self.model_blob,
                           "step_metrics": count, "step_metrics_sha256": digest})
-        return get(self.project, self.id, reconcile_first=False)
+        return get(self.ctx, self.id, reconcile_first=False)
 
     def _abandon(self) -> None:
         if not self._closed:
@@ -243,7 +244,7 @@ class ActiveRun:
             raise ConflictError(f"Run {self.id} is closed; start a new run to log more.")
 
     def use_dataset(self, version: DatasetVersion, role: str = "train") -> None:
-        with self.project.transaction() as tx:
+        with self.ctx.transaction() as tx:
             tx.session.add(RunDatasetRow(run_id=self.id, dataset_version_id=version.id,
                                          role=role))
             tx.record("run.use_dataset", f"run:{self.id}",
@@ -251,30 +252,30 @@ class ActiveRun:
                        "role": role})
 
 
-def start(project: Project, name: str | None = None, *, params: dict[str, Any] | None = None,
+def start(ctx: Context, name: str | None = None, *, params: dict[str, Any] | None = None,
           seed: int | None = None, extra_packages: tuple[str, ...] = ()) -> ActiveRun:
     """Open a new run record (status running) and return its live handle."""
     run_id = uuid.uuid4().hex
     clean_params = json.loads(canonical_json(params or {}))
     environment = capture_environment(extra_packages)
-    code = git_state(project.root)
-    with project.transaction() as tx:
+    code = git_state(ctx.root)
+    with ctx.transaction() as tx:
         tx.session.add(RunRow(
             id=run_id, name=name, status=str(RunStatus.RUNNING),
             params=canonical_json(clean_params), metrics="{}",
             environment=canonical_json(environment), code_version=canonical_json(code),
             seed=seed, host=socket.gethostname(), pid=os.getpid(), created_by=tx.actor,
-            started_at=utc_now()))
+            started_at=ctx.clock()))
         tx.record("run.start", f"run:{run_id}", {"name": name, "params": clean_params,
                                                  "seed": seed, "code_version": code})
-    active = ActiveRun(project, run_id, time.monotonic(), params=clean_params,
+    active = ActiveRun(ctx, run_id, time.monotonic(), params=clean_params,
                        _last_flush=time.monotonic())
     atexit.register(active._abandon)
     return active
 
 
-def metric_history(project: Project, run_id: str, key: str) -> list[tuple[int, float, float]]:
-    with project.db.read() as session:
+def metric_history(ctx: Context, run_id: str, key: str) -> list[tuple[int, float, float]]:
+    with ctx.db.read() as session:
         rows = session.execute(
             select(StepMetricRow.step, StepMetricRow.value, StepMetricRow.logged_at)
             .where(StepMetricRow.run_id == run_id, StepMetricRow.key == key)
@@ -282,10 +283,10 @@ def metric_history(project: Project, run_id: str, key: str) -> list[tuple[int, f
     return [(int(s), float(v), float(t)) for s, v, t in rows]
 
 
-def metrics_digest(project: Project, run_id: str) -> tuple[str, int]:
+def metrics_digest(ctx: Context, run_id: str) -> tuple[str, int]:
     """sha256 over every step metric of a run (key, step, value), and their count: the
     digest ``audit verify`` recomputes (:func:`rasad.ledger.replay.step_metrics_digest`)."""
-    with project.db.read() as session:
+    with ctx.db.read() as session:
         rows = session.execute(
             select(StepMetricRow.key, StepMetricRow.step, StepMetricRow.value)
             .where(StepMetricRow.run_id == run_id)
@@ -303,54 +304,37 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def reconcile(project: Project) -> int:
+def reconcile(ctx: Context) -> int:
     """Mark failed every 'running' run of this host whose process is gone; returns how many."""
     host = socket.gethostname()
-    with project.db.read() as session:
+    with ctx.db.read() as session:
         stale = [(r.id, r.pid) for r in session.execute(
             select(RunRow).where(RunRow.status == str(RunStatus.RUNNING), RunRow.host == host)
         ).scalars() if not _pid_alive(r.pid)]
     for run_id, pid in stale:
         error = f"The process (pid {pid} on {host}) ended without finishing the run."
-        with project.transaction() as tx:
+        with ctx.transaction() as tx:
             changed = tx.session.execute(  # type: ignore[attr-defined]
                 update(RunRow).where(RunRow.id == run_id,
                                      RunRow.status == str(RunStatus.RUNNING))
-                .values(status=str(RunStatus.FAILED), error=error, ended_at=utc_now())).rowcount
+                .values(status=str(RunStatus.FAILED), error=error, ended_at=ctx.clock())).rowcount
             if changed:
                 tx.record("run.fail", f"run:{run_id}", {"status": "failed", "error": error})
     return len(stale)
 
 
-def get(project: Project, run_id: str, *, reconcile_first: bool = True) -> Run:
-    from rasad.errors import NotFoundError
-
+def get(ctx: Context, run_id: str, *, reconcile_first: bool = True) -> Run:
+    """The run ``run_id`` (or the one run whose id starts with it)."""
     if reconcile_first:
-        reconcile(project)
-    with project.db.read() as session:
-        rows = session.execute(select(RunRow).where(RunRow.id.startswith(run_id))).scalars().all()
-        if len(rows) != 1:
-            if not rows:
-                raise NotFoundError(f"No run {run_id!r}. Run `rasad runs list` to see run ids.")
-            raise InputError(f"Run id prefix {run_id!r} matches {len(rows)} runs; give more "
-                             "characters.")
-        return Run.from_row(rows[0], _datasets(session, rows[0].id))
+        reconcile(ctx)
+    with ctx.db.read() as session:
+        row = run_row(session, run_id)
+        return Run.from_row(row, run_datasets(session, [row.id])[row.id])
 
 
-def _datasets(session: Any, run_id: str) -> list[dict[str, Any]]:
-    from rasad.store._tables import DatasetVersionRow
-
-    rows = session.execute(
-        select(DatasetVersionRow.name, DatasetVersionRow.version, DatasetVersionRow.content_hash,
-               RunDatasetRow.role)
-        .join(RunDatasetRow, RunDatasetRow.dataset_version_id == DatasetVersionRow.id)
-        .where(RunDatasetRow.run_id == run_id).order_by(RunDatasetRow.role)).all()
-    return [{"dataset": f"{n}@{v}", "content_hash": h, "role": r} for n, v, h, r in rows]
-
-
-def list_runs(project: Project, status: str | None = None) -> list[Run]:
-    reconcile(project)
-    with project.db.read() as session:
+def list_runs(ctx: Context, status: str | None = None) -> list[Run]:
+    reconcile(ctx)
+    with ctx.db.read() as session:
         query = select(RunRow).order_by(RunRow.started_at.desc())
         if status:
             try:
@@ -358,8 +342,9 @@ def list_runs(project: Project, status: str | None = None) -> list[Run]:
             except ValueError:
                 raise InputError(f"Run status {status!r} is not one of "
                                  f"{', '.join(s.value for s in RunStatus)}.") from None
-        return [Run.from_row(r, _datasets(session, r.id))
-                for r in session.execute(query).scalars()]
+        rows = session.execute(query).scalars().all()
+        datasets = run_datasets(session, [r.id for r in rows])
+        return [Run.from_row(r, datasets[r.id]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -387,10 +372,10 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def compare(project: Project, run_ids: list[str]) -> RunComparison:
+def compare(ctx: Context, run_ids: list[str]) -> RunComparison:
     if len(run_ids) < 2:
         raise InputError("Give at least two run ids to compare.")
-    runs = [get(project, rid) for rid in run_ids]
+    runs = [get(ctx, rid) for rid in run_ids]
     flat_params = [_flatten(r.params) for r in runs]
     flat_metrics = [_flatten(r.metrics) for r in runs]
     param_keys = sorted(set().union(*flat_params))

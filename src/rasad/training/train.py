@@ -8,21 +8,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rasad.artifacts.skops import dump_model
 from rasad.config import TrainingConfig
-from rasad.datasets import ColumnKind
+from rasad.datasets import service as datasets
 from rasad.errors import CheckFailed, InputError
 from rasad.evaluation.metrics import DEFAULT_METRICS, Task, compute_metrics, parse_metrics
-from rasad.registry._skops import dump_model
-from rasad.registry.signature import Signature
+from rasad.registry import models
+from rasad.tables import ColumnKind
+from rasad.tables.signature import Signature
 from rasad.training.environment import distribution_of
 from rasad.training.estimator import infer_task, load_estimator
 from rasad.training.pipeline import build_pipeline, default_features
 from rasad.training.progress import Progress, Silent
-from rasad.training.run import Run, start
+from rasad.training.run import Run, get, start
 from rasad.training.split import SplitMethod, SplitSpec, split_frame
 
 if TYPE_CHECKING:
-    from rasad.project import Project
+    from rasad.core import Context
     from rasad.registry import ModelVersion
 
 OVERRIDABLE = ("dataset", "version", "target", "features", "seed", "metrics", "register_as")
@@ -69,7 +71,7 @@ def resolve_config(base: TrainingConfig, **overrides: Any) -> TrainingConfig:
         raise InputError(_describe(exc, "training options")) from None
 
 
-def train(project: Project, *, name: str | None = None, progress: Progress | None = None,
+def train(ctx: Context, *, name: str | None = None, progress: Progress | None = None,
           **overrides: Any) -> TrainResult:
     """Train, evaluate and store a pipeline as configured; register it when asked.
 
@@ -78,14 +80,14 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
     ``register_as`` must be a valid model name of the same task as the estimator, and
     the target must exist and not be an identifier column.
     """
-    from rasad.datasets.service import check_name
     from rasad.identity import current_actor
+    from rasad.names import check_name
     from rasad.store.lengths import check_length
 
     steps = progress or Silent()
     current_actor()  # a RASAD_USER too long for the ledger fails here, not after training
     check_length(name, "runs.name", "Run name")
-    cfg = resolve_config(project.config.training, **overrides)
+    cfg = resolve_config(ctx.config.training, **overrides)
     if cfg.register_as:
         check_name(cfg.register_as, "Model")
     if not cfg.dataset:
@@ -94,21 +96,21 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
     if not cfg.target:
         raise InputError("No target column: set training.target in rasad.yaml or pass "
                          "--target COLUMN.")
-    version = project.dataset(cfg.dataset, cfg.version)
+    version = datasets.get(ctx, cfg.dataset, cfg.version)
     if cfg.target not in version.kinds:
         raise InputError(f"Target {cfg.target!r} is not a column of {version.ref}; columns are "
                          f"{', '.join(version.kinds)}.")
     if (version.kinds[cfg.target] is ColumnKind.IDENTIFIER
-            or cfg.target in project.config.data.id_columns):
+            or cfg.target in ctx.config.data.id_columns):
         raise InputError(f"Target {cfg.target!r} is an identifier column of {version.ref}: a "
                          "model cannot learn to predict row ids. Pass the column to predict "
                          "with --target (or training.target in rasad.yaml).")
-    features = _features(project, cfg, version.kinds)
+    features = _features(ctx, cfg, version.kinds)
     _check_finite(version, features)
     estimator = load_estimator(cfg.estimator.class_path, cfg.estimator.params)
     task = infer_task(estimator)
     if cfg.register_as:
-        _check_model_task(project, cfg.register_as, task, cfg.estimator.class_path)
+        _check_model_task(ctx, cfg.register_as, task, cfg.estimator.class_path)
     metric_names = (parse_metrics(cfg.metrics, task) if cfg.metrics
                     else DEFAULT_METRICS[task])
     method = cfg.split.method
@@ -119,17 +121,17 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
     if spec.time_column and spec.time_column not in version.kinds:
         raise InputError(f"Split time column {spec.time_column!r} is not a column of "
                          f"{version.ref}.")
-    validation = _validate(project, version)
+    validation = _validate(ctx, version)
     params = {"dataset": version.ref, "target": cfg.target, "features": features,
               "estimator": cfg.estimator.class_path, "estimator_params": cfg.estimator.params,
               "split": cfg.split.model_dump(), "seed": cfg.seed,
               "metrics": [str(m) for m in metric_names], "validation": validation}
     dist = distribution_of(estimator)
-    with start(project, name=name, params=params, seed=cfg.seed,
+    with start(ctx, name=name, params=params, seed=cfg.seed,
                extra_packages=(dist,) if dist else ()) as run:
         run.use_dataset(version, "train")
         with steps.step(f"Loading {version.ref} ({version.rows:,} rows)"):
-            frame = project.load_dataset(version.name, version.version)
+            frame = datasets.load_frame(ctx, version)
         frame = frame[frame[cfg.target].notna()].reset_index(drop=True)
         if frame.empty:
             raise InputError(f"Target {cfg.target!r} is missing on every row of {version.ref}.")
@@ -159,7 +161,7 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
         run.log_params({"split_sizes": split.to_dict()})
         with steps.step("Saving the fitted pipeline"):
             data, untrusted = dump_model(pipeline)
-            run.model_blob = project.artifacts.put_bytes(data)
+            run.model_blob = ctx.artifacts.put_bytes(data)
             classes = getattr(pipeline, "classes_", None)
             run.model_info = {
                 "task": str(task), "target": cfg.target, "features": features,
@@ -168,19 +170,19 @@ def train(project: Project, *, name: str | None = None, progress: Progress | Non
                 "untrusted_types": untrusted, "estimator": cfg.estimator.class_path,
                 "size_bytes": len(data),
             }
-    stored = project.run(run.id)
+    stored = get(ctx, run.id)
     model_version = None
     if cfg.register_as:
-        model_version = project.register(stored.id, cfg.register_as)
+        model_version = models.register(ctx, stored.id, cfg.register_as).version
     return TrainResult(stored, model_version)
 
 
-def _check_model_task(project: Project, model: str, task: Task, estimator: str) -> None:
+def _check_model_task(ctx: Context, model: str, task: Task, estimator: str) -> None:
     """A model's versions all solve one task: refuse a run that could not be registered."""
     from rasad.errors import NotFoundError
 
     try:
-        existing = project.model(model).versions[-1].task
+        existing = models.detail(ctx, model).versions[-1].task
     except NotFoundError:
         return
     if existing != str(task):
@@ -189,18 +191,18 @@ def _check_model_task(project: Project, model: str, task: Task, estimator: str) 
             f"register the run under another name, or train a {existing} estimator.")
 
 
-def _validate(project: Project, version: Any) -> dict[str, Any]:
+def _validate(ctx: Context, version: Any) -> dict[str, Any]:
     """The gate before training: validate the dataset against its schema, if it has one."""
     from rasad.validation.service import find_schema, summary_line, validate_version
 
-    schema = find_schema(project, version.name)
+    schema = find_schema(ctx, version.name)
     if schema is None:
         return {"schema": None, "ok": None, "note": "no schema for this dataset"}
-    report, stored = validate_version(project, version, schema)
+    report, stored = validate_version(ctx, version, schema)
     info = {"schema": schema.label, "schema_sha256": schema.content_hash, "ok": report.ok,
             "errors": len(report.errors), "warnings": len(report.warnings),
             "validation_id": stored.id}
-    if not report.ok and project.config.validation.on_error == "fail":
+    if not report.ok and ctx.config.validation.on_error == "fail":
         raise CheckFailed(
             f"{version.ref} fails validation against {schema.label}: {summary_line(report)}. "
             f"Training did not start. See `rasad validate {version.ref}`; fix the data, edit "
@@ -220,7 +222,7 @@ def _check_finite(version: Any, features: list[str]) -> None:
             "the data again, or leave the column(s) out of --features.")
 
 
-def _features(project: Project, cfg: TrainingConfig, kinds: dict[str, ColumnKind]) -> list[str]:
+def _features(ctx: Context, cfg: TrainingConfig, kinds: dict[str, ColumnKind]) -> list[str]:
     assert cfg.target is not None
     if cfg.features:
         missing = [c for c in cfg.features if c not in kinds]
@@ -237,7 +239,7 @@ def _features(project: Project, cfg: TrainingConfig, kinds: dict[str, ColumnKind
                 "used by the default preprocessing, which takes numeric, categorical and "
                 "boolean columns; drop them from training.features.")
         return list(cfg.features)
-    data = project.config.data
+    data = ctx.config.data
     features = default_features({c: str(k) for c, k in kinds.items()}, cfg.target,
                                 data.id_columns, data.time_columns)
     if not features:

@@ -24,8 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rasad.datasets import ColumnKind, infer_kinds, profile_table, read_table
-from rasad.datasets.kinds import as_timestamps
+from rasad.tables import ColumnKind, infer_kinds, profile_table, read_table
+from rasad.tables.kinds import as_timestamps
 from rasad.validation.schema import CheckKind, ColumnSchema, Severity, TableSchema
 from rasad.validation.validate import _duplicated_rows
 

@@ -73,8 +73,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rasad.datasets import read_table
 from rasad.errors import InputError, NotFoundError
+from rasad.tables import read_table
 from rasad.validation._pii_patterns import (
     ANY_INTEGER_PREFILTER,
     ANY_VALUE_PREFILTER,

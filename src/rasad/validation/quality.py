@@ -32,8 +32,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
 
-from rasad.datasets import ColumnKind, infer_kinds, read_table
 from rasad.errors import InputError, NotFoundError
+from rasad.tables import ColumnKind, infer_kinds, read_table
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ inferred from reference data by :func:`rasad.validation.infer_schema`, saved wit
 :meth:`TableSchema.to_yaml`, edited by a person and read back with
 :meth:`TableSchema.from_yaml`, which names the key and the value of any mistake.
 
->>> from rasad.datasets import ColumnKind
+>>> from rasad.tables import ColumnKind
 >>> schema = TableSchema(columns=(ColumnSchema(name="age", kind=ColumnKind.NUMERIC,
 ...     dtype="int64", minimum=18.0, maximum=70.0, tolerance=0.1),))
 >>> TableSchema.from_yaml(schema.to_yaml()) == schema
@@ -29,8 +29,8 @@ from typing import Any, Final
 import yaml
 
 from rasad.config import load_yaml
-from rasad.datasets import ColumnKind
 from rasad.errors import InputError, NotFoundError
+from rasad.tables import ColumnKind
 
 SCHEMA_FORMAT: Final[int] = 1
 """Version of the YAML layout written by :meth:`TableSchema.to_yaml`."""

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from rasad.datasets.service import load_frame
 from rasad.errors import NotFoundError
-from rasad.ledger import canonical_json, utc_now
+from rasad.ledger import canonical_json
 from rasad.store._tables import SchemaVersionRow, ValidationRow
 from rasad.validation.schema import TableSchema
 from rasad.validation.validate import ValidationReport, validate
 
 if TYPE_CHECKING:
+    from rasad.core import Context
     from rasad.datasets import DatasetVersion
-    from rasad.project import Project
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,14 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def save_schema(project: Project, dataset: str, schema: TableSchema, source: str) -> StoredSchema:
+def save_schema(ctx: Context, dataset: str, schema: TableSchema, source: str) -> StoredSchema:
     """Store ``schema`` as the next version for ``dataset`` (unchanged content is not stored)."""
-    from rasad.datasets.service import check_name
+    from rasad.names import check_name
 
     check_name(dataset)
     text = schema.to_yaml()
     digest = _hash(text)
-    with project.transaction() as tx:
+    with ctx.transaction() as tx:
         latest = tx.session.execute(
             select(SchemaVersionRow).where(SchemaVersionRow.dataset == dataset)
             .order_by(SchemaVersionRow.version.desc()).limit(1)).scalar_one_or_none()
@@ -86,7 +87,7 @@ def save_schema(project: Project, dataset: str, schema: TableSchema, source: str
         version = (tx.session.execute(select(func.max(SchemaVersionRow.version)).where(
             SchemaVersionRow.dataset == dataset)).scalar() or 0) + 1
         row = SchemaVersionRow(dataset=dataset, version=version, source=source, content=text,
-                               content_hash=digest, created_by=tx.actor, created_at=utc_now())
+                               content_hash=digest, created_by=tx.actor, created_at=ctx.clock())
         tx.session.add(row)
         tx.session.flush()
         tx.record("schema.save", f"schema:{dataset}@{version}",
@@ -99,12 +100,12 @@ def _stored(row: SchemaVersionRow) -> StoredSchema:
                         row.content_hash, row.created_by, row.created_at)
 
 
-def declared_schema(project: Project, dataset: str) -> StoredSchema | None:
+def declared_schema(ctx: Context, dataset: str) -> StoredSchema | None:
     """The schema file ``rasad.yaml`` declares for ``dataset``, if any."""
-    declared = project.config.validation.schemas.get(dataset)
+    declared = ctx.config.validation.schemas.get(dataset)
     if declared is None:
         return None
-    path = Path(declared) if Path(declared).is_absolute() else project.root / declared
+    path = Path(declared) if Path(declared).is_absolute() else ctx.root / declared
     return file_schema(path, dataset, source=f"declared in rasad.yaml: {declared}")
 
 
@@ -114,13 +115,13 @@ def file_schema(path: Path, dataset: str, *, source: str | None = None) -> Store
     return StoredSchema(dataset, None, source or str(path), schema, _hash(schema.to_yaml()))
 
 
-def get_schema(project: Project, dataset: str, version: int | None = None) -> StoredSchema:
+def get_schema(ctx: Context, dataset: str, version: int | None = None) -> StoredSchema:
     """The schema for ``dataset``: declared in rasad.yaml first, else the latest stored one."""
     if version is None:
-        declared = declared_schema(project, dataset)
+        declared = declared_schema(ctx, dataset)
         if declared is not None:
             return declared
-    with project.db.read() as session:
+    with ctx.db.read() as session:
         query = select(SchemaVersionRow).where(SchemaVersionRow.dataset == dataset)
         query = (query.where(SchemaVersionRow.version == version) if version is not None
                  else query.order_by(SchemaVersionRow.version.desc()).limit(1))
@@ -133,26 +134,26 @@ def get_schema(project: Project, dataset: str, version: int | None = None) -> St
                         "a file under validation.schemas in rasad.yaml.")
 
 
-def find_schema(project: Project, dataset: str) -> StoredSchema | None:
+def find_schema(ctx: Context, dataset: str) -> StoredSchema | None:
     try:
-        return get_schema(project, dataset)
+        return get_schema(ctx, dataset)
     except NotFoundError:
         return None
 
 
-def validate_version(project: Project, version: DatasetVersion,
+def validate_version(ctx: Context, version: DatasetVersion,
                      schema: StoredSchema) -> tuple[ValidationReport, StoredValidation]:
     """Validate a stored dataset version and record the result with its audit event."""
-    frame = project.load_dataset(version.name, version.version)
+    frame = load_frame(ctx, version)
     report = validate(frame, schema.schema)
     payload = {"dataset": version.ref, "schema": schema.label,
                "schema_sha256": schema.content_hash, "report": report.to_dict(mask=True)}
-    blob = project.artifacts.put_bytes(canonical_json(payload).encode("utf-8"))
-    with project.transaction() as tx:
+    blob = ctx.artifacts.put_bytes(canonical_json(payload).encode("utf-8"))
+    with ctx.transaction() as tx:
         row = ValidationRow(dataset_version_id=version.id, schema_source=schema.label,
                             schema_hash=schema.content_hash, ok=report.ok,
                             errors=len(report.errors), warnings=len(report.warnings),
-                            blob=blob, created_by=tx.actor, created_at=utc_now())
+                            blob=blob, created_by=tx.actor, created_at=ctx.clock())
         tx.session.add(row)
         tx.session.flush()
         tx.record("dataset.validate", f"dataset:{version.ref}", {
@@ -165,10 +166,10 @@ def validate_version(project: Project, version: DatasetVersion,
     return report, stored
 
 
-def validations(project: Project, dataset: str | None = None) -> list[StoredValidation]:
+def validations(ctx: Context, dataset: str | None = None) -> list[StoredValidation]:
     from rasad.store._tables import DatasetVersionRow
 
-    with project.db.read() as session:
+    with ctx.db.read() as session:
         query = (select(ValidationRow, DatasetVersionRow.name, DatasetVersionRow.version)
                  .join(DatasetVersionRow, DatasetVersionRow.id == ValidationRow.dataset_version_id)
                  .order_by(ValidationRow.id))

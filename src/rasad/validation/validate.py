@@ -29,7 +29,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 
-from rasad.datasets import read_table
+from rasad.tables import read_table
 from rasad.validation.schema import CheckKind, ColumnSchema, Severity, TableSchema
 
 MAX_EXAMPLES: Final[int] = 5

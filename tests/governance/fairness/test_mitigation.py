@@ -17,6 +17,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from rasad.artifacts.skops import dump_model, load_model
 from rasad.errors import InputError
 from rasad.examples import generate_portfolio
 from rasad.governance.fairness.mitigation import (
@@ -30,7 +31,6 @@ from rasad.governance.fairness.mitigation import (
     mitigate,
 )
 from rasad.governance.fairness.report import Measure, Verdict
-from rasad.registry._skops import dump_model, load_model
 from rasad.training.pipeline import build_pipeline
 
 NUMERIC = ["income", "age", "employment_years", "loan_amount", "loan_term_months",

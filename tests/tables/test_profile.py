@@ -1,4 +1,4 @@
-"""Tests for rasad.datasets.profile: column statistics checked against numpy and pandas."""
+"""Tests for rasad.tables.profile: column statistics checked against numpy and pandas."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import pytest
 import sqlalchemy as sa
 
 from rasad import Project
-from rasad.datasets.kinds import ColumnKind, infer_kinds
-from rasad.datasets.profile import (
+from rasad.errors import InputError, NotFoundError
+from rasad.tables.kinds import ColumnKind, infer_kinds
+from rasad.tables.profile import (
     QUANTILES,
     TOP_CATEGORIES,
     ColumnProfile,
     TableProfile,
     profile_table,
 )
-from rasad.errors import InputError, NotFoundError
 
 ROWS = 5_000
 

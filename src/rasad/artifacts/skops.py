@@ -25,8 +25,9 @@ it up the way skops will (the module's own attribute) gives that very class. So
 ``sklearn.utils._testing.check_output``, which is ``subprocess.check_output``
 imported into a scikit-learn module, is refused: it is a function, and its own
 name is not the one in the file. The only functions rasad trusts are the two
-converters of its default pipeline, each checked by identity
-(:data:`RASAD_FUNCTIONS`).
+converters of its default pipeline (:data:`RASAD_FUNCTIONS`), each named here as data
+and checked like a class: the name must look up a function defined under that very
+name, so this module stays below the training code that defines them.
 
 Checking never imports a module outside the trusted libraries: a name from any
 other package is refused without being looked up, unless the project lists it
@@ -72,7 +73,7 @@ RASAD_FUNCTIONS: Final[tuple[str, ...]] = (
 """The only functions trusted without configuration: the converters of rasad's
 default pipeline. Saved models refer to them by these names, so they stay functions
 (turning them into classes would break every stored model); a name counts only if it
-resolves to the very function object rasad imports."""
+looks up a function whose own module and qualname are that name."""
 
 
 def full_name(obj: Any) -> str:
@@ -249,13 +250,6 @@ def library_classes(package: str) -> Mapping[str, type]:
     return classes
 
 
-@functools.cache
-def _rasad_functions() -> Mapping[str, Any]:
-    from rasad.training.pipeline import booleans_as_float, categories_as_text
-
-    return {full_name(f): f for f in (booleans_as_float, categories_as_text)}
-
-
 def trusted_by_default(name: str) -> bool:
     """Return whether rasad's allow-list trusts a type name, without configuration.
 
@@ -268,7 +262,7 @@ def trusted_by_default(name: str) -> bool:
     -------
     bool
         True only for an allow-listed class looked up under its own name, or one of
-        :data:`RASAD_FUNCTIONS` resolving to rasad's own function object.
+        :data:`RASAD_FUNCTIONS` looked up under its own name.
 
     Examples
     --------
@@ -282,8 +276,7 @@ def trusted_by_default(name: str) -> bool:
     True
     """
     if name in RASAD_FUNCTIONS:
-        expected = _rasad_functions().get(name)
-        return expected is not None and _lookup(name, may_import=True) is expected
+        return _is_own_name(_lookup(name, may_import=True), name, functions=True)
     if name in RASAD_CLASSES:
         return _is_own_name(_lookup(name, may_import=True), name, functions=False)
     package = name.partition(".")[0]

@@ -1,4 +1,4 @@
-"""Tests for rasad.datasets.kinds: column kinds inferred by an explicit policy."""
+"""Tests for rasad.tables.kinds: column kinds inferred by an explicit policy."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from rasad.datasets._reader import read_table
-from rasad.datasets.kinds import (
+from rasad.errors import InputError
+from rasad.tables._reader import read_table
+from rasad.tables.kinds import (
     ColumnKind,
     KindPolicy,
     as_timestamps,
@@ -18,7 +19,6 @@ from rasad.datasets.kinds import (
     check_kinds,
     infer_kinds,
 )
-from rasad.errors import InputError
 
 ROWS = 2_000
 

@@ -7,11 +7,11 @@ extra columns), and :meth:`Signature.coerce` returns the input in the exact colu
 dtypes the fitted pipeline expects.
 
 Category values are compared as text labels
-(:func:`rasad.datasets.kinds.category_label`), so ``3`` and ``3.0`` are the same
+(:func:`rasad.tables.kinds.category_label`), so ``3`` and ``3.0`` are the same
 category whichever way a file stored them.
 
 >>> import pandas as pd
->>> from rasad.datasets.kinds import ColumnKind
+>>> from rasad.tables.kinds import ColumnKind
 >>> train = pd.DataFrame({"age": [31, 45, 52], "region": ["north", "south", "north"]})
 >>> signature = Signature.from_frame(
 ...     train, {"age": ColumnKind.NUMERIC, "region": ColumnKind.CATEGORICAL})
@@ -40,8 +40,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from rasad.datasets.kinds import ColumnKind, category_label
 from rasad.errors import InputError
+from rasad.tables.kinds import ColumnKind, category_label
 
 MAX_EXAMPLES: Final[int] = 3
 """Most example values a :class:`WrongType` keeps."""
@@ -294,7 +294,7 @@ class Signature:
     Examples
     --------
     >>> import pandas as pd
-    >>> from rasad.datasets.kinds import ColumnKind
+    >>> from rasad.tables.kinds import ColumnKind
     >>> frame = pd.DataFrame({"age": [31, 45], "member": [True, False]})
     >>> signature = Signature.from_frame(
     ...     frame, {"age": ColumnKind.NUMERIC, "member": ColumnKind.BOOLEAN})

@@ -1,4 +1,4 @@
-"""Tests for rasad.datasets._reader: reading input tables and writing normalised Parquet."""
+"""Tests for rasad.tables._reader: reading input tables and writing normalised Parquet."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rasad.datasets import _reader
-from rasad.datasets._reader import read_table, write_parquet
 from rasad.errors import InputError
+from rasad.tables import _reader
+from rasad.tables._reader import read_table, write_parquet
 
 
 def _write(path: Path, text: str) -> Path:

@@ -1,7 +1,7 @@
 """Profiles: per-column summary statistics of a dataset version.
 
 :func:`profile_table` summarises every column of an Arrow table according to its
-:class:`~rasad.datasets.kinds.ColumnKind`, with Arrow compute kernels run in parallel
+:class:`~rasad.tables.kinds.ColumnKind`, with Arrow compute kernels run in parallel
 (no conversion to pandas). The result is an immutable :class:`TableProfile` that
 renders to JSON and reads back equal.
 
@@ -14,7 +14,7 @@ numpy's default). Statistics that do not exist (no finite values, one value for
 ``std``) are ``None``, so the JSON never holds NaN or infinity.
 
 >>> import pyarrow as pa
->>> from rasad.datasets.kinds import ColumnKind
+>>> from rasad.tables.kinds import ColumnKind
 >>> table = pa.table({"age": [30, 40, None, 50], "region": ["north", "south", "north", None]})
 >>> profile = profile_table(table, {"age": ColumnKind.NUMERIC, "region": ColumnKind.CATEGORICAL})
 >>> age = profile.column("age")
@@ -39,8 +39,8 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rasad.datasets.kinds import ColumnKind, as_timestamps, category_label, check_kinds
 from rasad.errors import InputError, NotFoundError
+from rasad.tables.kinds import ColumnKind, as_timestamps, category_label, check_kinds
 
 QUANTILES: Final[tuple[float, ...]] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 """The quantiles a numeric profile reports, keyed by ``str(q)`` (``"0.5"``)."""
@@ -92,7 +92,7 @@ class ColumnProfile:
         Numeric only: ``{"0.01": ..., "0.5": ..., "0.99": ...}`` for :data:`QUANTILES`.
     top : tuple of (str, int) pairs, or None
         Categorical, boolean, identifier and text: the most frequent values (labels as
-        given by :func:`~rasad.datasets.kinds.category_label`) with their counts, at most
+        given by :func:`~rasad.tables.kinds.category_label`) with their counts, at most
         :data:`TOP_CATEGORIES`, by count descending then value ascending.
 
     Examples
@@ -185,7 +185,7 @@ class TableProfile:
     --------
     >>> import json
     >>> import pyarrow as pa
-    >>> from rasad.datasets.kinds import ColumnKind
+    >>> from rasad.tables.kinds import ColumnKind
     >>> profile = profile_table(pa.table({"x": [1.0, 2.0]}), {"x": ColumnKind.NUMERIC})
     >>> profile.rows, profile.n_columns, profile.column("x").std
     (2, 1, 0.7071067811865476)

@@ -1,4 +1,4 @@
-"""Tests for rasad.registry._skops: real pipelines round-trip; untrusted types are refused."""
+"""Tests for rasad.artifacts.skops: real pipelines round-trip; untrusted types are refused."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegress
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier
 
-from rasad.errors import IntegrityError, UntrustedArtifactError
-from rasad.registry import _skops
-from rasad.registry._skops import (
+from rasad.artifacts import skops as _skops
+from rasad.artifacts.skops import (
     RASAD_CLASSES,
     RASAD_FUNCTIONS,
     check_trusted,
@@ -24,6 +23,7 @@ from rasad.registry._skops import (
     load_model,
     trusted_by_default,
 )
+from rasad.errors import IntegrityError, UntrustedArtifactError
 from rasad.training.pipeline import build_pipeline
 
 

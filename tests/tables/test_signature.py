@@ -1,4 +1,4 @@
-"""Tests for rasad.registry.signature: recording, checking and coercing model input."""
+"""Tests for rasad.tables.signature: recording, checking and coercing model input."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from rasad.datasets.kinds import ColumnKind
 from rasad.errors import InputError
-from rasad.registry.signature import (
+from rasad.tables.kinds import ColumnKind
+from rasad.tables.signature import (
     ColumnSpec,
     Signature,
     SignatureReport,

@@ -1,0 +1,93 @@
+"""The context every service receives: where the project is, its configuration, the
+metadata database, the artifact store, the clock, and who is acting.
+
+Services take a :class:`Context` as their first argument and nothing else global:
+the facade (:class:`rasad.Project`), the CLI, the HTTP API and tests all build one
+and pass it down, so a service never reaches back up for the object that called it.
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> from rasad.config import ProjectConfig
+>>> root = Path(tempfile.mkdtemp())
+>>> ctx = Context.build(root, ProjectConfig(name="loans"), actor="amal@bank.example")
+>>> ctx.actor, ctx.config.name, ctx.db.url.startswith("sqlite")
+('amal@bank.example', 'loans', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from rasad.artifacts import ArtifactStore
+from rasad.config import ProjectConfig, resolve_artifacts_url, resolve_database_url
+from rasad.identity import current_actor
+from rasad.ledger import Tx, utc_now
+from rasad.store import Database
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a service needs to do its work and record it.
+
+    Parameters
+    ----------
+    root : Path
+        The project folder (``rasad.yaml`` and ``.rasad/``).
+    config : ProjectConfig
+        The validated ``rasad.yaml``.
+    db : Database
+        The metadata database (SQLite by default, PostgreSQL for teams).
+    artifacts : ArtifactStore
+        The content-addressed blob store.
+    actor : str
+        Who acts: recorded on every audit event written through this context.
+    clock : callable
+        Returns the current UTC time as stored (ISO 8601 text); services stamp rows with it.
+    """
+
+    root: Path
+    config: ProjectConfig
+    db: Database
+    artifacts: ArtifactStore
+    actor: str
+    clock: Callable[[], str] = field(default=utc_now, repr=False)
+
+    @classmethod
+    def build(cls, root: Path, config: ProjectConfig, *, actor: str | None = None) -> Context:
+        """Wire the database and artifact store ``config`` names; no I/O beyond that.
+
+        ``actor`` defaults to :func:`rasad.identity.current_actor` (``RASAD_USER``, else the
+        operating-system user), read once here and never inside a transaction.
+        """
+        return cls(root=root, config=config,
+                   db=Database(resolve_database_url(config, root)),
+                   artifacts=ArtifactStore(resolve_artifacts_url(config, root)),
+                   actor=current_actor() if actor is None else actor)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A serialised write transaction; every change in it records its audit event.
+
+        Once the lock is held, the blobs this thread stored since its last transaction
+        are checked (and stored again if a concurrent gc removed them), so a row written
+        here never points at a missing blob (see ``rasad.artifacts.store``).
+        """
+        with self.db.write() as session:
+            session.connection()  # the lock itself: SQLite's BEGIN IMMEDIATE runs on connecting
+            self.artifacts.settle()
+            yield Tx(session, self.actor)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session."""
+        with self.db.read() as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
