@@ -23,17 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from rasad.config import CONFIG_FILE, STATE_DIR, TEMPLATE, ProjectConfig
 from rasad.core import Context
-from rasad.errors import ConflictError, InputError, NotFoundError
-from rasad.ledger import AuditEvent, Tx, Verification, events
+from rasad.errors import ConflictError, NotFoundError
 from rasad.store import migrate
 
 if TYPE_CHECKING:
     import pandas as pd
-
     from sqlalchemy.orm import Session
 
     from rasad.artifacts import ArtifactStore
     from rasad.datasets import AddResult, DatasetVersion
+    from rasad.ledger import AuditEvent, Tx, Verification
     from rasad.ledger.checkpoint import CheckpointResult
     from rasad.maintenance import GcReport
     from rasad.monitoring.results import MonitorResult
@@ -158,43 +157,22 @@ class Project:
 
     def audit_log(self, subject: str | None = None, action: str | None = None,
                   limit: int | None = None) -> list[AuditEvent]:
-        with self.db.read() as session:
-            return events(session, subject=subject, action=action, limit=limit)
+        from rasad import audit
+        return audit.log(self.context, subject=subject, action=action, limit=limit)
 
     def verify_audit(self, *, checkpoints: str | None = None,
                      public_keys: Sequence[str] | None = None,
                      replay: bool = True) -> Verification:
-        """Verify the ledger: its chain, the signed checkpoints in ``checkpoints`` (default
-        ``audit.checkpoints``) under ``public_keys`` (default ``audit.public_keys``, else the
-        first key the ledger recorded), and, with ``replay``, that the state tables match it.
-        """
-        from rasad.ledger import verification
-        from rasad.ledger.checkpoint import CheckpointStore
-
-        url = checkpoints or self.config.audit.checkpoints
-        if public_keys:
-            trusted = verification.trusted_keys(public_keys, "--public-key")
-        else:
-            trusted = verification.trusted_keys(self.config.audit.public_keys,
-                                                "rasad.yaml audit.public_keys")
-        return verification.verify_database(
-            self.db, store=CheckpointStore(url) if url else None, trusted=trusted,
-            replay=replay, project_name=self.config.name)
+        """Verify the ledger (see :func:`rasad.audit.verify`)."""
+        from rasad import audit
+        return audit.verify(self.context, checkpoints=checkpoints, public_keys=public_keys,
+                            replay=replay)
 
     def checkpoint(self, *, to: str | None = None,
                    key: str | os.PathLike[str] | None = None) -> CheckpointResult:
-        """Sign the ledger's head into the checkpoint store ``to`` (default
-        ``audit.checkpoints``) with the key file ``key`` (default: the
-        ``RASAD_CHECKPOINT_KEY_FILE`` or ``RASAD_CHECKPOINT_KEY`` environment variable)."""
-        from rasad.ledger import checkpoint, keys
-
-        url = to or self.config.audit.checkpoints
-        if not url:
-            raise InputError("No checkpoint store: pass --to URL (a folder or fsspec URL) or "
-                             "set audit.checkpoints in rasad.yaml.")
-        signing = keys.signing_key(key, os.environ)
-        return checkpoint.create(self.db, self.actor, signing,
-                                 checkpoint.CheckpointStore(url), self.config.name)
+        """Sign the ledger's head into a checkpoint store (see :func:`rasad.audit.checkpoint`)."""
+        from rasad import audit
+        return audit.checkpoint(self.context, to=to, key=key)
 
     # -- datasets --------------------------------------------------------------------------
 
