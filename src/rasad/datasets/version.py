@@ -6,16 +6,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
+
+from rasad.results import Result
 from rasad.store._tables import DatasetVersionRow
 from rasad.tables.kinds import ColumnKind
 from rasad.tables.profile import TableProfile
 
 
-@dataclass(frozen=True)
-class DatasetVersion:
-    """One version of a named dataset."""
+class DatasetVersion(Result):
+    """One version of a named dataset (its JSON leaves out the database row id)."""
 
-    id: int
+    id: int = Field(exclude=True)
     name: str
     version: int
     content_hash: str
@@ -39,20 +41,10 @@ class DatasetVersion:
         return self.content_hash
 
     def to_dict(self, with_profile: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "version": self.version,
-            "content_hash": self.content_hash,
-            "rows": self.rows,
-            "columns": self.columns,
-            "kinds": {k: str(v) for k, v in self.kinds.items()},
-            "source": self.source,
-            "parent_id": self.parent_id,
-            "created_by": self.created_by,
-            "created_at": self.created_at,
-        }
-        if with_profile:
-            out["profile"] = self.profile.to_dict()
+        """The JSON form; ``with_profile=False`` leaves the column profiles out (listings)."""
+        out = super().to_dict()
+        if not with_profile:
+            del out["profile"]
         return out
 
     @classmethod

@@ -33,13 +33,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Self, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import ValidationError
 
 from rasad.errors import InputError, NotFoundError
+from rasad.results import Result
 from rasad.tables.kinds import ColumnKind, as_timestamps, category_label, check_kinds
 
 QUANTILES: Final[tuple[float, ...]] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -55,10 +56,10 @@ _VALUE_KINDS: Final[frozenset[ColumnKind]] = frozenset(
 _PRIVATE_KINDS: Final[frozenset[ColumnKind]] = frozenset(
     {ColumnKind.IDENTIFIER, ColumnKind.TEXT}
 )
+_R = TypeVar("_R", bound=Result)
 
 
-@dataclass(frozen=True)
-class ColumnProfile:
+class ColumnProfile(Result):
     """Summary statistics of one column.
 
     Parameters
@@ -109,76 +110,31 @@ class ColumnProfile:
     count: int
     missing: int
     missing_share: float
-    n_unique: int
     infinite: int = 0
     infinite_share: float = 0.0
+    n_unique: int
     min: float | str | None = None
     max: float | str | None = None
     mean: float | None = None
     std: float | None = None
-    quantiles: Mapping[str, float | None] | None = None
+    quantiles: dict[str, float | None] | None = None
     top: tuple[tuple[str, int], ...] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The profile as a JSON-ready dict (no NaN; tuples become lists)."""
-        return {
-            "name": self.name,
-            "kind": self.kind.value,
-            "dtype": self.dtype,
-            "count": self.count,
-            "missing": self.missing,
-            "missing_share": self.missing_share,
-            "infinite": self.infinite,
-            "infinite_share": self.infinite_share,
-            "n_unique": self.n_unique,
-            "min": self.min,
-            "max": self.max,
-            "mean": self.mean,
-            "std": self.std,
-            "quantiles": dict(self.quantiles) if self.quantiles is not None else None,
-            "top": [[value, count] for value, count in self.top] if self.top is not None else None,
-        }
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ColumnProfile:
-        """Rebuild a profile from :meth:`to_dict` output.
+    def from_dict(cls, data: Any) -> Self:
+        """Rebuild a profile from its JSON form (:meth:`to_dict`).
 
         Profiles stored before ``infinite`` was counted (no such key) read back with 0.
 
         Raises
         ------
         InputError
-            If a key is missing or the kind is unknown.
+            If a key is missing or a value has the wrong type (the kind is unknown, say).
         """
-        try:
-            quantiles = data["quantiles"]
-            top = data["top"]
-            return cls(
-                name=data["name"],
-                kind=ColumnKind(data["kind"]),
-                dtype=data["dtype"],
-                count=data["count"],
-                missing=data["missing"],
-                missing_share=data["missing_share"],
-                n_unique=data["n_unique"],
-                infinite=data.get("infinite", 0),
-                infinite_share=data.get("infinite_share", 0.0),
-                min=data["min"],
-                max=data["max"],
-                mean=data["mean"],
-                std=data["std"],
-                quantiles=dict(quantiles) if quantiles is not None else None,
-                top=tuple((value, count) for value, count in top) if top is not None else None,
-            )
-        except (KeyError, ValueError, TypeError) as error:
-            raise InputError(
-                f"Stored column profile is malformed ({type(error).__name__}: {error}); "
-                "profile the dataset again."
-            ) from None
+        return _validated(cls, data, "column")
 
 
-@dataclass(frozen=True)
-class TableProfile:
+class TableProfile(Result):
     """Summary statistics of a table: its size and one profile per column, in order.
 
     Examples
@@ -217,28 +173,26 @@ class TableProfile:
             f"{', '.join(repr(c.name) for c in self.columns)}."
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The profile as a JSON-ready dict."""
-        return {"rows": self.rows, "columns": [column.to_dict() for column in self.columns]}
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TableProfile:
-        """Rebuild a profile from :meth:`to_dict` output.
+    def from_dict(cls, data: Any) -> Self:
+        """Rebuild a profile from its JSON form (:meth:`to_dict`).
 
         Raises
         ------
         InputError
             If the data is malformed.
         """
-        try:
-            rows = data["rows"]
-            columns = tuple(ColumnProfile.from_dict(column) for column in data["columns"])
-        except (KeyError, TypeError) as error:
-            raise InputError(
-                f"Stored table profile is malformed ({type(error).__name__}: {error}); "
-                "profile the dataset again."
-            ) from None
-        return cls(rows=rows, columns=columns)
+        return _validated(cls, data, "table")
+
+
+def _validated(cls: type[_R], data: Any, what: str) -> _R:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise InputError(f"Stored {what} profile is malformed ({where}: {first['msg']}); "
+                         "profile the dataset again.") from None
 
 
 def profile_table(table: pa.Table, kinds: Mapping[str, ColumnKind]) -> TableProfile:

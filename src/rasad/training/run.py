@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 from rasad.errors import ConflictError, InputError
 from rasad.ledger import canonical_json
 from rasad.ledger.replay import step_metrics_digest
+from rasad.results import Result
 from rasad.store._tables import RunDatasetRow, RunRow, StepMetricRow
 from rasad.store.lineage import run_datasets, run_row
 from rasad.training.environment import capture_environment, git_state
@@ -37,8 +38,7 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(Result):
     """A training run as stored."""
 
     id: str
@@ -59,11 +59,6 @@ class Run:
     started_at: str
     ended_at: str | None
     duration_s: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        out["status"] = str(self.status)
-        return out
 
     @classmethod
     def from_row(cls, row: RunRow, datasets: list[dict[str, Any]]) -> Run:
