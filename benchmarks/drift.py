@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/drift.py --rows 1000000 --repeats 3
     .venv/bin/python benchmarks/drift.py --rows 1000000 --repeats 3 --peers --evidently
+    .venv/bin/python benchmarks/drift.py --process --rows 1000000 --repeats 5 --data /tmp/drift
 
 The tables come from rasad.examples.generate_drift_pair (40 numeric columns, 10
 categorical, drift injected in a known 10), identical to ../shared/peers/common.py's
@@ -13,14 +14,25 @@ RSS against the frames' size, and the flagged columns against the injected set.
 
 --peers also runs NannyML's and (below 1,000,000 rows, or with --evidently) Evidently's
 scripts in their own venvs, on the same rows, and reports the time ratios.
+
+--process times what a user waits for: the whole ``rasad drift ref.parquet cur.parquet``
+process (interpreter start, imports, reading both files, the tests, the printed table),
+run as a subprocess with its output captured, median of the repeats. The two tables are
+written as Parquet (pandas' defaults) to --data, or reused from there when present. It
+also times the process that only imports what the command imports, so the rest is
+reading, computing and printing; and checks the flagged columns once, from ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -48,7 +60,14 @@ def main() -> None:
     parser.add_argument("--peers", action="store_true", help="also run NannyML and Evidently")
     parser.add_argument("--evidently", action="store_true",
                         help="run Evidently even at 1,000,000 rows or more (about 4 minutes)")
+    parser.add_argument("--process", action="store_true",
+                        help="time the whole `rasad drift ref.parquet cur.parquet` process")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="--process: folder for (or with) ref.parquet and cur.parquet")
     args = parser.parse_args()
+    if args.process:
+        emit(process(args.rows, args.repeats, args.data))
+        return
 
     started = time.perf_counter()
     reference, current = generate_drift_pair(args.rows)
@@ -95,6 +114,55 @@ def main() -> None:
             name: peer["wall_s_median"] / result["wall_s_median"]
             for name, peer in peers.items() if "wall_s_median" in peer}
     emit(result)
+
+
+IMPORTS = ("import rasad.cli.app, rasad.cli.drift_cmd, rasad.monitoring.drift_check, "
+           "rasad.drift.compare, rasad.tables")
+"""What `rasad drift` on two files imports before it reads them."""
+
+
+def process(rows: int, repeats: int, data: Path | None) -> dict[str, Any]:
+    """Median wall and CPU seconds of the whole `rasad drift` process on two Parquet files."""
+    folder = data if data is not None else Path(tempfile.mkdtemp(prefix="rasad-drift-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    ref, cur = folder / f"ref-{rows}.parquet", folder / f"cur-{rows}.parquet"
+    if not (ref.exists() and cur.exists()):
+        reference, current = generate_drift_pair(rows)
+        reference.to_parquet(ref)
+        current.to_parquet(cur)
+        del reference, current
+    rasad = str(Path(sys.executable).parent / "rasad")
+    command = [rasad, "drift", str(ref), str(cur)]
+
+    def timed(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+        return wall, cpu, done
+
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu, _done = timed(command)
+        walls.append(wall)
+        cpus.append(cpu)
+    imports = [timed([sys.executable, "-c", IMPORTS])[0] for _ in range(repeats)]
+    report = json.loads(timed([*command, "--json"])[2].stdout)["drift"]
+    return {
+        "bench": "drift-process", "tool": "rasad", "rows": rows,
+        "columns": len(report["columns"]), "repeats": repeats,
+        "command": " ".join(["rasad", "drift", ref.name, cur.name]),
+        "wall_s_median": median(walls), "wall_s_runs": [round(t, 3) for t in walls],
+        "cpu_s_median": median(cpus), "cpus": os.cpu_count(),
+        "imports_s_median": median(imports),
+        "loadavg_1m": os.getloadavg()[0],
+        "dataset_drifted": report["drifted"],
+        "flags": flag_match(report["drifted_columns"]),
+    }
 
 
 if __name__ == "__main__":

@@ -107,11 +107,13 @@ def test_demo_end_to_end_then_tampering_is_caught(tmp_path: Path) -> None:
     (step,) = [command.split()[1:] for command in next_steps(DemoSummary(demo))
                if " fairness " in command]
     report_json = tmp_path / "fairness.json"
-    fair = rasad(*step, "--n-boot", "200", "--json", report_json, cwd=tmp_path)
+    fair = rasad(*step, "--n-boot", "200", "-o", report_json, cwd=tmp_path)
     assert_no_traceback(fair)
     assert "Outcome measured: default = 0 is the favourable outcome" in fair.stdout
     assert "declared in rasad.yaml (governance.fairness.favorable_outcomes)" in fair.stdout
-    report = json.loads(report_json.read_text())
+    assessment = json.loads(report_json.read_text())
+    assert assessment["model"] == "credit-risk@1" and assessment["dataset"] == "loans@1"
+    report = assessment["report"]
     assert report["outcome"]["favorable"] == FAVORABLE_OUTCOME == 0
     assert report["outcome"]["declared"] is True
     age = next(a for a in report["attributes"] if a["name"] == "age")

@@ -143,8 +143,8 @@ def test_drift_reports_never_replace_the_compared_files(files: tuple[Cli, Path, 
     _refused(rasad("drift", reference, current, "--html", reference), reference, reference)
     link = tmp_path / "cur-link.json"
     link.symlink_to(current)
-    _refused(rasad("drift", reference, current, "--json", link), link, current)
-    assert_user_error(rasad("drift", reference, current, "--json", tmp_path / "r.out",
+    _refused(rasad("drift", reference, current, "-o", link), link, current)
+    assert_user_error(rasad("drift", reference, current, "-o", tmp_path / "r.out",
                             "--html", tmp_path / "r.out"), "same file")
     assert (reference.read_bytes(), current.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cur-link.json", "current.csv",
@@ -185,5 +185,5 @@ def test_performance_reports_never_replace_the_compared_files(
     rasad, reference, current = files
     before = current.read_bytes()
     _refused(rasad("performance", "track", reference, current, "--target", "default",
-                   "--prediction", "default", "--json", current), current, current)
+                   "--prediction", "default", "-o", current), current, current)
     assert current.read_bytes() == before

@@ -55,6 +55,14 @@ class UntrustedArtifactError(RasadError, PermissionError):
     exit_code = 1
 
 
+class PermissionDenied(RasadError, PermissionError):
+    """The acting principal lacks the permission an action needs; nothing was changed.
+
+    A usage error (exit 2 on the CLI; 403 over HTTP). The message names the principal, the
+    missing permission, the roles that grant it and who can grant them.
+    """
+
+
 class CheckFailed(RasadError):
     """A check ran and failed (for example, the audit chain is broken)."""
 
@@ -68,6 +76,7 @@ __all__ = [
     "InputError",
     "IntegrityError",
     "NotFoundError",
+    "PermissionDenied",
     "RasadError",
     "SchemaVersionError",
     "UntrustedArtifactError",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,14 +32,25 @@ if TYPE_CHECKING:
 
     from rasad.artifacts import ArtifactStore
     from rasad.datasets import AddResult, DatasetVersion
+    from rasad.drift import Chunker
+    from rasad.evaluation.metrics import Metric, Task
+    from rasad.governance.fairness import FairnessPolicy
+    from rasad.governance.fairness.report import FairnessAssessment
     from rasad.ledger import AuditEvent, Tx, Verification
     from rasad.ledger.checkpoint import CheckpointResult
     from rasad.maintenance import GcReport
+    from rasad.monitoring import EstimationReport, PerformanceReport, Threshold
+    from rasad.monitoring.drift_check import DriftCheck, Side
     from rasad.monitoring.results import MonitorResult
+    from rasad.monitoring.tracking import PerformanceCheck
     from rasad.registry import Deployment, ModelDetail, ModelVersion
     from rasad.serving import BatchResult
     from rasad.store import Database
     from rasad.training import ActiveRun, Run, RunComparison, TrainResult
+    from rasad.validation.pii import PIIReport
+    from rasad.validation.quality import QualityReport
+    from rasad.validation.service import StoredSchema, StoredValidation
+    from rasad.validation.validate import ValidationReport
 
 
 class Project:
@@ -250,6 +261,114 @@ class Project:
         from rasad.registry import promotion
         return promotion.rollback(self.context, name, env, reason=reason)
 
+    # -- validation ------------------------------------------------------------------------
+
+    def infer_schema(self, dataset: str, *, tolerance: float = 0.1) -> StoredSchema:
+        """Infer the schema of ``NAME[@VERSION]`` and store it as the name's next version."""
+        from rasad.names import parse_ref
+        from rasad.validation import service
+        name, version = parse_ref(dataset)
+        return service.infer_dataset_schema(self.context, self.dataset(name, version),
+                                            tolerance=tolerance)
+
+    def save_schema(self, dataset: str, path: str | os.PathLike[str]) -> StoredSchema:
+        """Store an edited schema file as the dataset's next schema version."""
+        from rasad.validation import service
+        return service.save_schema_file(self.context, dataset, path)
+
+    def schema(self, dataset: str, version: int | None = None) -> StoredSchema:
+        """The schema in force for ``dataset`` (declared in rasad.yaml, else the latest)."""
+        from rasad.validation import service
+        return service.get_schema(self.context, dataset, version)
+
+    def validate(self, dataset: str, *,
+                 schema: str | os.PathLike[str] | None = None) -> ValidationReport:
+        """Validate ``NAME[@VERSION]``; the masked report is stored with its audit event."""
+        from rasad.names import parse_ref
+        from rasad.validation import service
+        name, version = parse_ref(dataset)
+        return service.validate_dataset(self.context, self.dataset(name, version),
+                                        schema_path=schema)
+
+    def validations(self, dataset: str | None = None) -> list[StoredValidation]:
+        from rasad.validation import service
+        return service.validations(self.context, dataset)
+
+    def quality(self, dataset: str, *, target: str | None = None) -> QualityReport:
+        from rasad.names import parse_ref
+        from rasad.validation import service
+        name, version = parse_ref(dataset)
+        return service.dataset_quality(self.context, self.dataset(name, version), target=target)
+
+    def scan_pii(self, dataset: str, *, protected_attributes: Sequence[str] | None = None,
+                 all_rows: bool = False) -> PIIReport:
+        from rasad.names import parse_ref
+        from rasad.validation import service
+        from rasad.validation.pii import DEFAULT_SAMPLE_ROWS
+        name, version = parse_ref(dataset)
+        return service.scan_dataset(self.context, self.dataset(name, version),
+                                    protected_attributes=protected_attributes,
+                                    sample_rows=None if all_rows else DEFAULT_SAMPLE_ROWS)
+
+    # -- fairness --------------------------------------------------------------------------
+
+    def assess_fairness(self, model: str, dataset: str, *, version: int | None = None,
+                        env: str | None = None, target: str | None = None,
+                        protected: Sequence[str] | None = None,
+                        favorable: bool | int | float | str | None = None,
+                        intersections: bool = False, policy: FairnessPolicy | None = None,
+                        n_boot: int = 1000, seed: int = 0, save: bool = True,
+                        monitor: str = "fairness") -> FairnessAssessment:
+        """Score a dataset version with a registered model, assess and store its fairness
+        (see :func:`rasad.governance.fairness.service.assess_model`)."""
+        from rasad.governance.fairness import service
+        return service.assess_model(
+            self.context, model, dataset, version=version, env=env, target=target,
+            protected=protected, favorable=favorable, intersections=intersections,
+            policy=policy, n_boot=n_boot, seed=seed, save=save, monitor=monitor)
+
+    def fairness_assessments(self, monitor: str | None = None) -> list[MonitorResult]:
+        """Saved fairness assessments, oldest first."""
+        from rasad.governance.fairness import service
+        return service.list_assessments(self.context, monitor)
+
+    # -- performance -----------------------------------------------------------------------
+
+    def track_performance(self, reference: DatasetVersion | str, current: DatasetVersion | str,
+                          *, target: str, prediction: str, task: Task | str = "classification",
+                          score: str | None = None, chunker: Chunker | None = None,
+                          metrics: Iterable[Metric | str] | str | None = None,
+                          threshold: Threshold | None = None, min_chunk_rows: int = 30,
+                          save: bool = False, monitor: str = "performance"
+                          ) -> PerformanceCheck[PerformanceReport]:
+        """Realized metrics per chunk of two dataset versions; ``save`` keeps the report
+        (see :func:`rasad.monitoring.tracking.track_performance`)."""
+        from rasad.monitoring import tracking
+        return tracking.track_performance(
+            self.context, reference, current, target=target, prediction=prediction, task=task,
+            score=score, chunker=chunker, metrics=metrics, threshold=threshold,
+            min_chunk_rows=min_chunk_rows, save=save, monitor=monitor)
+
+    def estimate_performance(self, reference: DatasetVersion | str,
+                             current: DatasetVersion | str, *, target: str, prediction: str,
+                             task: Task | str = "classification", score: str | None = None,
+                             features: Sequence[str] | None = None,
+                             chunker: Chunker | None = None, threshold: Threshold | None = None,
+                             save: bool = False, monitor: str = "estimation"
+                             ) -> PerformanceCheck[EstimationReport]:
+        """Estimated metrics per chunk without labels (CBPE, or DLE for regression); ``save``
+        keeps the report (see :func:`rasad.monitoring.tracking.estimate_performance`)."""
+        from rasad.monitoring import tracking
+        return tracking.estimate_performance(
+            self.context, reference, current, target=target, prediction=prediction, task=task,
+            score=score, features=features, chunker=chunker, threshold=threshold, save=save,
+            monitor=monitor)
+
+    def performance_report(self, result: MonitorResult) -> PerformanceReport | EstimationReport:
+        """The typed report a saved ``performance`` or ``estimation`` result holds."""
+        from rasad.monitoring import tracking
+        return tracking.stored_report(self.context, result)
+
     # -- scoring and upkeep ----------------------------------------------------------------
 
     def predict(self, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
@@ -268,9 +387,28 @@ class Project:
                                    current=current, alert=alert, summary=summary,
                                    payload=payload)
 
-    def monitor_results(self, monitor: str | None = None) -> list[MonitorResult]:
+    def monitor_results(self, monitor: str | None = None, kind: str | None = None
+                        ) -> list[MonitorResult]:
+        """Saved results (drift, performance, estimation, fairness), oldest first."""
         from rasad.monitoring import results
-        return results.list_results(self.context, monitor)
+        return results.list_results(self.context, monitor, kind)
+
+    def monitor_result(self, result_id: int) -> MonitorResult:
+        from rasad.monitoring import results
+        return results.get_result(self.context, result_id)
+
+    # -- drift -----------------------------------------------------------------------------
+
+    def check_drift(self, reference: Side, current: Side, *,
+                    columns: Sequence[str] | None = None, chunker: Chunker | None = None,
+                    multivariate: bool = False, use_profile: bool = False, save: bool = False,
+                    monitor: str = "drift") -> DriftCheck:
+        """Compare ``current`` with ``reference`` (dataset versions, frames or files); ``save``
+        keeps the result (see :func:`rasad.monitoring.drift_check.check`)."""
+        from rasad.monitoring import drift_check
+        return drift_check.check(self.context, reference, current, columns=columns,
+                                 chunker=chunker, multivariate=multivariate,
+                                 use_profile=use_profile, save=save, monitor=monitor)
 
     def gc(self, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
         from rasad import maintenance

@@ -72,6 +72,29 @@ def assert_user_error(result: Result, *fragments: str, code: int = 2) -> None:
     assert result.out.strip() == "", f"nothing belongs on stdout\n{result}"
 
 
+def only_json(result: Result) -> Any:
+    """stdout is exactly one JSON document (json.loads refuses trailing text)."""
+    assert "Traceback" not in result.out + result.err, str(result)
+    return json.loads(result.out)
+
+
+def assert_json_error(result: Result, kind: str, code: int, *fragments: str) -> str:
+    """One error object on stdout, the same message on stderr's one line, exit ``code``."""
+    assert result.code == code, str(result)
+    answer = only_json(result)
+    assert list(answer) == ["error"], str(result)
+    error = answer["error"]
+    assert error == {"type": kind, "message": error["message"], "exit_code": code}, str(result)
+    message: str = error["message"]
+    for fragment in fragments:
+        assert fragment in message, str(result)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), str(result)
+    # The line is the same text, with rich markup escaped for the terminal.
+    assert lines[0].removeprefix("error: ").replace("\\[", "[") == message, str(result)
+    return message
+
+
 @functools.cache
 def _portfolio(months: int, rows_per_month: int, seed: int) -> pd.DataFrame:
     return generate_portfolio(months=months, rows_per_month=rows_per_month, seed=seed)

@@ -125,7 +125,7 @@ def test_fail_on_drift(rasad: Cli, data: dict[str, Path]) -> None:
 
 def test_json_holds_every_figure(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "out" / "drift.json"  # its folder is created
-    result = rasad.ok("drift", data["reference"], data["drifted"], "--json", target)
+    result = rasad.ok("drift", data["reference"], data["drifted"], "-o", target)
     assert f"JSON report: {target}" in result.out
     payload = json.loads(target.read_text(encoding="utf-8"))
     assert (payload["reference"], payload["current"]) == (str(data["reference"]),
@@ -164,11 +164,26 @@ def test_json_holds_every_figure(rasad: Cli, data: dict[str, Path], tmp_path: Pa
         assert column["missing"]["difference"] == 0.0
 
 
+def test_json_flag_prints_the_report_and_nothing_else(rasad: Cli, data: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    target = tmp_path / "drift.json"
+    result = rasad("drift", data["reference"], data["drifted"], "--json", "-o", target,
+                   "--fail-on-drift")
+    assert result.code == 1, str(result)  # the verdict still sets the exit code
+    printed = result.json()  # stdout is one JSON document: no table, no "JSON report:" line
+    assert printed == json.loads(target.read_text(encoding="utf-8"))
+    assert set(printed) == {"reference", "current", "drift", "multivariate"}
+    assert printed["drift"]["drifted_columns"] == ["income", "region"]
+    plain = rasad.ok("drift", data["reference"], data["same"], "--json")
+    assert plain.json()["drift"]["drifted"] is False and plain.err == ""
+    assert list((tmp_path / "work").iterdir()) == []  # --json alone writes no file
+
+
 def test_columns_restrict_the_comparison(rasad: Cli, data: dict[str, Path],
                                          tmp_path: Path) -> None:
     target = tmp_path / "drift.json"
     result = rasad.ok("drift", data["reference"], data["drifted"], "--columns", " region, age ",
-                      "--json", target)
+                      "-o", target)
     assert set(_rows(result.out, ("income", "age", "score", "region"))) == {"region", "age"}
     report = json.loads(target.read_text())["drift"]
     assert [c["name"] for c in report["columns"]] == ["region", "age"]
@@ -178,7 +193,7 @@ def test_columns_restrict_the_comparison(rasad: Cli, data: dict[str, Path],
 
 def test_chunks_by_size(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "drift.json"
-    rasad.ok("drift", data["reference"], data["drifted"], "--chunk-size", "150", "--json", target)
+    rasad.ok("drift", data["reference"], data["drifted"], "--chunk-size", "150", "-o", target)
     report = json.loads(target.read_text())["drift"]
     chunks = report["chunks"]
     assert [(c["key"], c["rows"]) for c in chunks] == [
@@ -201,7 +216,7 @@ def test_chunks_by_size(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> No
 def test_chunks_by_week(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "drift.json"
     rasad.ok("drift", data["reference"], data["weekly"], "--chunk-period", "week",
-             "--time-column", "day", "--json", target)
+             "--time-column", "day", "-o", target)
     report = json.loads(target.read_text())["drift"]
     current = _frame(data["weekly"])
     reference = _frame(data["reference"])
@@ -226,14 +241,14 @@ def test_weeks_start_on_monday(rasad: Cli, data: dict[str, Path], tmp_path: Path
     frame.to_csv(tmp_path / "current.csv", index=False)
     target = tmp_path / "drift.json"
     rasad.ok("drift", data["reference"], tmp_path / "current.csv", "--chunk-period", "week",
-             "--time-column", "day", "--json", target)
+             "--time-column", "day", "-o", target)
     chunks = json.loads(target.read_text())["drift"]["chunks"]
     assert [(c["key"], c["rows"]) for c in chunks] == [("2025-01-06", 70), ("2025-01-13", 70)]
 
 
 def test_multivariate(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "drift.json"
-    result = rasad("drift", data["reference"], data["same"], "--multivariate", "--json", target,
+    result = rasad("drift", data["reference"], data["same"], "--multivariate", "-o", target,
                    "--fail-on-drift")
     payload = json.loads(target.read_text())
     methods = {m["method"]: m for m in payload["multivariate"]}
@@ -257,7 +272,7 @@ def test_the_reason_names_a_missing_share_that_decided(rasad: Cli, tmp_path: Pat
     reference.to_csv(tmp_path / "ref.csv", index=False)
     current.to_csv(tmp_path / "cur.csv", index=False)
     target = tmp_path / "drift.json"
-    result = rasad.ok("drift", tmp_path / "ref.csv", tmp_path / "cur.csv", "--json", target)
+    result = rasad.ok("drift", tmp_path / "ref.csv", tmp_path / "cur.csv", "-o", target)
     column = json.loads(target.read_text())["drift"]["columns"][0]
     assert column["drifted"] is True and column["missing"]["drifted"] is True
     assert not any(r["drifted"] for r in column["results"] if r["deciding"])
@@ -285,7 +300,7 @@ def test_chunks_show_as_a_timeline_in_the_terminal(rasad: Cli, data: dict[str, P
                                                    tmp_path: Path) -> None:
     target = tmp_path / "drift.json"
     result = rasad.ok("drift", data["reference"], data["drifted"], "--chunk-size", "150",
-                      "--multivariate", "--json", target)
+                      "--multivariate", "-o", target)
     payload = json.loads(target.read_text())
     assert "Over time: 3 chunks of the current data" in result.out
     rows = _timeline_rows(result.out)
@@ -328,7 +343,7 @@ def test_a_time_column_must_hold_times(rasad: Cli, data: dict[str, Path], tmp_pa
     current.to_parquet(tmp_path / "current.parquet")
     for chunking in (["--chunk-period", "month"], ["--chunk-size", "100"]):
         result = rasad("drift", data["reference"], tmp_path / "current.parquet", *chunking,
-                       "--time-column", column, "--json", tmp_path / "d.json")
+                       "--time-column", column, "-o", tmp_path / "d.json")
         assert_user_error(result, *fragments)
         assert not (tmp_path / "d.json").exists()
 
@@ -341,7 +356,7 @@ def test_month_labels_are_a_time_column(rasad: Cli, data: dict[str, Path],
     current.to_csv(tmp_path / "current.csv", index=False)
     target = tmp_path / "drift.json"
     rasad.ok("drift", data["reference"], tmp_path / "current.csv", "--chunk-period", "month",
-             "--time-column", "month", "--json", target)
+             "--time-column", "month", "-o", target)
     report = json.loads(target.read_text())["drift"]
     assert [(c["key"], c["rows"]) for c in report["chunks"]] == [("2025-01", 200),
                                                                   ("2025-02", 160)]
@@ -395,13 +410,24 @@ CASES = ["unreadable parquet", "ragged csv", "empty file", "missing file", "zero
 def test_bad_input_exits_2(case: str, rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     args, fragment = _bad_inputs(tmp_path, data)[case]
     reports = tmp_path / "reports"
-    result = rasad("drift", *args, "--json", reports / "d.json", "--html", reports / "d.html")
+    result = rasad("drift", *args, "-o", reports / "d.json", "--html", reports / "d.html")
     assert_user_error(result, fragment)
     assert not reports.exists()
 
 
+def test_a_read_error_names_the_side(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    assert_user_error(rasad("drift", tmp_path / "bad.parquet", data["drifted"]),
+                      "Reference data: Cannot read", "not a valid Parquet file")
+    assert_user_error(rasad("drift", data["reference"], tmp_path / "bad.parquet"),
+                      "Current data: Cannot read", "not a valid Parquet file")
+    # The options a project needs are refused first, whatever the files hold.
+    assert_user_error(rasad("drift", tmp_path / "bad.parquet", data["drifted"], "--save"),
+                      "--save keeps results")
+
+
 def test_report_path_that_is_a_folder(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
-    result = rasad("drift", data["reference"], data["drifted"], "--json", tmp_path)
+    result = rasad("drift", data["reference"], data["drifted"], "-o", tmp_path)
     assert_user_error(result, "is a folder; give a file name")
 
 
@@ -412,7 +438,7 @@ def test_text_in_a_numeric_column_is_bad_input(rasad: Cli, data: dict[str, Path]
     current.loc[7, "income"] = "unknown"
     current.to_csv(tmp_path / "current.csv", index=False)
     target = tmp_path / "drift.json"
-    result = rasad("drift", data["reference"], tmp_path / "current.csv", "--json", target)
+    result = rasad("drift", data["reference"], tmp_path / "current.csv", "-o", target)
     assert_user_error(result, "'income'", "'unknown'", "--columns")
     assert not target.exists()
 
@@ -425,7 +451,7 @@ def test_a_column_that_became_text_is_a_kind_mismatch(rasad: Cli, data: dict[str
     current["income"] = ["low", "high"] * (len(current) // 2) + ["low"] * (len(current) % 2)
     current.to_csv(tmp_path / "current.csv", index=False)
     target = tmp_path / "drift.json"
-    result = rasad.ok("drift", data["reference"], tmp_path / "current.csv", "--json", target)
+    result = rasad.ok("drift", data["reference"], tmp_path / "current.csv", "-o", target)
     assert _rows(result.out, ("income",))["income"][2] == "kind mismatch"
     report = json.loads(target.read_text())["drift"]
     income = _by_name(report["columns"])["income"]
@@ -441,7 +467,7 @@ def test_no_comparable_column_is_bad_input(rasad: Cli, data: dict[str, Path],
     pd.DataFrame({"income": ["low", "high", "mid"] * 20}).to_csv(tmp_path / "text.csv",
                                                                index=False)
     target = tmp_path / "drift.json"
-    result = rasad("drift", data["reference"], tmp_path / "text.csv", "--json", target)
+    result = rasad("drift", data["reference"], tmp_path / "text.csv", "-o", target)
     assert_user_error(result, "No column could be compared", "income")
     assert not target.exists()
 
@@ -461,7 +487,7 @@ def in_project(project: Project, data: dict[str, Path],
 def test_save_a_monitor_result(in_project: Cli, project: Project, tmp_path: Path) -> None:
     target = tmp_path / "drift.json"
     result = in_project.ok("drift", "loans@1", "loans@2", "--save", "--monitor", "credit",
-                           "--json", target)
+                           "-o", target)
     assert result.out.startswith("loans@2 against loans@1: drift (drift: 2 of 4")
     written = json.loads(target.read_text(encoding="utf-8"))
 
@@ -485,13 +511,23 @@ def test_save_a_monitor_result(in_project: Cli, project: Project, tmp_path: Path
     assert payload == written
 
 
+def test_save_says_where_the_result_is(in_project: Cli, project: Project) -> None:
+    text = in_project.ok("drift", "loans@1", "loans@2", "--save")
+    [saved] = project.monitor_results()
+    assert (f"Saved as monitor result {saved.id} of drift; show it with "
+            f"`rasad monitor show {saved.id}`.") in _text(text.out)
+    printed = in_project.ok("drift", "loans@1", "loans@2", "--save", "--json").json()
+    first, second = project.monitor_results()
+    assert printed == load_payload(project, second) == load_payload(project, first)
+
+
 def test_save_with_file_paths_saves_nothing(in_project: Cli, project: Project,
                                             data: dict[str, Path], tmp_path: Path) -> None:
     before = snapshot(project)
     pairs: list[tuple[str | Path, str | Path]] = [(data["reference"], "loans@2"),
                                                   ("loans@1", data["drifted"])]
     for args in pairs:
-        result = in_project("drift", *args, "--save", "--json", tmp_path / "d.json")
+        result = in_project("drift", *args, "--save", "-o", tmp_path / "d.json")
         assert_user_error(result, "--save keeps results of a project's datasets")
     assert not (tmp_path / "d.json").exists()
     assert project.monitor_results() == []
@@ -501,7 +537,7 @@ def test_save_with_file_paths_saves_nothing(in_project: Cli, project: Project,
 def test_save_with_a_bad_monitor_name(in_project: Cli, project: Project, tmp_path: Path) -> None:
     before = snapshot(project)
     result: Result = in_project("drift", "loans@1", "loans@2", "--save", "--monitor", "no good",
-                                "--json", tmp_path / "d.json", "--html", tmp_path / "d.html")
+                                "-o", tmp_path / "d.json", "--html", tmp_path / "d.html")
     assert_user_error(result, "Monitor name 'no good' is not allowed")
     assert not (tmp_path / "d.json").exists() and not (tmp_path / "d.html").exists()
     assert project.monitor_results() == []
@@ -546,7 +582,7 @@ def test_multivariate_leaves_out_identifiers_and_times(project: Project, data: d
 
     cli = Cli(capsys, project.root)
     target = tmp_path / "drift.json"
-    result = cli("drift", "apps@1", "apps@2", "--multivariate", "--json", target)
+    result = cli("drift", "apps@1", "apps@2", "--multivariate", "-o", target)
     payload = json.loads(target.read_text())
     kinds = {c["name"]: (c["kind"], c["status"]) for c in payload["drift"]["columns"]}
     assert kinds["customer"] == ("identifier", "not tested")  # declared in rasad.yaml

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,12 @@ def _scored(n: int, rates: dict[str, float], seed: int = 0, tiny: int = 0) -> pd
                          "group": group, "age": rng.integers(18, 80, n)})
 
 
+def _report(path: Path) -> dict[str, Any]:
+    """The report inside an assessment written with ``-o``."""
+    report: dict[str, Any] = json.loads(path.read_text())["report"]
+    return report
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> Cli:
@@ -42,9 +49,9 @@ def test_fair_data_passes_and_numbers_equal_fairlearn(cli: Cli, tmp_path: Path) 
     frame.to_csv(tmp_path / "fair.csv", index=False)
     result = cli("fairness", tmp_path / "fair.csv", "--target", "y", "--prediction", "pred",
                  "--score", "score", "--sensitive", "group", "--n-boot", "200",
-                 "--json", tmp_path / "f.json", "--html", tmp_path / "f.html")
+                 "-o", tmp_path / "f.json", "--html", tmp_path / "f.html")
     assert result.code == 0, str(result)
-    report = json.loads((tmp_path / "f.json").read_text())
+    report = _report(tmp_path / "f.json")
     (attribute,) = report["attributes"]
     dpd = next(d for d in attribute["disparities"]
                if d["measure"] == "demographic_parity_difference")
@@ -67,9 +74,9 @@ def test_a_tiny_group_is_not_failed(cli: Cli, tmp_path: Path) -> None:
     frame = _scored(4000, {"a": 0.3, "b": 0.3}, tiny=12)
     frame.to_csv(tmp_path / "tiny.csv", index=False)
     result = cli("fairness", tmp_path / "tiny.csv", "--target", "y", "--prediction", "pred",
-                 "--sensitive", "group", "--n-boot", "200", "--json", tmp_path / "t.json")
+                 "--sensitive", "group", "--n-boot", "200", "-o", tmp_path / "t.json")
     assert result.code == 0, str(result)
-    report = json.loads((tmp_path / "t.json").read_text())
+    report = _report(tmp_path / "t.json")
     verdicts = {d["verdict"] for d in report["attributes"][0]["disparities"]}
     assert "fail" not in verdicts
 
@@ -78,9 +85,9 @@ def test_numeric_attribute_with_bins(cli: Cli, tmp_path: Path) -> None:
     _scored(3000, {"a": 0.3}).to_csv(tmp_path / "ages.csv", index=False)
     result = cli("fairness", tmp_path / "ages.csv", "--target", "y", "--prediction", "pred",
                  "--sensitive", "age", "--bins", "age=18,30,50,80", "--n-boot", "100",
-                 "--json", tmp_path / "a.json")
+                 "-o", tmp_path / "a.json")
     assert result.code in (0, 1), str(result)
-    (attribute,) = json.loads((tmp_path / "a.json").read_text())["attributes"]
+    (attribute,) = _report(tmp_path / "a.json")["attributes"]
     assert attribute["bins"] == [18, 30, 50, 80]
     assert len(attribute["groups"]) == 3
 
@@ -96,14 +103,14 @@ def test_favorable_flips_every_rate_and_every_report_says_so(cli: Cli, tmp_path:
     args = ["fairness", tmp_path / "credit.csv", "--target", "refused", "--prediction", "pred",
             "--sensitive", "group", "--n-boot", "200"]
 
-    adverse = cli(*args, "--json", tmp_path / "adverse.json")
+    adverse = cli(*args, "-o", tmp_path / "adverse.json")
     assert adverse.code == 1, str(adverse)  # 1% against 10% refusals: ratio about 0.1
-    assert next(d for d in json.loads((tmp_path / "adverse.json").read_text())["attributes"][0]
+    assert next(d for d in _report(tmp_path / "adverse.json")["attributes"][0]
                 ["disparities"] if d["measure"] == "disparate_impact_ratio")["value"] < 0.2
     assert "refused = 1 is the favourable outcome (assumed: none declared)" in adverse.out
     assert "pass --favorable 0" in adverse.out
 
-    result = cli(*args, "--favorable", "0", "--json", tmp_path / "f.json",
+    result = cli(*args, "--favorable", "0", "-o", tmp_path / "f.json",
                  "--html", tmp_path / "f.html")
     # Refusals were drawn regardless of the truth, so equalized odds fails; the four-fifths
     # rule, on approvals, passes.
@@ -111,10 +118,12 @@ def test_favorable_flips_every_rate_and_every_report_says_so(cli: Cli, tmp_path:
     assert "rates of" in result.out and "refused = 0" in result.out
     assert "Outcome measured: refused = 0 is the favourable outcome; rates count predictions " \
            "of 0; declared in the --favorable option." in result.out
-    report = json.loads((tmp_path / "f.json").read_text())
+    assessment = json.loads((tmp_path / "f.json").read_text())
+    assert assessment["declared_in"] == "the --favorable option"
+    assert assessment["result_id"] is None  # a file: nothing is stored
+    report = assessment["report"]
     assert report["outcome"] == {
         "target": "refused", "favorable": 0, "unfavorable": 1, "declared": True,
-        "declared_in": "the --favorable option",
         "description": "refused = 0 is the favourable outcome; rates count predictions of 0"}
     ratio = next(d for d in report["attributes"][0]["disparities"]
                  if d["measure"] == "disparate_impact_ratio")
@@ -159,7 +168,7 @@ def test_errors_name_the_users_columns(cli: Cli, tmp_path: Path, columns: dict[s
                        "nan": frame["y"].where(frame.index != 7)}[kind]
     frame.to_csv(tmp_path / "d.csv", index=False)
     result = cli("fairness", tmp_path / "d.csv", *args, "--n-boot", "100",
-                 "--json", tmp_path / "out.json")
+                 "-o", tmp_path / "out.json")
     assert_user_error(result, *fragments)
     for internal in ("y_true", "y_pred", "y_score", "sensitive_features", "bins name"):
         assert internal not in result.err, str(result)
@@ -178,7 +187,7 @@ def test_bad_input_exits_2(cli: Cli, tmp_path: Path, args: list[str], fragment: 
     frame["y3"] = np.arange(len(frame)) % 3  # not binary
     frame.to_csv(tmp_path / "d.csv", index=False)
     result = cli("fairness", tmp_path / "d.csv", "--target", "y", *args,
-                 "--json", tmp_path / "out.json")
+                 "-o", tmp_path / "out.json")
     assert_user_error(result, *([fragment] if fragment else []))
     assert not (tmp_path / "out.json").exists()
 
@@ -186,6 +195,7 @@ def test_bad_input_exits_2(cli: Cli, tmp_path: Path, args: list[str], fragment: 
 def test_model_scores_a_project_dataset(project: Project, capsys: pytest.CaptureFixture[str],
                                         tmp_path: Path) -> None:
     from rasad.examples import generate_portfolio
+    from rasad.monitoring.results import list_results
 
     project.add_dataset(generate_portfolio(months=2, rows_per_month=400, seed=2), "loans")
     project.train(dataset="loans", target="default",
@@ -193,26 +203,36 @@ def test_model_scores_a_project_dataset(project: Project, capsys: pytest.Capture
                   estimator="sklearn.linear_model.LogisticRegression",
                   params={"max_iter": 300}, register_as="credit")
     cli = Cli(capsys, project.root)
-    result = cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target", "default",
-                 "--sensitive", "gender,nationality", "--n-boot", "100",
-                 "--json", tmp_path / "m.json")
+    # --json: the assessment on stdout and nothing else; the target is the model's own.
+    result = cli("fairness", "--model", "credit@1", "--data", "loans@1",
+                 "--sensitive", "gender,nationality", "--n-boot", "100", "--json")
     assert result.code in (0, 1), str(result)
-    report = json.loads((tmp_path / "m.json").read_text())
-    assert report["data"] == "loans@1 scored by credit@1"
+    assessment = result.json()
+    assert (assessment["data"], assessment["model"], assessment["dataset"]) == (
+        "loans@1 scored by credit@1", "credit@1", "loans@1")
+    report = assessment["report"]
     assert [a["name"] for a in report["attributes"]] == ["gender", "nationality"]
     assert report["has_scores"] is True
+    assert report["outcome"]["target"] == "default"
     assert report["outcome"]["favorable"] == 1 and report["outcome"]["declared"] is False
+    (stored,) = list_results(project.context, kind="fairness")
+    assert stored.id == assessment["result_id"] and stored.reference == "credit@1"
+    assert stored.alert is (report["verdict"] == "fail")
+    assert (result.code == 1) is stored.alert
 
     # Declared in rasad.yaml: the model's predictions of 0 (approvals) are counted.
     config = project.root / "rasad.yaml"
     config.write_text(config.read_text().replace("favorable_outcomes: {}",
                                                  "favorable_outcomes: {default: 0}"))
     result = cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target", "default",
-                 "--sensitive", "gender", "--n-boot", "100", "--json", tmp_path / "y.json")
+                 "--sensitive", "gender", "--n-boot", "100", "-o", tmp_path / "y.json",
+                 "--html", tmp_path / "y.html")
     assert result.code in (0, 1), str(result)
     assert "declared in rasad.yaml (governance.fairness.favorable_outcomes)" in result.out
-    report = json.loads((tmp_path / "y.json").read_text())
+    assert "Stored as monitor result" in result.out
+    report = _report(tmp_path / "y.json")
     assert report["outcome"]["favorable"] == 0 and report["outcome"]["declared"] is True
+    assert "declared in rasad.yaml" in (tmp_path / "y.html").read_text()
     frame = project.load_dataset("loans", 1)
     predicted = project.predict("credit", frame).frame
     assert predicted is not None
@@ -228,15 +248,25 @@ def test_model_scores_a_project_dataset(project: Project, capsys: pytest.Capture
     # The score is the favourable class's: roc_auc is the model's own (above chance).
     assert all(g["metrics"]["roc_auc"]["value"] > 0.5 for g in gender["groups"])
 
-    overridden = cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target",
-                     "default", "--sensitive", "gender", "--n-boot", "100", "--favorable", "1",
-                     "--json", tmp_path / "o.json")
-    assert json.loads((tmp_path / "o.json").read_text())["outcome"]["favorable"] == 1, \
-        str(overridden)
+    # The protected attributes of rasad.yaml; --no-save stores nothing.
+    config.write_text(config.read_text().replace("protected_attributes: []",
+                                                 "protected_attributes: [nationality]"))
+    overridden = cli("fairness", "--model", "credit@1", "--data", "loans@1", "--n-boot", "100",
+                     "--favorable", "1", "--no-save", "-o", tmp_path / "o.json")
+    saved = json.loads((tmp_path / "o.json").read_text())
+    assert saved["result_id"] is None, str(overridden)
+    assert saved["declared_in"] == "the --favorable option"
+    assert saved["report"]["outcome"]["favorable"] == 1
+    assert [a["name"] for a in saved["report"]["attributes"]] == ["nationality"]
+    assert len(list_results(project.context, kind="fairness")) == 2
+
     assert_user_error(cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target",
                           "default", "--sensitive", "gender", "--favorable", "approved"),
                       "The favourable outcome 'approved' is not a class of model credit@1 "
                       "(classes: 0, 1)")
+    assert_user_error(cli("fairness", "--model", "credit@1", "--data", "loans@1",
+                          "--sensitive", "gender,religion"),
+                      "protected attribute 'religion': no such column in loans@1")
     config.write_text(config.read_text().replace("favorable_outcomes: {default: 0}",
                                                  "favorable_outcomes: {default: [0]}"))
     assert_user_error(cli("fairness", "--model", "credit@1", "--data", "loans@1", "--target",
@@ -244,3 +274,16 @@ def test_model_scores_a_project_dataset(project: Project, capsys: pytest.Capture
                       "governance.fairness.favorable_outcomes", "must be one label value")
     assert_user_error(cli("fairness", "--model", "credit@1", "--target", "default",
                           "--sensitive", "gender"), "go together")
+    assert len(list_results(project.context, kind="fairness")) == 2
+
+
+def test_json_flag_prints_only_the_assessment(cli: Cli, tmp_path: Path) -> None:
+    _scored(3000, {"a": 0.1, "b": 0.5}).to_csv(tmp_path / "unfair.csv", index=False)
+    result = cli("fairness", tmp_path / "unfair.csv", "--target", "y", "--prediction", "pred",
+                 "--sensitive", "group", "--n-boot", "100", "--json",
+                 "-o", tmp_path / "same.json")
+    assert result.code == 1, str(result)  # the exit code still says the check failed
+    printed = result.json()
+    assert printed == json.loads((tmp_path / "same.json").read_text())
+    assert printed["data"] == str(tmp_path / "unfair.csv")
+    assert printed["report"]["verdict"] == "fail" and printed["model"] is None

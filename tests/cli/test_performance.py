@@ -11,7 +11,11 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from ._helpers import Cli, assert_user_error
+from rasad import Project
+from rasad.monitoring import EstimationReport, PerformanceReport
+from rasad.monitoring.results import list_results, load_payload
+
+from ._helpers import Cli, assert_user_error, snapshot
 
 CLASSIFICATION = ("--target", "default", "--prediction", "decision", "--score", "score",
                   "--chunk-size", "500")
@@ -91,7 +95,7 @@ def test_track_classification_equals_sklearn(rasad: Cli, data: dict[str, Path],
                                              tmp_path: Path) -> None:
     target = tmp_path / "track.json"
     result = rasad.ok("performance", "track", data["reference"], data["current"],
-                      *CLASSIFICATION, "--json", target)
+                      *CLASSIFICATION, "-o", target)
     report = _read(target)
     assert report["kind"] == "performance_tracking"
     assert report["metrics"] == ["accuracy", "precision", "recall", "f1", "roc_auc"]
@@ -133,7 +137,7 @@ def test_track_regression_equals_sklearn(rasad: Cli, data: dict[str, Path],
                                          tmp_path: Path) -> None:
     target = tmp_path / "track.json"
     rasad.ok("performance", "track", data["claims_reference"], data["claims_current"],
-             *REGRESSION, "--json", target)
+             *REGRESSION, "-o", target)
     report = _read(target)
     assert report["metrics"] == ["rmse", "mae", "mape", "r2"]
     current = pd.read_csv(data["claims_current"])
@@ -166,7 +170,7 @@ def test_fail_on_alert(rasad: Cli, data: dict[str, Path]) -> None:
 def test_estimate_against_realized(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "estimate.json"
     rasad.ok("performance", "estimate", data["reference"], data["current"], *CLASSIFICATION,
-             "--json", target)
+             "-o", target)
     report = _read(target)
     assert report["kind"] == "performance_estimation"
     assert report["metrics"] == ["accuracy", "precision", "recall", "f1", "roc_auc"]
@@ -192,9 +196,9 @@ def test_estimate_without_labels(rasad: Cli, data: dict[str, Path], tmp_path: Pa
     target = tmp_path / "estimate.json"
     labelled = tmp_path / "labelled.json"
     rasad.ok("performance", "estimate", data["reference"], data["unlabelled"], *CLASSIFICATION,
-             "--json", target)
+             "-o", target)
     rasad.ok("performance", "estimate", data["reference"], data["current"], *CLASSIFICATION,
-             "--json", labelled)
+             "-o", labelled)
     blind, seen = _read(target), _read(labelled)
     assert len(blind["current"]) == 3
     for chunk, other in zip(blind["current"], seen["current"], strict=True):
@@ -208,7 +212,7 @@ def test_estimate_without_labels(rasad: Cli, data: dict[str, Path], tmp_path: Pa
 def test_estimate_regression(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     target = tmp_path / "estimate.json"
     rasad.ok("performance", "estimate", data["claims_reference"], data["claims_current"],
-             *REGRESSION, "--features", "x", "--json", target)
+             *REGRESSION, "--features", "x", "-o", target)
     report = _read(target)
     assert report["metrics"] == ["mae", "rmse"]
     current = pd.read_csv(data["claims_current"])
@@ -226,17 +230,17 @@ def test_estimate_regression(rasad: Cli, data: dict[str, Path], tmp_path: Path) 
 
 def test_estimate_needs_score(rasad: Cli, data: dict[str, Path], tmp_path: Path) -> None:
     result = rasad("performance", "estimate", data["reference"], data["unlabelled"],
-                   "--target", "default", "--prediction", "decision", "--json",
+                   "--target", "default", "--prediction", "decision", "-o",
                    tmp_path / "e.json")
-    assert_user_error(result, "needs --score")
+    assert_user_error(result, "needs a score column (--score)")
     assert not (tmp_path / "e.json").exists()
 
 
 def test_regression_estimate_needs_features(rasad: Cli, data: dict[str, Path],
                                             tmp_path: Path) -> None:
     result = rasad("performance", "estimate", data["claims_reference"],
-                   data["claims_unlabelled"], *REGRESSION, "--json", tmp_path / "e.json")
-    assert_user_error(result, "needs --features")
+                   data["claims_unlabelled"], *REGRESSION, "-o", tmp_path / "e.json")
+    assert_user_error(result, "input columns (--features)")
     assert not (tmp_path / "e.json").exists()
 
 
@@ -259,6 +263,103 @@ def test_bad_input_exits_2(args: tuple[str, ...], fragment: str, rasad: Cli,
     values = {"reference": data["reference"], "current": data["current"],
               "missing": tmp_path / "nowhere.csv"}
     argv = [arg.format(**values) for arg in args]
-    result = rasad("performance", *argv, "--json", tmp_path / "p.json")
+    result = rasad("performance", *argv, "-o", tmp_path / "p.json")
     assert_user_error(result, fragment)
     assert not (tmp_path / "p.json").exists()
+
+
+# --- JSON on stdout -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["track", "estimate"])
+def test_json_flag_prints_the_report_and_nothing_else(command: str, rasad: Cli,
+                                                      data: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    result = rasad.ok("performance", command, data["reference"], data["current"],
+                      *CLASSIFICATION, "--json", "-o", target)
+    printed = result.json()  # stdout is one JSON document
+    assert printed == _read(target)
+    assert printed["kind"] == ("performance_tracking" if command == "track"
+                               else "performance_estimation")
+    assert "alert(s) in" not in result.out
+
+
+# --- project datasets -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def in_project(project: Project, data: dict[str, Path],
+               capsys: pytest.CaptureFixture[str]) -> Cli:
+    """A project with apps@1 (the labelled reference) and apps@2 (shifted, labelled)."""
+    project.add_dataset(data["reference"], "apps")
+    project.add_dataset(data["current"], "apps")
+    return Cli(capsys, project.root)
+
+
+def test_track_datasets_and_save(in_project: Cli, project: Project, data: dict[str, Path],
+                                 tmp_path: Path) -> None:
+    target = tmp_path / "track.json"
+    result = in_project.ok("performance", "track", "apps@1", "apps@2", *CLASSIFICATION,
+                           "--save", "--monitor", "credit", "-o", target)
+    assert "Saved as result 1 of monitor credit." in result.out
+    written = _read(target)
+    # The same report as on the files the datasets were added from.
+    files = tmp_path / "files.json"
+    in_project.ok("performance", "track", data["reference"], data["current"], *CLASSIFICATION,
+                  "-o", files)
+    assert written == _read(files)
+
+    [saved] = list_results(project.context, kind="performance")
+    assert (saved.monitor, saved.reference, saved.current) == ("credit", "apps@1", "apps@2")
+    assert saved.alert is bool(written["alerts"])
+    assert saved.summary["alerts"] == written["summary"]["alerts"]
+    assert load_payload(project.context, saved) == written
+    assert PerformanceReport.from_dict(load_payload(project.context, saved)).to_dict() == written
+    [event] = project.audit_log(action="monitor.result")
+    assert event.subject == "monitor:credit" and event.details["result_sha256"] == saved.blob
+
+
+def test_estimate_datasets_and_save_under_the_default_monitor(in_project: Cli,
+                                                              project: Project) -> None:
+    result = in_project.ok("performance", "estimate", "apps@1", "apps@2", *CLASSIFICATION,
+                           "--save", "--json")
+    printed = result.json()
+    [saved] = list_results(project.context, kind="estimation")
+    assert saved.monitor == "estimation"
+    assert load_payload(project.context, saved) == printed
+    assert EstimationReport.from_dict(printed).method == "cbpe"
+
+
+def test_without_save_a_dataset_check_stores_nothing(in_project: Cli, project: Project) -> None:
+    before = snapshot(project)
+    in_project.ok("performance", "track", "apps@1", "apps@2", *CLASSIFICATION)
+    assert list_results(project.context) == [] and snapshot(project) == before
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (("track", "apps@1", "apps@9", *CLASSIFICATION, "--save"),
+     "Dataset 'apps' has no version 9; versions are 1, 2"),
+    (("estimate", "apps@1", "loans", *CLASSIFICATION, "--save"), "No dataset named 'loans'"),
+    (("track", "apps@1", "apps@2", "--target", "outcome", "--prediction", "decision",
+      "--save"), "'outcome'"),
+    (("estimate", "apps@1", "apps@2", "--target", "outcome", "--prediction", "decision",
+      "--score", "score", "--save"), "'outcome'"),
+    (("track", "apps@1", "apps@2", *CLASSIFICATION, "--save", "--monitor", "no good"),
+     "Monitor name 'no good' is not allowed"),
+    (("track", "apps@1", "apps@2", *CLASSIFICATION, "--monitor", "credit"),
+     "--monitor names where --save keeps the report; add --save"),
+    (("track", "{reference}", "{current}", *CLASSIFICATION, "--save"),
+     "--save keeps results of a project's datasets"),
+    (("estimate", "apps@1", "{current}", *CLASSIFICATION), "Give both sides as files, or both"),
+])
+def test_bad_input_on_a_project_stores_nothing(args: tuple[str, ...], fragment: str,
+                                               in_project: Cli, project: Project,
+                                               data: dict[str, Path], tmp_path: Path) -> None:
+    before = snapshot(project)
+    argv = [arg.format(reference=data["reference"], current=data["current"]) for arg in args]
+    result = in_project("performance", *argv, "-o", tmp_path / "p.json")
+    assert_user_error(result, fragment)
+    assert not (tmp_path / "p.json").exists()
+    assert list_results(project.context) == []
+    assert snapshot(project) == before

@@ -79,9 +79,12 @@ def test_look_alikes_failing_the_checksum_are_not_reported(outside: Cli,
 def test_no_raw_value_is_printed(outside: Cli, tmp_path: Path) -> None:
     data = write_csv(tmp_path / "pii.csv", planted())
     shown = outside.ok("pii", "scan", data)
-    as_json = outside.ok("pii", "scan", data, "--json", "--all-rows")
+    written = tmp_path / "pii.json"
+    as_json = outside.ok("pii", "scan", data, "--json", "--all-rows", "-o", written)
     assert "memo" in shown.out and "payment card" in shown.out
-    for output in (shown.out + shown.err, as_json.out + as_json.err):
+    assert as_json.json() == json.loads(written.read_text())
+    assert as_json.json()["data"] == str(data)
+    for output in (shown.out + shown.err, as_json.out + as_json.err, written.read_text()):
         for raw in RAW:
             assert raw not in output
         for local in ("fatimah", "alharbi", "608010167"):
@@ -102,6 +105,7 @@ def test_protected_attributes_come_from_rasad_yaml(backend: str, tmp_path: Path,
     rasad = Cli(capsys, tmp_path / "proj")
 
     report = rasad.ok("pii", "scan", "loans", "--json").json()
+    assert report["data"] == "loans@1"
     kinds = _kinds(report)
     assert kinds["gender"] == ["protected attribute"]
     assert kinds["nationality"] == ["protected attribute"]

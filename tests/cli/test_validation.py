@@ -49,13 +49,53 @@ def test_schema_infer_stores_v1_and_show_prints_readable_yaml(loans: Cli,
     assert "Stored loans schema v1 (15 columns), inferred from loans@1." in result.out
     shown = loans.ok("schema", "show", "loans").out
     assert shown.startswith("# loans schema v1 (inferred from loans@1)\n")
-    assert TableSchema.from_yaml(shown) == get_schema(project, "loans").schema
+    assert TableSchema.from_yaml(shown) == get_schema(project, "loans").table_schema
     as_json = loans.ok("schema", "show", "loans", "--json").json()
     assert (as_json["version"], as_json["source"]) == (1, "inferred from loans@1")
     assert len(as_json["schema"]["columns"]) == 15
-    loans.ok("schema", "infer", "loans")  # same data, same schema: no new version
+    again = loans.ok("schema", "infer", "loans", "--json")  # same data: no new version
+    assert again.json() == as_json
     assert get_schema(project, "loans").version == 1
     assert len(project.audit_log(action="schema.save")) == 1
+
+
+def test_validate_json_prints_the_masked_report_alone(loans: Cli, project: Project,
+                                                      tmp_path: Path) -> None:
+    loans.ok("schema", "infer", "loans")
+    batch = portfolio()
+    batch.loc[5, "region"] = "Atlantis"
+    loans.ok("data", "add", write_csv(tmp_path / "batch.csv", batch), "--name", "loans")
+    written = tmp_path / "r.json"
+    result = loans("validate", "loans@2", "--json", "-o", written)
+    assert result.code == 1, str(result)
+    printed = result.json()  # stdout is the JSON document and nothing else
+    assert printed == json.loads(written.read_text())
+    assert (printed["data"], printed["schema"], printed["ok"]) == (
+        "loans@2", "loans schema v1", False)
+    [unseen] = [r for r in printed["results"]
+                if r["check"] == "unseen_category" and r["column"] == "region"]
+    assert unseen["examples"] == [{"row": 5, "value": "A******s"}]
+    assert "Atlantis" not in result.out + written.read_text()
+    stored = validations(project)[-1]
+    assert (stored.dataset, stored.schema_label, stored.errors) == (
+        "loans@2", "loans schema v1", printed["errors"])
+
+
+def test_schema_infer_and_save_print_json(loans: Cli, outside: Cli, tmp_path: Path) -> None:
+    inferred = loans.ok("schema", "infer", "loans", "--json").json()
+    assert (inferred["dataset"], inferred["version"]) == ("loans", 1)
+    assert TableSchema.from_dict(inferred["schema"]).names == tuple(portfolio().columns)
+    path = tmp_path / "edited.yaml"
+    edited = TableSchema.from_dict(inferred["schema"])
+    path.write_text(dataclasses.replace(edited, max_rows=10**9).to_yaml(), encoding="utf-8")
+    saved = loans.ok("schema", "save", "loans", path, "--json").json()
+    assert (saved["version"], saved["source"]) == (2, f"saved from {path}")
+    assert saved["sha256"] != inferred["sha256"]
+
+    csv = write_csv(tmp_path / "file.csv")
+    from_file = outside.ok("schema", "infer", csv, "--json").json()
+    assert (from_file["dataset"], from_file["version"]) == (str(csv), None)
+    assert from_file["source"] == f"inferred from {csv}"
 
 
 def test_schema_infer_a_file_without_a_project(outside: Cli, tmp_path: Path) -> None:
@@ -91,7 +131,7 @@ def test_schema_save_of_an_edited_file_makes_v2(loans: Cli, project: Project,
 
     passed = loans.ok("validate", "loans@2")
     assert "loans@2 against loans schema v2: valid" in passed.out
-    assert [(v.dataset, v.schema, v.ok) for v in validations(project)] == [
+    assert [(v.dataset, v.schema_label, v.ok) for v in validations(project)] == [
         ("loans@2", "loans schema v1", False), ("loans@2", "loans schema v2", True)]
     assert [e.subject for e in project.audit_log(action="dataset.validate")] == [
         "dataset:loans@2", "dataset:loans@2"]
@@ -108,7 +148,7 @@ def test_an_inferred_range_does_not_let_a_sign_or_a_share_flip(loans: Cli,
     batch.loc[9, "debt_to_income"] = 1.02
     batch.loc[11, "employment_years"] = 0.0     # at the wall: still valid
     loans.ok("data", "add", write_csv(tmp_path / "batch.csv", batch), "--name", "loans")
-    failed = loans("validate", "loans@2", "--json", tmp_path / "r.json")
+    failed = loans("validate", "loans@2", "-o", tmp_path / "r.json")
     assert failed.code == 1, str(failed)
     report = json.loads((tmp_path / "r.json").read_text())
     errors = {(r["check"], r["column"]): [e["row"] for e in r["examples"]]
@@ -125,11 +165,12 @@ def schema_file(outside: Cli, tmp_path: Path) -> Path:
 
 def test_a_clean_copy_passes(outside: Cli, schema_file: Path, tmp_path: Path) -> None:
     copy = write_csv(tmp_path / "copy.csv", portfolio())
-    result = outside.ok("validate", copy, "--schema", schema_file, "--json", tmp_path / "r.json",
+    result = outside.ok("validate", copy, "--schema", schema_file, "-o", tmp_path / "r.json",
                         "--junit", tmp_path / "r.xml")
     assert "valid: every check passed" in " ".join(result.out.split())  # may wrap
     report = json.loads((tmp_path / "r.json").read_text())
     assert (report["ok"], report["errors"], report["warnings"]) == (True, 0, 0)
+    assert (report["data"], report["schema"]) == (str(copy), str(schema_file))
     suite = ET.parse(tmp_path / "r.xml").getroot()
     assert suite.get("failures") == "0" and not suite.findall("testcase/failure")
 
@@ -178,7 +219,7 @@ def test_each_defect_is_reported_with_its_rows(outside: Cli, schema_file: Path, 
     data = write_csv(tmp_path / "bad.csv", frame)
     report_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
 
-    result = outside("validate", data, "--schema", schema_file, "--json", report_path,
+    result = outside("validate", data, "--schema", schema_file, "-o", report_path,
                      "--junit", junit_path)
 
     assert result.code == 1, str(result)
@@ -262,6 +303,9 @@ def test_quality_reports_constants_and_leakage(outside: Cli, tmp_path: Path) -> 
     assert report["rows"] == len(frame) and report["target"] == "default"
     assert report["constant_columns"] == ["const"]
     assert [item["column"] for item in report["leakage"]] == ["leak"]
+    written = tmp_path / "q.json"
+    outside.ok("quality", data, "--target", "default", "-o", written)
+    assert json.loads(written.read_text()) == report
     shown = outside.ok("quality", data, "--target", "default").out
     assert "- constant column const" in shown
     assert "possible leakage: leak" in shown

@@ -49,14 +49,15 @@ def test_flags_follows_the_direction_and_never_flags_nan() -> None:
 
 
 def test_result_compares_the_adjusted_p_value_and_renders_json() -> None:
-    result = MethodResult(Method.KS, MethodKind.P_VALUE, 0.2, 0.01, 0.05, False,
-                          adjusted_p_value=0.08)
+    result = MethodResult(method=Method.KS, kind=MethodKind.P_VALUE, statistic=0.2,
+                          p_value=0.01, threshold=0.05, drifted=False, adjusted_p_value=0.08)
     assert result.value == 0.08
     assert result.describe() == "ks adjusted p=0.08 >= 0.05"
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert data["p_value"] == 0.01 and data["adjusted_p_value"] == 0.08
     assert MethodResult.from_dict(data) == result
-    distance = MethodResult(Method.PSI, MethodKind.DISTANCE, math.inf, None, 0.1, True)
+    distance = MethodResult(method=Method.PSI, kind=MethodKind.DISTANCE, statistic=math.inf,
+                            p_value=None, threshold=0.1, drifted=True)
     assert distance.to_dict()["statistic"] is None  # JSON has no infinity
     assert distance.describe() == "psi inf >= 0.1"
 

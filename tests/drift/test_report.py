@@ -14,7 +14,7 @@ from rasad.errors import NotFoundError
 
 
 def column(name: str, status: ColumnStatus, drifted: bool) -> ColumnDrift:
-    return ColumnDrift(name, status, drifted, "")
+    return ColumnDrift(name=name, status=status, drifted=drifted, reason="")
 
 
 def test_verdict_needs_one_drifted_column_and_the_share() -> None:

@@ -20,7 +20,11 @@ from rasad.monitoring import (
     CBPE,
     MIN_EFFECTIVE_ROWS,
     Calibration,
+    CalibrationResult,
     ChunkStatus,
+    EstimatedMetric,
+    EstimationMethod,
+    EstimationReport,
     StdThreshold,
     ThresholdBasis,
     estimate,
@@ -137,7 +141,7 @@ def test_estimates_track_realized_metrics_under_covariate_shift(nonlinearity, bo
                                                  reference=10_000, chunk=2_000)
         report = estimate(sim.reference, sim.current, target="y", score="score",
                           prediction="pred", chunker=Chunker(size=sim.chunk))
-        for name, value in report.estimation_error().items():
+        for name, value in report.estimation_error.items():
             if name in errors:
                 errors[name].append(value)
     for name, bound in bounds.items():
@@ -160,7 +164,7 @@ def test_estimator_is_validated_on_draws_it_has_never_seen(nonlinearity, bounds)
         assert not fresh.current.equals(fitted.current)
         report = cbpe.estimate(fresh.current)
         for name, bound in bounds.items():
-            assert report.estimation_error()[name] < bound, (current_seed, name)
+            assert report.estimation_error[name] < bound, (current_seed, name)
 
 
 def test_band_covers_realized_values_when_calibration_holds() -> None:
@@ -184,7 +188,7 @@ def test_adaptive_calibration_reduces_error_under_misspecified_shift() -> None:
     assert adaptive.features == tuple(simulator.FEATURES)
     # At this size ROC AUC gains only on average (see the docs' table); these gain always.
     for name in ("accuracy", "precision", "f1"):
-        assert adaptive.estimation_error()[name] < plain.estimation_error()[name] / 2, name
+        assert adaptive.estimation_error[name] < plain.estimation_error[name] / 2, name
     rows = [c.effective_reference_rows for c in adaptive.current]
     assert all(r is not None and 0 < r <= 8_000 for r in rows)
     assert rows[0] > rows[1] > rows[2]  # the further the chunk has moved, the fewer rows
@@ -218,7 +222,7 @@ def test_miscalibrated_scores_are_calibrated_and_estimates_improve() -> None:
     assert report.calibration.ece_after < report.calibration.ece_before
     assert "lowers the held-out expected calibration error" in report.calibration.reason
     assert raw.calibration is not None and not raw.calibration.applied
-    assert report.estimation_error()["accuracy"] < raw.estimation_error()["accuracy"] / 5
+    assert report.estimation_error["accuracy"] < raw.estimation_error["accuracy"] / 5
 
 
 def test_calibration_is_skipped_for_a_perfect_ranking() -> None:
@@ -259,7 +263,7 @@ def test_a_shifted_chunk_alerts() -> None:
     current = pd.concat([_calibrated(1, 1000), _calibrated(2, 1000, shift=1.5)],
                         ignore_index=True).drop(columns="y")
     report = cbpe.estimate(current)
-    alerting = {key for key, _ in report.alerts}
+    alerting = {alert.chunk for alert in report.alerts}
     assert alerting == {"[1000:2000]"}
     assert report.current[0].metrics["accuracy"].realized is None
 
@@ -341,3 +345,96 @@ def test_bad_configuration_is_an_input_error(kwargs, message) -> None:
 def test_estimate_before_fit_is_an_input_error() -> None:
     with pytest.raises(InputError, match="not fitted yet"):
         CBPE(target="y", score="score", prediction="pred").estimate(_calibrated(0, 100))
+
+
+# --- the JSON form: typed reports, and reports stored by earlier versions ---------------------
+
+
+def _estimated(metric: str, estimate_: float, std: float, lower: float, upper: float,
+               realized: float, alert: bool) -> dict[str, object]:
+    return {"metric": metric, "estimate": estimate_, "std": std, "band_lower": lower,
+            "band_upper": upper, "realized": realized, "alert": alert, "reason": None}
+
+
+def _ok_chunk(key: str, metrics: dict[str, object]) -> dict[str, object]:
+    return {"key": key, "start": None, "end": None, "rows": 100, "labelled_rows": 100,
+            "status": "ok", "reason": None, "effective_reference_rows": None,
+            "metrics": metrics}
+
+
+_TOO_FEW = "20 rows; metrics need at least 30"
+# A report as `EstimationReport.to_dict()` wrote it before reports were pydantic models
+# (figures rounded to 4 places): what blobs saved by rasad 0.x hold.
+OLD_ESTIMATION_PAYLOAD = {
+    "kind": "performance_estimation", "method": "cbpe", "metrics": ["accuracy", "roc_auc"],
+    "confidence": 0.95,
+    "chunking": {"size": 100, "number": None, "period": None, "time_column": None},
+    "threshold": {"method": "std", "multiplier": 3.0}, "thresholds_from": "estimated",
+    "thresholds": {
+        "accuracy": {"lower": 0.7557, "upper": 0.7863, "method": "std", "reason": None},
+        "roc_auc": {"lower": 0.8568, "upper": 0.8726, "method": "std", "reason": None}},
+    "calibration": {"mode": "auto", "applied": True, "ece_before": 0.0971, "ece_after": 0.0856,
+                    "reason": "isotonic calibration lowers the held-out expected calibration "
+                              "error from 0.0971 to 0.0856", "adaptive": False},
+    "features": [],
+    "summary": {"chunks": 2, "chunks_ok": 1, "chunks_alerting": 1, "alerts": 2},
+    "alerts": [{"chunk": "[0:100]", "metric": "accuracy"},
+               {"chunk": "[0:100]", "metric": "roc_auc"}],
+    "estimation_error": {"accuracy": 0.0292, "roc_auc": 0.034},
+    "reference": [
+        _ok_chunk("[0:100]", {
+            "accuracy": _estimated("accuracy", 0.7659, 0.0384, 0.6906, 0.8412, 0.72, False),
+            "roc_auc": _estimated("roc_auc", 0.8621, 0.033, 0.7974, 0.9268, 0.8181, False)}),
+        _ok_chunk("[100:200]", {
+            "accuracy": _estimated("accuracy", 0.7761, 0.0382, 0.7012, 0.851, 0.81, False),
+            "roc_auc": _estimated("roc_auc", 0.8673, 0.0309, 0.8068, 0.9279, 0.8812, False)})],
+    "current": [
+        _ok_chunk("[0:100]", {
+            "accuracy": _estimated("accuracy", 0.9108, 0.0238, 0.8641, 0.9574, 0.94, True),
+            "roc_auc": _estimated("roc_auc", 0.9451, 0.0225, 0.9009, 0.9892, 0.9111, True)}),
+        {"key": "[100:120]", "start": None, "end": None, "rows": 20, "labelled_rows": 0,
+         "status": "too_few_rows", "reason": _TOO_FEW, "effective_reference_rows": None,
+         "metrics": {name: {"metric": name, "estimate": None, "std": None, "band_lower": None,
+                            "band_upper": None, "realized": None, "alert": False,
+                            "reason": _TOO_FEW} for name in ("accuracy", "roc_auc")}}],
+    "warnings": ["only 2 usable reference chunk(s); thresholds from the spread of fewer than "
+                 "6 chunks are unreliable: use more reference data, smaller chunks, or a "
+                 "FixedThreshold"],
+}
+
+
+def test_an_old_payload_loads_into_the_typed_report_and_round_trips() -> None:
+    report = EstimationReport.from_dict(OLD_ESTIMATION_PAYLOAD)
+    assert report.method is EstimationMethod.CBPE
+    assert report.thresholds_from is ThresholdBasis.ESTIMATED
+    assert report.calibration == CalibrationResult(
+        mode=Calibration.AUTO, applied=True, ece_before=0.0971, ece_after=0.0856,
+        reason=OLD_ESTIMATION_PAYLOAD["calibration"]["reason"])  # type: ignore[index]
+    assert report.current[1].status is ChunkStatus.TOO_FEW_ROWS
+    assert report.current[0].metrics["roc_auc"] == EstimatedMetric(
+        metric="roc_auc", estimate=0.9451, std=0.0225, band_lower=0.9009, band_upper=0.9892,
+        realized=0.9111, alert=True)
+    assert [(a.chunk, a.metric) for a in report.alerts] == [("[0:100]", "accuracy"),
+                                                            ("[0:100]", "roc_auc")]
+    data = report.to_dict()
+    # The error is recomputed from the (rounded) figures; the rest is as stored.
+    assert data.pop("estimation_error") == pytest.approx(
+        OLD_ESTIMATION_PAYLOAD["estimation_error"], abs=1e-12)
+    assert data == {k: v for k, v in OLD_ESTIMATION_PAYLOAD.items() if k != "estimation_error"}
+    assert EstimationReport.from_json(report.to_json()) == report
+
+
+def test_estimation_json_is_todays_key_for_key() -> None:
+    sim = simulator.simulate_classification(0, reference=4000, chunk=1000, chunks=2)
+    unlabelled = sim.current.drop(columns="y")
+    report = estimate(sim.reference, unlabelled, target="y", score="score",
+                      prediction="pred", chunker=Chunker(size=1000), features=["x1"])
+    data = report.to_dict()
+    assert set(data) == set(OLD_ESTIMATION_PAYLOAD)
+    assert set(data["current"][0]) == set(OLD_ESTIMATION_PAYLOAD["current"][0])  # type: ignore[index]
+    assert data["estimation_error"] is None  # no labels, nothing to validate against
+    assert data["calibration"]["adaptive"] is True
+    assert data["current"][0]["effective_reference_rows"] > 0
+    stored = json.loads(json.dumps(data, sort_keys=True))  # blobs are canonical JSON
+    again = EstimationReport.from_dict(stored)
+    assert again == report and again.alerts == report.alerts and again.to_dict() == data

@@ -10,11 +10,13 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 from sklearn import metrics as skm
 
 import rasad.monitoring as monitoring
 from rasad.drift.chunking import Chunker, Period
 from rasad.errors import InputError
+from rasad.evaluation.metrics import Task
 from rasad.monitoring import (
     ChunkStatus,
     FixedThreshold,
@@ -101,7 +103,7 @@ def test_degraded_chunks_alert_and_clean_ones_do_not(drifted) -> None:
     # Flipped predictions leave the score, and so ROC AUC, unchanged: track the others.
     report = track(reference, current, task="classification", target="y", prediction="pred",
                    metrics=["accuracy", "precision", "recall", "f1"], chunker=Chunker(size=500))
-    alerting = {key for key, _ in report.alerts}
+    alerting = {alert.chunk for alert in report.alerts}
     assert alerting == {"[1000:1500]", "[1500:2000]"}
     assert report.current[3].metrics["accuracy"].alert
     assert not report.current[0].metrics["accuracy"].alert
@@ -113,7 +115,8 @@ def test_fixed_threshold() -> None:
                    metrics=["accuracy"], threshold=FixedThreshold(lower=0.9),
                    chunker=Chunker(number=2))
     assert report.thresholds["accuracy"].lower == 0.9
-    assert report.alerts == (("[0:500]", "accuracy"), ("[500:1000]", "accuracy"))
+    assert [(a.chunk, a.metric) for a in report.alerts] == [("[0:500]", "accuracy"),
+                                                           ("[500:1000]", "accuracy")]
     assert report.warnings == ()
 
 
@@ -266,3 +269,83 @@ def test_docs_examples_run_and_print_what_they_say(capsys) -> None:
         exec(compile(block, str(DOCS), "exec"), namespace)  # noqa: S102
         expected = " ".join(line[2:] for line in block.splitlines() if line.startswith("# "))
         assert capsys.readouterr().out.split() == expected.split()
+
+
+# --- the JSON form: typed reports, and reports stored by earlier versions ---------------------
+
+# A report as `PerformanceReport.to_dict()` wrote it before reports were pydantic models
+# (figures rounded to 4 places): what blobs saved by rasad 0.x hold.
+_NO_LABELS = {"metric": "accuracy", "value": None, "alert": False,
+              "reason": "no labelled rows in this chunk"}
+OLD_TRACKING_PAYLOAD = {
+    "kind": "performance_tracking", "task": "classification", "metrics": ["accuracy", "f1"],
+    "chunking": {"size": 100, "number": None, "period": None, "time_column": None},
+    "threshold": {"method": "std", "multiplier": 3.0},
+    "thresholds": {"accuracy": {"lower": 0.63, "upper": 0.9, "method": "std", "reason": None},
+                   "f1": {"lower": 0.6319, "upper": 0.8962, "method": "std", "reason": None}},
+    "summary": {"chunks": 2, "chunks_ok": 1, "chunks_alerting": 1, "alerts": 2},
+    "alerts": [{"chunk": "[0:100]", "metric": "accuracy"}, {"chunk": "[0:100]", "metric": "f1"}],
+    "reference": [
+        {"key": "[0:100]", "start": None, "end": None, "rows": 100, "labelled_rows": 100,
+         "status": "ok", "reason": None, "metrics": {
+             "accuracy": {"metric": "accuracy", "value": 0.72, "alert": False, "reason": None},
+             "f1": {"metric": "f1", "value": 0.72, "alert": False, "reason": None}}},
+        {"key": "[100:200]", "start": None, "end": None, "rows": 100, "labelled_rows": 100,
+         "status": "ok", "reason": None, "metrics": {
+             "accuracy": {"metric": "accuracy", "value": 0.81, "alert": False, "reason": None},
+             "f1": {"metric": "f1", "value": 0.8081, "alert": False, "reason": None}}}],
+    "current": [
+        {"key": "[0:100]", "start": None, "end": None, "rows": 100, "labelled_rows": 100,
+         "status": "ok", "reason": None, "metrics": {
+             "accuracy": {"metric": "accuracy", "value": 0.94, "alert": True, "reason": None},
+             "f1": {"metric": "f1", "value": 0.9677, "alert": True, "reason": None}}},
+        {"key": "[100:120]", "start": None, "end": None, "rows": 20, "labelled_rows": 0,
+         "status": "no_labels", "reason": "no labelled rows in this chunk", "metrics": {
+             "accuracy": _NO_LABELS, "f1": {**_NO_LABELS, "metric": "f1"}}}],
+    "warnings": ["only 2 usable reference chunk(s); thresholds from the spread of fewer than "
+                 "6 chunks are unreliable: use more reference data, smaller chunks, or a "
+                 "FixedThreshold"],
+}
+
+
+def test_an_old_payload_loads_into_the_typed_report_and_round_trips() -> None:
+    report = monitoring.PerformanceReport.from_dict(OLD_TRACKING_PAYLOAD)
+    assert report.task is Task.CLASSIFICATION and report.metrics == ("accuracy", "f1")
+    assert report.thresholds["f1"] == monitoring.Bounds(lower=0.6319, upper=0.8962,
+                                                       method="std")
+    assert report.current[1].status is ChunkStatus.NO_LABELS
+    assert report.current[0].metrics["f1"] == monitoring.MetricValue(metric="f1", value=0.9677,
+                                                                     alert=True)
+    # Summary and alerts are derived, and agree with what was stored.
+    assert report.summary == monitoring.ChunkSummary(chunks=2, chunks_ok=1, chunks_alerting=1,
+                                                     alerts=2)
+    assert [(a.chunk, a.metric) for a in report.alerts] == [("[0:100]", "accuracy"),
+                                                            ("[0:100]", "f1")]
+    assert report.to_dict() == OLD_TRACKING_PAYLOAD
+    assert monitoring.PerformanceReport.from_json(report.to_json()) == report
+
+
+def test_the_json_is_todays_key_for_key(drifted) -> None:
+    report = track(*drifted, task="classification", target="y", prediction="pred",
+                   score="score", chunker=Chunker(size=500))
+    data = report.to_dict()
+    assert list(data) == ["kind", "task", "metrics", "chunking", "threshold", "thresholds",
+                          "reference", "current", "warnings", "summary", "alerts"]
+    assert list(data["current"][0]) == ["key", "start", "end", "rows", "labelled_rows",
+                                        "status", "reason", "metrics"]
+    assert list(data["current"][0]["metrics"]["f1"]) == ["metric", "value", "alert", "reason"]
+    assert data["chunking"] == {"size": 500, "number": None, "period": None,
+                                "time_column": None}
+    assert data["threshold"] == {"method": "std", "multiplier": 3.0}
+    # Stored blobs are canonical JSON, keys sorted: the report and its alerts read back alike.
+    stored = json.loads(json.dumps(data, sort_keys=True))
+    again = monitoring.PerformanceReport.from_dict(stored)
+    assert again == report and again.alerts == report.alerts and again.to_dict() == data
+
+
+def test_reports_are_immutable(drifted) -> None:
+    report = track(*drifted, task="classification", target="y", prediction="pred")
+    with pytest.raises(ValidationError, match="frozen"):
+        report.task = Task.REGRESSION  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        report.current[0].metrics["f1"].value = 1.0  # type: ignore[misc]

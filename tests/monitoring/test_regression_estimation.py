@@ -127,7 +127,7 @@ def test_thresholds_and_alerts_follow_the_basis() -> None:
                                      chunker=Chunker(size=300), thresholds_from=basis,
                                      folds=None, **FAST)
         assert report.thresholds_from is basis
-        assert {key for key, _ in report.alerts} == {"[0:300]", "[300:600]"}
+        assert {alert.chunk for alert in report.alerts} == {"[0:300]", "[300:600]"}
         assert report.current[0].metrics["mae"].realized is None
 
 

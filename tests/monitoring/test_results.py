@@ -13,10 +13,18 @@ import numpy as np
 import pytest
 
 from rasad import Project
-from rasad.errors import InputError, IntegrityError
+from rasad.errors import InputError, IntegrityError, NotFoundError
 from rasad.ledger import canonical_json
 from rasad.ledger.transaction import Tx
-from rasad.monitoring.results import MonitorResult, list_results, load_payload, save_result
+from rasad.monitoring.results import (
+    MonitorKind,
+    MonitorResult,
+    get_result,
+    list_results,
+    load_payload,
+    save_result,
+)
+from rasad.results import Result
 
 
 def _save(project: Project, monitor: str = "credit", **changes: Any) -> MonitorResult:
@@ -129,3 +137,53 @@ def test_a_bad_monitor_name_stores_nothing(project: Project, name: str) -> None:
     assert project.monitor_results() == []
     assert len(project.audit_log()) == events
     assert _blobs(project) == blobs
+
+
+def test_results_by_kind_and_by_id(project: Project) -> None:
+    drift = _save(project, "credit")
+    fairness = _save(project, "credit", kind="fairness", alert=False,
+                     summary={"verdict": "fair"}, payload={"fairness": {"groups": 2}})
+    performance = _save(project, "fraud", kind=MonitorKind.PERFORMANCE,
+                        payload={"performance": {"chunks": []}})
+    assert fairness.kind is MonitorKind.FAIRNESS and performance.kind is MonitorKind.PERFORMANCE
+    assert list_results(project, kind="fairness") == [fairness]
+    assert list_results(project, kind=MonitorKind.DRIFT) == [drift]
+    assert list_results(project, monitor="credit", kind="performance") == []
+    assert list_results(project, monitor="fraud", kind="performance") == [performance]
+    assert list_results(project, kind="estimation") == []
+    assert get_result(project, fairness.id) == fairness
+    assert load_payload(project, get_result(project, performance.id)) == {
+        "performance": {"chunks": []}}
+
+
+def test_an_unknown_kind_is_refused(project: Project) -> None:
+    with pytest.raises(InputError, match="kind 'accuracy' is not one of drift, performance, "
+                                         "estimation, fairness"):
+        list_results(project, kind="accuracy")
+    with pytest.raises(InputError, match="kind 'accuracy' is not one of"):
+        _save(project, kind="accuracy")
+    assert project.monitor_results() == []
+
+
+def test_an_unknown_id_names_the_ids_there_are(project: Project) -> None:
+    with pytest.raises(NotFoundError, match="No monitor result with id 1; the project has no "
+                                            "saved results yet. Run `rasad monitor results`"):
+        get_result(project, 1)
+    first, second = _save(project), _save(project)
+    with pytest.raises(NotFoundError, match=f"id 99; ids run up to {second.id} \\(2 saved\\)"):
+        get_result(project, 99)
+    assert get_result(project, first.id) == first
+
+
+def test_a_result_is_a_typed_result_with_the_old_json() -> None:
+    """The JSON keys of the dataclass it replaced, so results stored or sent before load."""
+    old = {"id": 3, "monitor": "credit", "kind": "drift", "reference": "loans@1",
+           "current": "loans@2", "alert": True, "summary": {"drifted": True, "share": None},
+           "blob": "ab" * 32, "created_by": "ana", "created_at": "2025-01-06T10:00:00Z"}
+    loaded = MonitorResult.from_dict(old)
+    assert isinstance(loaded, Result) and loaded.kind is MonitorKind.DRIFT
+    assert loaded.to_dict() == old
+    assert MonitorResult.from_json(loaded.to_json()) == loaded
+    assert MonitorResult.from_dict({**old, "added_later": 1}) == loaded
+    with pytest.raises(ValueError, match="kind"):
+        MonitorResult.from_dict({**old, "kind": "accuracy"})

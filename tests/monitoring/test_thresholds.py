@@ -46,7 +46,7 @@ def test_std_threshold_rejects_bad_multiplier(bad: object) -> None:
 
 def test_fixed_threshold_ignores_the_reference() -> None:
     bounds = FixedThreshold(lower=0.7).bounds([0.1, 0.2, 0.3])
-    assert bounds == Bounds(0.7, None, "fixed")
+    assert bounds == Bounds(lower=0.7, upper=None, method="fixed")
     assert bounds.alerts([0.69, 0.7, 5.0, None]) == (0,)
 
 
@@ -65,20 +65,34 @@ def test_fixed_threshold_rejects_bad_bounds(kwargs: dict[str, object], message: 
 
 
 def test_breach_is_strict_and_ignores_missing_values() -> None:
-    bounds = Bounds(0.5, 0.9, "fixed")
+    bounds = Bounds(lower=0.5, upper=0.9, method="fixed")
     assert [bounds.breached(v) for v in (0.5, 0.9, 0.49, 0.91, None, math.nan)] == [
         False, False, True, True, False, False]
 
 
 def test_clip_limits_bounds_to_the_metric_range() -> None:
-    clipped = Bounds(-0.2, 1.3, "std").clip(0.0, 1.0)
+    clipped = Bounds(lower=-0.2, upper=1.3, method="std").clip(0.0, 1.0)
     assert (clipped.lower, clipped.upper) == (0.0, 1.0)
-    assert Bounds(None, 2.0, "std").clip(0.0, None) == Bounds(None, 2.0, "std")
+    upper_only = Bounds(lower=None, upper=2.0, method="std")
+    assert upper_only.clip(0.0, None) == upper_only
 
 
 def test_bounds_to_dict_is_json() -> None:
     text = json.dumps(StdThreshold().bounds([1.0]).to_dict(), allow_nan=False)
     assert json.loads(text)["lower"] is None
+
+
+def test_bounds_load_from_their_json_and_round_trip() -> None:
+    # As `Bounds.to_dict()` wrote them before bounds were pydantic models.
+    old = {"lower": 0.61, "upper": None, "method": "std",
+           "reason": "the metric has a value in only 1 reference chunk(s); a spread needs at "
+                     "least 2"}
+    bounds = Bounds.from_dict(old)
+    assert (bounds.lower, bounds.upper, bounds.method) == (0.61, None, "std")
+    assert bounds.to_dict() == old
+    assert Bounds.from_json(bounds.to_json()) == bounds
+    # A non-finite bound is written as null, never NaN.
+    assert Bounds(lower=float("nan"), upper=1.0, method="std").to_dict()["lower"] is None
 
 
 def test_threshold_is_abstract() -> None:
@@ -96,7 +110,7 @@ class _Quantiles(Threshold):
 
     def bounds(self, reference: Sequence[float | None]) -> Bounds:
         values = [v for v in reference if v is not None]
-        return Bounds(min(values), max(values), "range")
+        return Bounds(lower=min(values), upper=max(values), method="range")
 
 
 @pytest.mark.parametrize("threshold", [StdThreshold(), FixedThreshold(0.0, 1.0), _Quantiles()])

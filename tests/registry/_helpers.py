@@ -8,14 +8,18 @@ model pays well under a second for it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
+from sqlalchemy import event
 
 from rasad import Project
+from rasad.core import Context
 from rasad.datasets import DatasetVersion
 from rasad.examples import generate_portfolio
 from rasad.registry import ModelVersion
@@ -100,3 +104,21 @@ def current_rows(project: Project, name: str) -> list[tuple[str, int]]:
             "SELECT environment, deployment_id FROM current_deployments "
             "WHERE model_name = :name ORDER BY environment"), {"name": name}).all()
     return [(env, int(deployment)) for env, deployment in rows]
+
+
+@contextmanager
+def counted(ctx: Context) -> Iterator[list[str]]:
+    """Every statement sent on the project's engines while the block runs."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engines = {id(e): e for e in (ctx.db.read_engine, ctx.db.write_engine)}.values()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)

@@ -29,7 +29,7 @@ def _side(rng: np.random.Generator, rows: int, *, drift: bool) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """`rasad drift --chunk-period day --multivariate --html --json` on seeded files."""
+    """`rasad drift --chunk-period day --multivariate --html -o` on seeded files."""
     folder = tmp_path_factory.mktemp("drift_html")
     rng = np.random.default_rng(3)
     reference = _side(rng, 400, drift=False)
@@ -44,7 +44,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     html, data = folder / "drift.html", folder / "drift.json"
     code = run(["drift", str(folder / "reference.csv"), str(folder / "current.parquet"),
                 "--chunk-period", "day", "--time-column", "day", "--multivariate",
-                "--html", str(html), "--json", str(data)])
+                "--html", str(html), "-o", str(data)])
     assert code == 0
     return html, json.loads(data.read_text(encoding="utf-8"))
 
@@ -146,3 +146,25 @@ def test_the_page_in_chromium(chromium: object, report: tuple[Path, dict[str, An
         assert errors == []
     finally:
         view.close()
+
+
+def test_a_stored_report_renders_as_its_model_does() -> None:
+    """JSON stored by an earlier rasad (tests/drift/data) is read back, then rendered."""
+    from rasad.drift import DomainClassifierResult, DriftReport, PCAReconstructionResult
+    from rasad.reports.drift import render_drift
+
+    stored = Path(__file__).resolve().parents[1] / "drift" / "data"
+    data = json.loads((stored / "drift_report.json").read_text(encoding="utf-8"))
+    extra = [json.loads((stored / f"{name}.json").read_text(encoding="utf-8"))
+             for name in ("domain_classifier", "pca_reconstruction")]
+    models: list[DomainClassifierResult | PCAReconstructionResult] = [
+        DomainClassifierResult.from_dict(extra[0]), PCAReconstructionResult.from_dict(extra[1])]
+    page = render_drift(DriftReport.from_dict(data), multivariate=models, title="stored")
+    assert render_drift(data, multivariate=extra, title="stored") == page
+    embedded = re.search(r'<script type="application/json" id="report-data">(.*?)</script>',
+                         page, re.S)
+    assert embedded is not None
+    assert json.loads(embedded.group(1).replace("<\\/", "</")) == {
+        "drift": data, "multivariate": extra}
+    assert '<p id="verdict">drift: 5 of 7 counted columns drifted (71%)' in page
+    assert "<h3>pca_reconstruction</h3>" in page and "w (" in page  # a new category, shown

@@ -20,7 +20,7 @@ def test_fairness_page_in_chromium(chromium: object, tmp_path: Path) -> None:
     y = (rng.random(n) < 0.3).astype(int)
     pred = (rng.random(n) < np.where(sensitive["gender"] == "f", 0.2, 0.4)).astype(int)
     report = assess(y, pred, sensitive, rng.random(n), n_boot=200, seed=1)
-    html = render_fairness(report.to_dict(), title="Fairness <test>")
+    html = render_fairness(report, title="Fairness <test>")
     assert "https://" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
     path = tmp_path / "fairness.html"
@@ -39,3 +39,29 @@ def test_fairness_page_in_chromium(chromium: object, tmp_path: Path) -> None:
     assert view.locator("td span.bad").count() == len(fails) > 0
     assert errors == []
     view.close()
+
+
+def test_assessment_page_names_what_was_assessed_and_embeds_its_json() -> None:
+    import json
+    import re
+
+    from rasad.governance.fairness import FairnessAssessment
+    from rasad.reports.fairness import render_assessment
+
+    rng = np.random.default_rng(5)
+    n = 1000
+    y = pd.Series((rng.random(n) < 0.3).astype(int), name="default")
+    pred = (rng.random(n) < 0.5).astype(int)
+    report = assess(y, pred, {"gender": rng.choice(["f", "m"], n)}, favorable=0, n_boot=100)
+    assessment = FairnessAssessment(data="loans@1 scored by credit@1", model="credit@1",
+                                    dataset="loans@1", declared_in="rasad.yaml", result_id=7,
+                                    report=report)
+    html = render_assessment(assessment)
+    assert "<h1>Fairness: loans@1 scored by credit@1</h1>" in html
+    assert "Stored as monitor result 7" in html
+    assert ("Outcome measured: default = 0 is the favourable outcome; rates count "
+            "predictions of 0; declared in rasad.yaml.") in html
+    embedded = re.search(r'<script type="application/json" id="report-data">(.*?)</script>',
+                         html, flags=re.DOTALL)
+    assert embedded is not None
+    assert json.loads(embedded.group(1).replace("<\\/", "</")) == assessment.to_dict()

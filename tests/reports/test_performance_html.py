@@ -40,7 +40,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, d
                        ("estimate", ["--chunk-size", "400"])):
         html, data = folder / f"{name}.html", folder / f"{name}.json"
         assert run(["performance", name, *common, *args, "--html", str(html),
-                    "--json", str(data)]) == 0
+                    "-o", str(data)]) == 0
         out[name] = (html, json.loads(data.read_text(encoding="utf-8")))
     return out
 

@@ -7,9 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from rasad import Project
 from rasad.errors import InputError, NotFoundError
+from rasad.results import Result
+from rasad.serving import BatchResult
 from tests.registry._helpers import FEATURES, audit_count, portfolio, registered, train
 
 OUTPUT_COLUMNS = {"prediction", "proba_0", "proba_1", "model_name", "model_version"}
@@ -183,3 +186,23 @@ def test_scoring_refuses_to_write_over_its_own_input(project: Project, tmp_path:
     with pytest.raises(InputError, match="destroy the input"):
         project.predict("credit", data, output=link)
     assert data.read_bytes() == before and audit_count(project, "model.predict") == events
+
+
+def test_the_result_is_json_without_the_frame(project: Project) -> None:
+    registered(project)
+    result = project.predict("credit", portfolio(seed=3).head(20))
+    assert isinstance(result, Result) and "to_dict" not in vars(BatchResult)
+    # The keys BatchResult.to_dict() wrote before it was a Result, and no frame.
+    old = {"model": "credit", "version": 1, "rows": 20, "output": None,
+           "warnings": result.warnings}
+    assert result.to_dict() == old and list(result.to_dict()) == list(old)
+    assert result.frame is not None and len(result.frame) == 20
+    loaded = BatchResult.from_json(result.to_json())
+    assert loaded.to_dict() == old and loaded.frame is None
+    assert loaded == result  # the value is what is reported; the frame is not compared
+    assert loaded != BatchResult.from_dict({**old, "rows": 21}) and result != old
+    stored = BatchResult.from_dict({"model": "credit", "version": 3, "rows": 5,
+                                    "output": "scores.csv", "warnings": ["a warning"]})
+    assert (stored.version, stored.output, stored.warnings) == (3, "scores.csv", ["a warning"])
+    with pytest.raises(ValidationError, match="rows"):
+        BatchResult.from_dict({"model": "credit", "version": 1, "output": None})

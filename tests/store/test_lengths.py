@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from rasad import Project
+from rasad.core import Context
 from rasad.errors import InputError
 from rasad.store._tables import Base
 from rasad.store.lengths import LENGTHS, check_length, max_length
@@ -46,12 +47,15 @@ def test_a_run_name_too_long_is_refused_before_anything_is_written(project: Proj
 
 def test_an_actor_too_long_is_refused_on_both_databases(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The actor is read once, when the context is built (a project opened), never later.
     before = _counts(project)
     monkeypatch.setenv("RASAD_USER", "u" * 201)
     with pytest.raises(InputError, match=r"Actor name \(RASAD_USER\) .* 201 characters"):
-        project.start_run("ok")
+        Project.open(project.root)
+    with pytest.raises(InputError, match=r"Actor name .* 201 characters"):
+        Context.build(project.root, project.config, actor="u" * 201)
     assert _counts(project) == before
     monkeypatch.setenv("RASAD_USER", "u" * 200)
-    with project.start_run("ok"):
+    with Project.open(project.root) as opened, opened.start_run("ok"):
         pass
     assert project.audit_log(action="run.start")[-1].actor == "u" * 200

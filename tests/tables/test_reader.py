@@ -314,3 +314,20 @@ def test_a_wide_data_frame_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert read_table(pd.DataFrame({"a": [1], "b": [2], "c": [3]})).num_columns == 3
     with pytest.raises(InputError, match="the DataFrame: it has 4 columns, more than the limit"):
         read_table(pd.DataFrame({"a": [1], "b": [2], "c": [3], "d": [4]}))
+
+
+def test_reading_a_file_does_not_import_pandas(tmp_path: Path) -> None:
+    """A file read needs Arrow alone, so it can run while the caller imports pandas."""
+    import subprocess
+    import sys
+
+    write_parquet(pa.table({"x": [1.0, 2.0]}), tmp_path / "x.parquet")
+    _write(tmp_path / "x.csv", "x\n1\n")
+    parquet, csv = str(tmp_path / "x.parquet"), str(tmp_path / "x.csv")
+    script = ("import sys; from rasad.tables import read_table; "
+              f"read_table({parquet!r}); read_table({csv!r}); "
+              "print('pandas' in sys.modules); import pandas; "
+              "print(read_table(pandas.DataFrame({'x': [1]})).num_rows)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["False", "1"]

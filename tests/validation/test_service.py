@@ -39,8 +39,8 @@ def test_schema_versions_increase_and_unchanged_content_is_not_stored(loans: Pro
     second = save_schema(loans, "loans", _widened(schema, "income", 1e9), source="edited")
     assert second.version == 2
     assert get_schema(loans, "loans").version == 2
-    assert get_schema(loans, "loans", 1).schema == schema
-    assert get_schema(loans, "loans", 2).schema.column("income").maximum == 1e9
+    assert get_schema(loans, "loans", 1).table_schema == schema
+    assert get_schema(loans, "loans", 2).table_schema.column("income").maximum == 1e9
     events = loans.audit_log(action="schema.save")
     assert [e.subject for e in events] == ["schema:loans@1", "schema:loans@2"]
     with pytest.raises(NotFoundError, match="no schema version 3"):
@@ -61,10 +61,10 @@ def test_a_schema_declared_in_rasad_yaml_overrides_stored_ones(backend: str,
         found = get_schema(project, "loans")
         assert found.version is None
         assert "declared in rasad.yaml: schemas/loans.yaml" in found.source
-        assert found.schema == declared
-        assert get_schema(project, "loans", stored.version).schema != declared
+        assert found.table_schema == declared
+        assert get_schema(project, "loans", stored.version).table_schema != declared
         report, record = validate_version(project, project.dataset("loans"), found)
-        assert report.ok and record.schema == found.source
+        assert report.ok and record.schema_label == found.source
 
 
 def test_validate_version_stores_a_masked_report_with_its_audit_event(loans: Project) -> None:
@@ -79,13 +79,16 @@ def test_validate_version_stores_a_masked_report_with_its_audit_event(loans: Pro
     assert not report.ok and not stored.ok
     unseen = next(r for r in report.errors if r.check is CheckKind.UNSEEN_CATEGORY)
     assert (unseen.column, [e.row for e in unseen.examples]) == ("region", [7])
-    assert (stored.dataset, stored.schema, stored.errors) == ("loans@2", "loans schema v1", 1)
+    assert (stored.dataset, stored.schema_label, stored.errors) == ("loans@2", "loans schema v1", 1)
     blob = loans.artifacts.get_bytes(stored.blob).decode("utf-8")
     assert PLANTED not in blob
     assert "Z" + "*" * (len(PLANTED) - 2) + "n" in blob
     payload = json.loads(blob)
     assert payload["dataset"] == "loans@2" and payload["report"]["ok"] is False
     assert payload["schema_sha256"] == schema.content_hash
+    # The layout the previous rasad stored, key for key (no labels inside the report).
+    assert set(payload) == {"dataset", "schema", "schema_sha256", "report"}
+    assert set(payload["report"]) == {"rows", "ok", "errors", "warnings", "results"}
 
     events = loans.audit_log()
     assert len(events) == before + 1

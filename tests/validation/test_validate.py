@@ -204,7 +204,7 @@ def test_report_json_and_masking(reference, schema) -> None:
     frame, _, _, _ = _corrupt(reference, "category")
     report = validate(frame, schema)
     plain = json.loads(json.dumps(report.to_dict()))
-    masked = json.loads(json.dumps(report.to_dict(mask=True)))
+    masked = json.loads(report.masked().to_json())
     [raw] = [r for r in plain["results"] if not r["passed"]]
     [hidden] = [r for r in masked["results"] if not r["passed"]]
     assert raw["examples"][0] == {"row": 8, "value": "Atlantis"}

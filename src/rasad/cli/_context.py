@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from rasad.identity import current_actor
-from rasad.project import Project
+if TYPE_CHECKING:
+    from rasad.project import Project
 
 
 @dataclass
@@ -18,6 +19,10 @@ class State:
     opened: list[Project] = field(default_factory=list, repr=False)
 
     def project(self, *, check: bool = True) -> Project:
+        # Imported here, not above: `rasad --help` must not load the database layer.
+        from rasad.identity import current_actor
+        from rasad.project import Project
+
         # An actor name that cannot be recorded is refused before any command does work.
         current_actor()
         project = Project.open(self.project_dir, check=check)

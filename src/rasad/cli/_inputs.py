@@ -18,9 +18,22 @@ if TYPE_CHECKING:
 
 def resolve_data(ctx: typer.Context, ref: str) -> tuple[Any, str, DatasetVersion | None]:
     """(data, label, dataset version): a path as given, or a project dataset's rows."""
+    side = resolve_side(ctx, ref)
+    if isinstance(side, Path):
+        return side, str(side), None
+    project = state(ctx).project()
+    return project.load_dataset(side.name, side.version), side.ref, side
+
+
+def resolve_side(ctx: typer.Context, ref: str) -> Path | DatasetVersion:
+    """A path that exists as given, else the project dataset version ``NAME[@VERSION]``.
+
+    Only a name that is not a file is looked up, and only then is the project opened:
+    commands on files work where there is no project.
+    """
     path = Path(ref)
     if path.exists():
-        return path, str(path), None
+        return path
     if "/" in ref or path.suffix.lower() in DATA_SUFFIXES:
         raise InputError(f"Cannot read {ref!r}: no such file; check the path.")
     from rasad.names import parse_ref
@@ -31,5 +44,4 @@ def resolve_data(ctx: typer.Context, ref: str) -> tuple[Any, str, DatasetVersion
     except NotFoundError:
         raise InputError(f"{ref!r} is not a file, and there is no project to look up a dataset "
                          "of that name; give a CSV or Parquet path.") from None
-    item = project.dataset(name, version)
-    return project.load_dataset(item.name, item.version), item.ref, item
+    return project.dataset(name, version)

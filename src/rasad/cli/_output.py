@@ -15,6 +15,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,13 +78,51 @@ OutputFile = Annotated[Path | None, typer.Option(
 HtmlFile = Annotated[Path | None, typer.Option("--html", help="Write the HTML report.")]
 """``--html FILE``: the report as a self-contained HTML page."""
 
+json_emitted: ContextVar[bool] = ContextVar("rasad_json_emitted", default=False)
+"""Whether this command printed its JSON result: stdout then holds one document already,
+so a later failure is not printed as a second one (``rasad.cli.app.run`` resets it)."""
 
-def emit_json(value: Any) -> None:
-    """Print ``value`` as JSON on stdout: a typed result in its one JSON form, or plain data."""
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON text: a typed result in its one JSON form, or plain data.
+
+    Characters a terminal would interpret are escaped even where JSON allows them raw.
+
+    >>> print(json_text({"name": "a\\u202eb", "n": 1}))
+    {
+      "name": "a\\u202eb",
+      "n": 1
+    }
+    """
     if hasattr(value, "to_dict"):
         value = value.to_dict()
     text = json.dumps(value, indent=2, default=str, ensure_ascii=False)
-    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def emit_json(value: Any) -> None:
+    """Print ``value`` as JSON on stdout: a typed result in its one JSON form, or plain data."""
+    sys.stdout.write(json_text(value) + "\n")
+    json_emitted.set(True)
+
+
+def emit_error(kind: str, message: str, exit_code: int) -> None:
+    """Print a failure as ``{"error": {"type", "message", "exit_code"}}`` on stdout.
+
+    The message is shown as the error line on stderr shows it: control characters
+    escaped (``\\x1b``), so a name in it cannot drive a terminal that prints the JSON.
+
+    >>> emit_error("InputError", "No dataset named 'x\\n'.", 2)
+    {
+      "error": {
+        "type": "InputError",
+        "message": "No dataset named 'x\\\\n'.",
+        "exit_code": 2
+      }
+    }
+    """
+    emit_json({"error": {"type": kind, "message": escape_controls(message),
+                         "exit_code": exit_code}})
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rasad.cli._context import state
-from rasad.cli._output import clean, emit_json, say, table
-from rasad.ledger import Verification, canonical_json
+from rasad.cli._output import JsonFlag, clean, emit_json, say, table
+
+if TYPE_CHECKING:
+    from rasad.ledger import Verification
 
 app = typer.Typer(help="The tamper-evident audit ledger.", no_args_is_help=True)
 
@@ -23,9 +25,11 @@ def log(
     action: Annotated[str | None, typer.Option(help="Only this action, e.g. model.promotion.")]
     = None,
     limit: Annotated[int | None, typer.Option(min=1)] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show audit events in order."""
+    from rasad.ledger import canonical_json
+
     events = state(ctx).project().audit_log(subject=subject, action=action, limit=limit)
     if as_json:
         emit_json([e.to_dict() for e in events])
@@ -51,7 +55,7 @@ def verify(
                              "key the ledger recorded.")] = None,
     no_replay: Annotated[bool, typer.Option(
         "--no-replay", help="Skip comparing the state tables with the ledger.")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Check the chain, every signed checkpoint and the state tables; exit 1 naming each
     problem."""
@@ -100,7 +104,7 @@ def checkpoint(
     key: Annotated[Path | None, typer.Option(
         "--key", help="Signing key file (default: $RASAD_CHECKPOINT_KEY_FILE, else the key "
                       "itself in $RASAD_CHECKPOINT_KEY).")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Sign the ledger's head (sequence number, head hash, time) into the checkpoint store."""
     result = state(ctx).project().checkpoint(to=to, key=key)
@@ -122,14 +126,20 @@ def checkpoint(
 def keygen(
     path: Annotated[Path, typer.Argument(help="Where to write the private key (mode 0600); "
                                               "the public key goes to PATH.pub.")],
+    as_json: JsonFlag = False,
 ) -> None:
     """Create an Ed25519 checkpoint signing key; never overwrites."""
     from rasad.ledger.keys import fingerprint, generate_key, public_key_text
 
     public = generate_key(path)
+    text = public_key_text(public)
+    if as_json:
+        # The private key stays in its file: only where it is, never its bytes.
+        emit_json({"private_key_file": str(path), "public_key_file": f"{path}.pub",
+                   "public_key": text, "fingerprint": fingerprint(public)})
+        return
     say(f"Wrote the signing key to {clean(path)} (keep it off the database host) and the "
         f"public key to {clean(path)}.pub.")
-    say(f"Public key:  {public_key_text(public)}")
+    say(f"Public key:  {text}")
     say(f"Fingerprint: {fingerprint(public)}")
-    say(clean("Trust it in rasad.yaml:  audit: {public_keys: [" + public_key_text(public)
-              + "]}"))
+    say(clean("Trust it in rasad.yaml:  audit: {public_keys: [" + text + "]}"))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rasad.cli._context import state
-from rasad.cli._output import clean, emit_json, fmt, say, table
-from rasad.datasets import DatasetVersion
+from rasad.cli._output import JsonFlag, clean, emit_json, fmt, say, table
 from rasad.names import parse_ref
+
+if TYPE_CHECKING:
+    from rasad.datasets import DatasetVersion
 
 app = typer.Typer(help="Versioned datasets.", no_args_is_help=True)
 
@@ -21,7 +23,7 @@ def add(
     path: Annotated[Path, typer.Argument(help="A CSV or Parquet file.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name.")],
     description: Annotated[str | None, typer.Option(help="What this version holds.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Store a file as a new immutable version (identical content is stored once)."""
     result = state(ctx).project().add_dataset(path, name, description=description)
@@ -35,7 +37,7 @@ def add(
 def list_(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Only this dataset.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List dataset versions."""
     versions = state(ctx).project().datasets(name)
@@ -51,7 +53,7 @@ def list_(
 def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show a version (the latest by default): kinds and profile."""
     name, version = parse_ref(ref)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rasad.cli._output import say, say_command
-from rasad.cli._progress import RichSteps
-from rasad.demo import next_steps, run_demo
+from rasad.cli._output import JsonFlag, emit_json, err_console, escape_controls, say, say_command
 
 
 def demo(
@@ -18,10 +17,21 @@ def demo(
     = Path("rasad-demo"),
     force: Annotated[bool, typer.Option(help="Replace an earlier demo project there.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the generated portfolio.")] = 0,
+    as_json: JsonFlag = False,
 ) -> None:
     """Run the end-to-end demo: data, training, registry, promotion, scoring, audit."""
-    summary = run_demo(directory, force=force, seed=seed, say=say,
+    from rasad.cli._progress import RichSteps
+    from rasad.demo import next_steps, run_demo
+
+    def narrate(message: str) -> None:
+        # Under --json the story goes to stderr: stdout holds only the summary.
+        err_console().print(escape_controls(message))
+
+    summary = run_demo(directory, force=force, seed=seed, say=narrate if as_json else say,
                        progress=RichSteps(enabled=sys.stderr.isatty()))
+    if as_json:
+        emit_json({**dataclasses.asdict(summary), "next_steps": next_steps(summary)})
+        return
     say("")
     say(f"[bold]Done in {summary.seconds:.1f}s.[/] Everything is in {summary.project_dir}:")
     say("  rasad.yaml            the project configuration")

@@ -1,19 +1,30 @@
-"""``rasad drift REFERENCE CURRENT``: works on files alone, or on a project's datasets."""
+"""``rasad drift REFERENCE CURRENT``: works on files alone, or on a project's datasets.
+
+The command parses, resolves each side (a path as given, else a project dataset
+version), calls the drift check (:func:`rasad.monitoring.drift_check.check` on a
+project, :func:`~rasad.monitoring.drift_check.evaluate` on files alone) and renders.
+"""
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
 from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
-from rasad.cli._inputs import resolve_data
-from rasad.cli._output import clean, say, table
+from rasad.cli._inputs import resolve_side
+from rasad.cli._output import HtmlFile, JsonFlag, OutputFile, clean, emit_json, say, table
 from rasad.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from rasad.drift import Chunker
+    from rasad.monitoring.drift_check import DriftCheck
 
 
 def drift(
@@ -22,10 +33,9 @@ def drift(
     current: Annotated[str, typer.Argument(help="CSV/Parquet file or NAME[@VERSION].")],
     columns: Annotated[str | None, typer.Option(help="Comma-separated columns to compare.")]
     = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report.")]
-    = None,
-    html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML report.")]
-    = None,
+    as_json: JsonFlag = False,
+    output: OutputFile = None,
+    html_path: HtmlFile = None,
     chunk_size: Annotated[int | None, typer.Option(help="Chunk the current data by rows.")]
     = None,
     chunk_period: Annotated[str | None, typer.Option(help="day | week | month")] = None,
@@ -43,127 +53,82 @@ def drift(
     monitor: Annotated[str, typer.Option(help="Monitor name for --save.")] = "drift",
 ) -> None:
     """Compare CURRENT with REFERENCE: per-column tests, a dataset verdict, optional reports."""
-    from rasad.drift import Chunker, compare
-
-    for target in (json_path, html_path):
+    for target in (output, html_path):
         if target is not None and target.is_dir():
             raise InputError(f"{target} is a folder; give a file name.")
-    check_outputs([json_path, html_path], inputs=[reference, current])
-    if save:
-        from rasad.names import check_name
-
-        # Before any work: a bad name must not leave report files behind.
-        check_name(monitor, "Monitor")
-    chunker = None
-    if time_column is not None and chunk_size is None and chunk_period is None:
-        raise InputError("--time-column says how to chunk the current data; add --chunk-period "
-                         "(day, week or month) or --chunk-size.")
-    if chunk_size is not None or chunk_period is not None:
-        chunker = Chunker(size=chunk_size, period=chunk_period,  # type: ignore[arg-type]
-                          time_column=time_column)
-    if use_profile:
-        if multivariate:
-            raise InputError("--multivariate needs the reference rows; drop --use-profile.")
-        ref_data, ref_label, ref_version = _profile(ctx, reference)
-    else:
-        ref_data, ref_label, ref_version = resolve_data(ctx, reference)
-    cur_data, cur_label, cur_version = resolve_data(ctx, current)
-    if save and (ref_version is None or cur_version is None):
-        raise InputError("--save keeps results of a project's datasets; give both sides as "
-                         "NAME[@VERSION] (add files with `rasad data add`).")
+    check_outputs([output, html_path], inputs=[reference, current])
+    chunker = _chunker(chunk_size, chunk_period, time_column)
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    # A stored profile fixed its kinds (the version's) when it was built.
-    kinds = None if use_profile else _declared_kinds(ctx, ref_version, names, chunker)
-    report = compare(ref_data, cur_data, columns=names, chunker=chunker, kinds=kinds)
-    if report.n_counted == 0:
-        reasons = "; ".join(f"{c.name}: {c.reason}" for c in report.columns)
-        raise InputError(f"No column could be compared ({reasons}). Check that both files "
-                         "hold the same kind of data.")
-    extra: list[dict[str, Any]] = []
-    if multivariate:
-        # The kinds the univariate check used, so both leave out the same columns.
-        used = {c.name: c.kind for c in report.columns if c.kind is not None}
-        extra = _multivariate(ref_data, cur_data, names, chunker, used)
-    payload: dict[str, Any] = {"reference": ref_label, "current": cur_label,
-                               "drift": report.to_dict(),
-                               "multivariate": extra}
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(payload, indent=2, default=str))
+    ref_side, cur_side = resolve_side(ctx, reference), resolve_side(ctx, current)
+    if isinstance(ref_side, Path) and isinstance(cur_side, Path):
+        # Files alone need no project. Arrow reads both in its own threads while Python
+        # imports the drift engine on one core: on two cores the reading costs little wall
+        # time. The options a project needs are refused before any result is used.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            tables = pool.submit(_read_sides, ref_side, cur_side)
+            from rasad.monitoring import drift_check
+
+            drift_check.check_options(ref_side, cur_side, multivariate=multivariate,
+                                      use_profile=use_profile, save=save, monitor=monitor)
+            ref_table, cur_table = tables.result()
+        result = drift_check.evaluate(ref_table, cur_table, reference_label=str(ref_side),
+                                      current_label=str(cur_side), columns=names,
+                                      chunker=chunker, multivariate=multivariate)
+    else:
+        from rasad.monitoring import drift_check
+
+        result = drift_check.check(state(ctx).project().context, ref_side, cur_side,
+                                   columns=names, chunker=chunker, multivariate=multivariate,
+                                   use_profile=use_profile, save=save, monitor=monitor)
+    if output is not None:
+        write_text_atomic(output, json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+                          + "\n")
     if html_path is not None:
         from rasad.reports.drift import render_drift
 
-        write_text_atomic(html_path, render_drift(payload["drift"], multivariate=extra,
-                                            title=f"Drift: {cur_label} against {ref_label}"))
-    if save:
-        project = state(ctx).project()
-        project.save_monitor_result(
-            monitor=monitor, kind="drift", reference=ref_label, current=cur_label,
-            alert=report.drifted or any(bool(m.get("drifted")) for m in extra),
-            summary={"drifted": report.drifted, "reason": report.reason,
-                     "drifted_columns": list(report.drifted_columns),
-                     "multivariate": {str(m.get("method")): bool(m.get("drifted"))
-                                      for m in extra}},
-            payload=payload)
-    _render(report, extra, ref_label, cur_label, json_path, html_path)
-    if fail_on_drift and (report.drifted or any(m.get("drifted") for m in extra)):
+        write_text_atomic(html_path, render_drift(
+            result.drift.to_dict(), multivariate=[m.to_dict() for m in result.multivariate],
+            title=f"Drift: {result.current} against {result.reference}"))
+    if as_json:
+        emit_json(result)
+    else:
+        _render(result, output, html_path)
+    if fail_on_drift and result.drifted:
         raise typer.Exit(1)
 
 
-def _profile(ctx: typer.Context, reference: str) -> tuple[Any, str, Any]:
-    """The stored reference profile of a project dataset version, built on first use."""
-    from rasad.monitoring.reference import reference_profile
-    from rasad.names import parse_ref
-
-    if Path(reference).exists():
-        raise InputError("--use-profile works with a project dataset as the reference "
-                         "(NAME[@VERSION]), not a file.")
-    name, number = parse_ref(reference)
-    project = state(ctx).project()
-    version = project.dataset(name, number)
-    profile, built = reference_profile(project.context, version)
-    say(f"{'Built and stored' if built else 'Using the stored'} reference profile of "
-        f"{version.ref}.")
-    return profile, version.ref, version
-
-
-def _declared_kinds(ctx: typer.Context, version: Any, names: list[str] | None,
-                    chunker: Any) -> dict[str, Any] | None:
-    """Identifier, time and free-text columns of a project dataset: those its version
-    recorded when it was added, and those ``rasad.yaml`` declares now.
-
-    The other columns' kinds are inferred from the rows, as for files.
-    """
-    if version is None:
-        return None
-    from rasad.drift.reference import TESTED_KINDS
-    from rasad.tables import ColumnKind
-
-    kinds = {name: kind for name, kind in version.kinds.items() if kind not in TESTED_KINDS}
-    data = state(ctx).project().config.data
-    kinds.update({name: ColumnKind.IDENTIFIER for name in data.id_columns})
-    kinds.update({name: ColumnKind.DATETIME for name in data.time_columns})
-    skip = chunker.time_column if chunker is not None else None
-    return {name: kind for name, kind in kinds.items()
-            if name in version.kinds and name != skip and (names is None or name in names)}
-
-
-def _multivariate(reference: Any, current: Any, columns: list[str] | None,
-                  chunker: Any, kinds: dict[str, Any]) -> list[dict[str, Any]]:
-    from rasad.drift.multivariate import domain_classifier, pca_reconstruction
+def _read_sides(reference: Path, current: Path) -> tuple[pa.Table, pa.Table]:
+    """Both files as Arrow tables, read as :func:`rasad.drift.compare` reads a path (the
+    current side first), with its errors naming the side."""
     from rasad.tables import read_table
 
-    ref = reference if isinstance(reference, pd.DataFrame) else read_table(reference).to_pandas()
-    cur = current if isinstance(current, pd.DataFrame) else read_table(current).to_pandas()
-    if chunker is not None and chunker.time_column is not None:
-        kinds = {**kinds, chunker.time_column: "datetime"}
-    return [domain_classifier(ref, cur, columns=columns, kinds=kinds).to_dict(),
-            pca_reconstruction(ref, cur, columns=columns, kinds=kinds,
-                               chunker=chunker).to_dict()]
+    tables = {}
+    for side, path in (("current", current), ("reference", reference)):
+        try:
+            tables[side] = read_table(path)
+        except InputError as error:
+            raise InputError(f"{side.capitalize()} data: {error}") from None
+    return tables["reference"], tables["current"]
 
 
-def _render(report: Any, extra: list[dict[str, Any]], ref: str, cur: str,
-            json_path: Path | None, html_path: Path | None) -> None:
-    say(f"[bold]{clean(cur)}[/] against [bold]{clean(ref)}[/]: "
+def _chunker(size: int | None, period: str | None, time_column: str | None) -> Chunker | None:
+    if time_column is not None and size is None and period is None:
+        raise InputError("--time-column says how to chunk the current data; add --chunk-period "
+                         "(day, week or month) or --chunk-size.")
+    if size is None and period is None:
+        return None
+    from rasad.drift import Chunker
+
+    return Chunker(size=size, period=period, time_column=time_column)  # type: ignore[arg-type]
+
+
+def _render(result: DriftCheck, json_path: Path | None, html_path: Path | None) -> None:
+    report = result.drift
+    extra = [item.to_dict() for item in result.multivariate]
+    if result.profile_built is not None:
+        say(f"{'Built and stored' if result.profile_built else 'Using the stored'} reference "
+            f"profile of {clean(result.reference)}.")
+    say(f"[bold]{clean(result.current)}[/] against [bold]{clean(result.reference)}[/]: "
         + ("[red]drift[/]" if report.drifted else "[green]no drift[/]")
         + f" ({clean(report.reason)})")
     rows = [[column.name, str(column.kind or "-"), str(column.status),
@@ -180,6 +145,9 @@ def _render(report: Any, extra: list[dict[str, Any]], ref: str, cur: str,
     for label, path in (("JSON", json_path), ("HTML", html_path)):
         if path is not None:
             say(f"{label} report: {clean(path)}")
+    if result.saved is not None:
+        say(f"Saved as monitor result {result.saved.id} of {clean(result.saved.monitor)}; "
+            f"show it with `rasad monitor show {result.saved.id}`.")
 
 
 def _figure(item: dict[str, Any]) -> str:

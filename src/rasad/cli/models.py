@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rasad._files import check_outputs
 from rasad.cli._context import state
-from rasad.cli._output import clean, emit_json, fmt, say, short, table
-from rasad.config import CONFIG_FILE, STATE_DIR
+from rasad.cli._output import JsonFlag, clean, emit_json, fmt, say, short, table
 from rasad.errors import InputError
-from rasad.registry import Deployment
+
+if TYPE_CHECKING:
+    from rasad.registry import Deployment
 
 app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
@@ -20,7 +21,7 @@ app = typer.Typer(help="The model registry.", no_args_is_help=True)
 @app.command("register")
 def register(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="RUN")],
              name: Annotated[str, typer.Option("--name", "-n")],
-             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+             as_json: JsonFlag = False) -> None:
     """Register a finished run's model as the next version of NAME.
 
     The model's bytes are checked first (hash, skops format, trusted types); a run
@@ -33,7 +34,7 @@ def register(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="
 
 
 @app.command("list")
-def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List models with their latest version and where versions are deployed."""
     models = state(ctx).project().models()
     if as_json:
@@ -46,7 +47,7 @@ def list_(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] =
 
 @app.command("show")
 def show(ctx: typer.Context, name: str,
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: JsonFlag = False) -> None:
     """Show a model's versions, where each is deployed, and the deployment history."""
     detail = state(ctx).project().model(name)
     if as_json:
@@ -59,10 +60,35 @@ def show(ctx: typer.Context, name: str,
             ", ".join(detail.environments_of(v.version)) or "-", v.created_at[:19]]
            for v in detail.versions])
     if detail.history:
-        table("deployment history", ["when", "environment", "version", "replaced", "kind",
-                                     "by", "reason"],
-              [[d.deployed_at[:19], d.environment, d.version, d.previous_version, d.kind,
-                d.deployed_by, d.reason] for d in detail.history])
+        _history_table("deployment history", detail.history)
+
+
+@app.command("history")
+def history(ctx: typer.Context, name: str,
+            env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
+            as_json: JsonFlag = False) -> None:
+    """Show where a model's versions were deployed, rolled back and replaced, oldest first."""
+    from rasad.registry.models import check_environment
+
+    project = state(ctx).project()
+    if env is not None:
+        check_environment(project.context, env)
+    detail = project.model(name)
+    deployments = [d for d in detail.history if env is None or d.environment == env]
+    if as_json:
+        emit_json([d.to_dict() for d in deployments])
+    elif deployments:
+        _history_table(f"deployments of {detail.name}" + (f" in {env}" if env else ""),
+                       deployments)
+    else:
+        say(f"{clean(detail.name)} has never been deployed"
+            + (f" in {clean(env)}" if env else "") + ".")
+
+
+def _history_table(title: str, deployments: list[Deployment]) -> None:
+    table(title, ["when", "environment", "version", "replaced", "kind", "by", "reason"],
+          [[d.deployed_at[:19], d.environment, d.version, d.previous_version, d.kind,
+            d.deployed_by, d.reason] for d in deployments])
 
 
 def _test_metrics(metrics: dict[str, object]) -> str:
@@ -82,7 +108,7 @@ def _deployed(d: Deployment) -> str:
 def promote(ctx: typer.Context, name: str, version: int,
             to: Annotated[str, typer.Option("--to", help="Target environment.")],
             reason: Annotated[str | None, typer.Option()] = None,
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+            as_json: JsonFlag = False) -> None:
     """Deploy a model version to an environment (the previous one leaves)."""
     deployment = state(ctx).project().promote(name, version, to, reason=reason)
     emit_json(deployment.to_dict()) if as_json else say(_deployed(deployment))
@@ -91,7 +117,7 @@ def promote(ctx: typer.Context, name: str, version: int,
 def rollback(ctx: typer.Context, name: str,
              env: Annotated[str, typer.Option("--env", help="Environment to roll back.")],
              reason: Annotated[str | None, typer.Option()] = None,
-             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+             as_json: JsonFlag = False) -> None:
     """Return an environment to the version its current deployment replaced."""
     deployment = state(ctx).project().rollback(name, env, reason=reason)
     emit_json(deployment.to_dict()) if as_json else say("Rolled back: " + _deployed(deployment))
@@ -106,9 +132,11 @@ def predict(
     env: Annotated[str | None, typer.Option(help="Use the version serving this environment.")]
     = None,
     strict: Annotated[bool, typer.Option(help="Treat unseen categories as errors.")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Score a file with a model version, checking the input against its signature first."""
+    from rasad.config import CONFIG_FILE, STATE_DIR
+
     if (version is None) == (env is None):
         raise InputError("Give exactly one of --version V or --env ENV.")
     project = state(ctx).project()

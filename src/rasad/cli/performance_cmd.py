@@ -1,130 +1,197 @@
-"""``rasad performance track`` (with labels) and ``rasad performance estimate`` (without)."""
+"""``rasad performance track`` (with labels) and ``rasad performance estimate`` (without).
+
+Both sides are two files (no project needed: the pure engines run on them) or two
+dataset versions of the project, ``NAME[@VERSION]`` (the services in
+:mod:`rasad.monitoring.tracking` run, and ``--save`` keeps the report).
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rasad._files import check_outputs, write_text_atomic
-from rasad.cli._output import say, table
+from rasad.cli._context import state
+from rasad.cli._inputs import resolve_side
+from rasad.cli._output import HtmlFile, JsonFlag, OutputFile, clean, emit_json, say, table
 from rasad.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rasad.datasets import DatasetVersion
+    from rasad.drift import Chunker
+    from rasad.monitoring import EstimationReport, PerformanceReport
+    from rasad.monitoring.results import MonitorResult
 
 app = typer.Typer(help="Model performance over time: realized (labels) or estimated.",
                   no_args_is_help=True)
 
-Reference = Annotated[Path, typer.Argument(help="Reference data (CSV or Parquet).")]
-Current = Annotated[Path, typer.Argument(help="Current data (CSV or Parquet).")]
+Reference = Annotated[str, typer.Argument(
+    help="Reference data: a CSV/Parquet file, or a project dataset NAME[@VERSION].")]
+Current = Annotated[str, typer.Argument(
+    help="Current data: a CSV/Parquet file, or a project dataset NAME[@VERSION].")]
 Target = Annotated[str, typer.Option(help="Label column.")]
 Prediction = Annotated[str, typer.Option(help="Predicted class or value column.")]
 Score = Annotated[str | None, typer.Option(help="Score (probability) column.")]
+Task = Annotated[str, typer.Option(help="classification | regression")]
 ChunkSize = Annotated[int | None, typer.Option(help="Chunk by rows.")]
 ChunkNumber = Annotated[int | None, typer.Option(help="Chunk into N equal parts.")]
 ChunkPeriod = Annotated[str | None, typer.Option(help="day | week | month")]
 TimeColumn = Annotated[str | None, typer.Option(help="Time column (for periods).")]
-JsonPath = Annotated[Path | None, typer.Option("--json", help="Write the JSON report.")]
-HtmlPath = Annotated[Path | None, typer.Option("--html", help="Write the HTML report.")]
+FailOnAlert = Annotated[bool, typer.Option(help="Exit 1 on any alert.")]
+Save = Annotated[bool, typer.Option(
+    help="Save the report in the project, with its audit event (datasets only).")]
 
 
 def _chunker(size: int | None, number: int | None, period: str | None,
-             time_column: str | None) -> Any:
+             time_column: str | None) -> Chunker:
     from rasad.drift import Chunker
 
     return Chunker(size=size, number=number, period=period,  # type: ignore[arg-type]
                    time_column=time_column)
 
 
-def _frames(reference: Path, current: Path) -> tuple[Any, Any]:
+def _sides(ctx: typer.Context, reference: str, current: str, save: bool
+           ) -> tuple[Path, Path] | tuple[DatasetVersion, DatasetVersion]:
+    """Both sides as files, or both as project dataset versions; a mix is refused."""
+    ref, cur = resolve_side(ctx, reference), resolve_side(ctx, current)
+    if isinstance(ref, Path) and isinstance(cur, Path):
+        if save:
+            raise InputError("--save keeps results of a project's datasets; give both sides "
+                             "as NAME[@VERSION] (add files with `rasad data add`).")
+        return ref, cur
+    if isinstance(ref, Path) or isinstance(cur, Path):
+        raise InputError("Give both sides as files, or both as project datasets "
+                         "NAME[@VERSION] (add a file with `rasad data add PATH --name NAME`).")
+    return ref, cur
+
+
+def _frames(reference: Path, current: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     from rasad.tables import read_table
 
     return read_table(reference).to_pandas(), read_table(current).to_pandas()
 
 
-def _output(report: Any, title: str, json_path: Path | None, html_path: Path | None) -> None:
-    from rasad.reports.performance import render_performance
+def _check_monitor(save: bool, monitor: str | None) -> None:
+    # The service checks the name itself, before it reads any data.
+    if monitor is not None and not save:
+        raise InputError("--monitor names where --save keeps the report; add --save.")
 
-    data = report.to_dict()
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(data, indent=2))
-    if html_path is not None:
-        write_text_atomic(html_path, render_performance(data, title=title))
-    metrics = data.get("metrics", [])
-    estimated = data.get("kind") == "performance_estimation"
-    rows = []
-    for chunk in data.get("current", []):
-        values = []
-        for metric in metrics:
-            entry = chunk.get("metrics", {}).get(metric, {})
-            value = entry.get("estimate" if estimated else "value")
-            mark = "!" if entry.get("alert") else ""
-            values.append("-" if value is None else f"{value:.4f}{mark}")
-        rows.append([chunk.get("key"), chunk.get("rows"), *values])
-    table(None, ["chunk", "rows", *metrics], rows)
-    summary = data.get("summary", {})
-    say(f"{summary.get('alerts', 0)} alert(s) in {summary.get('chunks_alerting', 0)} of "
-        f"{summary.get('chunks', 0)} chunks (! marks a value outside its threshold).")
-    for label, path in (("JSON", json_path), ("HTML", html_path)):
+
+def _output(report: PerformanceReport | EstimationReport, title: str, *, as_json: bool,
+            output: Path | None, html: Path | None, saved: MonitorResult | None) -> None:
+    if output is not None:
+        write_text_atomic(output, report.to_json(indent=2))
+    if html is not None:
+        from rasad.reports.performance import render_performance
+
+        write_text_atomic(html, render_performance(report, title=title))
+    if as_json:
+        emit_json(report)
+        return
+    _render(report)
+    if saved is not None:
+        say(f"Saved as result {saved.id} of monitor [bold]{clean(saved.monitor)}[/].")
+    for label, path in (("JSON", output), ("HTML", html)):
         if path is not None:
-            say(f"{label} report: {path}")
+            say(f"{label} report: {clean(path)}")
+
+
+def _render(report: PerformanceReport | EstimationReport) -> None:
+    from rasad.monitoring import EstimatedMetric
+
+    rows = []
+    for chunk in report.current:
+        values = []
+        for metric in report.metrics:
+            entry = chunk.metrics.get(metric)
+            value = None if entry is None else (
+                entry.estimate if isinstance(entry, EstimatedMetric) else entry.value)
+            mark = "!" if entry is not None and entry.alert else ""
+            values.append("-" if value is None else f"{value:.4f}{mark}")
+        rows.append([chunk.key, chunk.rows, *values])
+    table(None, ["chunk", "rows", *report.metrics], rows)
+    summary = report.summary
+    say(f"{summary.alerts} alert(s) in {summary.chunks_alerting} of {summary.chunks} chunks "
+        "(! marks a value outside its threshold).")
 
 
 @app.command("track")
-def track_cmd(reference: Reference, current: Current, target: Target, prediction: Prediction,
-              score: Score = None,
-              task: Annotated[str, typer.Option(help="classification | regression")]
-              = "classification",
+def track_cmd(ctx: typer.Context, reference: Reference, current: Current, target: Target,
+              prediction: Prediction, score: Score = None, task: Task = "classification",
               chunk_size: ChunkSize = None, chunk_number: ChunkNumber = None,
               chunk_period: ChunkPeriod = None, time_column: TimeColumn = None,
-              json_path: JsonPath = None, html_path: HtmlPath = None,
-              fail_on_alert: Annotated[bool, typer.Option(help="Exit 1 on any alert.")]
-              = False) -> None:
+              as_json: JsonFlag = False, output: OutputFile = None, html: HtmlFile = None,
+              save: Save = False,
+              monitor: Annotated[str | None, typer.Option(
+                  help="Monitor name for --save (default: performance).")] = None,
+              fail_on_alert: FailOnAlert = False) -> None:
     """Realized metrics per chunk, with thresholds from the reference chunks."""
-    from rasad.monitoring import track
+    check_outputs([output, html], inputs=[reference, current])
+    _check_monitor(save, monitor)
+    sides = _sides(ctx, reference, current, save)
+    chunker = _chunker(chunk_size, chunk_number, chunk_period, time_column)
+    saved = None
+    if isinstance(sides[0], Path) and isinstance(sides[1], Path):
+        from rasad.monitoring import track
 
-    check_outputs([json_path, html_path], inputs=[reference, current])
-    ref, cur = _frames(reference, current)
-    report = track(ref, cur, task=task, target=target, prediction=prediction, score=score,
-                   chunker=_chunker(chunk_size, chunk_number, chunk_period, time_column))
-    _output(report, f"Performance: {current.name}", json_path, html_path)
-    if fail_on_alert and report.to_dict()["alerts"]:
+        ref, cur = _frames(sides[0], sides[1])
+        report = track(ref, cur, task=task, target=target, prediction=prediction, score=score,
+                       chunker=chunker)
+        label = sides[1].name
+    else:
+        from rasad.monitoring import tracking
+
+        checked = tracking.track_performance(
+            state(ctx).project().context, sides[0], sides[1], target=target,
+            prediction=prediction, task=task, score=score, chunker=chunker, save=save,
+            monitor=monitor or tracking.TRACKING_MONITOR)
+        report, label, saved = checked.report, checked.current, checked.saved
+    _output(report, f"Performance: {label}", as_json=as_json, output=output, html=html,
+            saved=saved)
+    if fail_on_alert and report.alerts:
         raise typer.Exit(1)
 
 
 @app.command("estimate")
-def estimate_cmd(reference: Reference, current: Current, target: Target,
-                 prediction: Prediction, score: Score = None,
-                 task: Annotated[str, typer.Option(help="classification | regression")]
-                 = "classification",
+def estimate_cmd(ctx: typer.Context, reference: Reference, current: Current, target: Target,
+                 prediction: Prediction, score: Score = None, task: Task = "classification",
                  features: Annotated[str | None, typer.Option(
-                     help="Comma-separated feature columns (regression estimation).")] = None,
+                     help="Comma-separated feature columns: what DLE learns the error from "
+                          "(regression); adaptive calibration for CBPE (classification).")]
+                 = None,
                  chunk_size: ChunkSize = None, chunk_number: ChunkNumber = None,
                  chunk_period: ChunkPeriod = None, time_column: TimeColumn = None,
-                 json_path: JsonPath = None, html_path: HtmlPath = None,
-                 fail_on_alert: Annotated[bool, typer.Option(help="Exit 1 on any alert.")]
-                 = False) -> None:
+                 as_json: JsonFlag = False, output: OutputFile = None, html: HtmlFile = None,
+                 save: Save = False,
+                 monitor: Annotated[str | None, typer.Option(
+                     help="Monitor name for --save (default: estimation).")] = None,
+                 fail_on_alert: FailOnAlert = False) -> None:
     """Estimated metrics per chunk without labels (CBPE; DLE for regression)."""
-    from rasad.monitoring import estimate, estimate_regression
+    from rasad.monitoring import tracking
 
-    check_outputs([json_path, html_path], inputs=[reference, current])
-    ref, cur = _frames(reference, current)
+    check_outputs([output, html], inputs=[reference, current])
+    _check_monitor(save, monitor)
+    sides = _sides(ctx, reference, current, save)
     chunker = _chunker(chunk_size, chunk_number, chunk_period, time_column)
-    if task == "classification":
-        if score is None:
-            raise InputError("Estimating classifier performance needs --score, the column of "
-                             "predicted probabilities.")
-        report: Any = estimate(ref, cur, target=target, score=score, prediction=prediction,
-                               chunker=chunker)
-    elif task == "regression":
-        if not features:
-            raise InputError("Estimating regression error needs --features, the model's "
-                             "input columns.")
-        report = estimate_regression(ref, cur, target=target, prediction=prediction,
-                                     features=[f.strip() for f in features.split(",")],
-                                     chunker=chunker)
+    names = [f.strip() for f in features.split(",") if f.strip()] if features else None
+    saved = None
+    if isinstance(sides[0], Path) and isinstance(sides[1], Path):
+        ref, cur = _frames(sides[0], sides[1])
+        report = tracking.estimate_frames(ref, cur, target=target, prediction=prediction,
+                                          task=task, score=score, features=names,
+                                          chunker=chunker)
+        label = sides[1].name
     else:
-        raise InputError(f"--task {task!r} is not classification or regression.")
-    _output(report, f"Estimated performance: {current.name}", json_path, html_path)
-    if fail_on_alert and report.to_dict()["alerts"]:
+        checked = tracking.estimate_performance(
+            state(ctx).project().context, sides[0], sides[1], target=target,
+            prediction=prediction, task=task, score=score, features=names, chunker=chunker,
+            save=save, monitor=monitor or tracking.ESTIMATION_MONITOR)
+        report, label, saved = checked.report, checked.current, checked.saved
+    _output(report, f"Estimated performance: {label}", as_json=as_json, output=output,
+            html=html, saved=saved)
+    if fail_on_alert and report.alerts:
         raise typer.Exit(1)

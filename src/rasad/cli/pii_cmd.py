@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
+from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._inputs import resolve_data
-from rasad.cli._output import emit_json, say, table
+from rasad.cli._output import JsonFlag, OutputFile, emit_json, say, table
 from rasad.errors import NotFoundError
 
 app = typer.Typer(help="Personal data detection.", no_args_is_help=True)
@@ -23,24 +24,35 @@ def scan_cmd(
              "rasad.yaml).")] = None,
     all_rows: Annotated[bool, typer.Option("--all-rows", help="Scan every row, not a "
                                                                "sample.")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
+    output: OutputFile = None,
 ) -> None:
     """Scan column names and values for personal data; raw values are never shown."""
-    from rasad.validation.pii import TABLE_COLUMNS, scan
+    from rasad.validation.pii import DEFAULT_SAMPLE_ROWS, TABLE_COLUMNS, scan
+    from rasad.validation.service import scan_dataset
 
-    attributes: list[str] = []
+    check_outputs([output], inputs=[data])
+    attributes: list[str] | None = None
     if protected:
         attributes = [c.strip() for c in protected.split(",") if c.strip()]
+    sample_rows = None if all_rows else DEFAULT_SAMPLE_ROWS
+    source, label, version = resolve_data(ctx, data)
+    if version is not None:
+        report = scan_dataset(state(ctx).project().context, version,
+                              protected_attributes=attributes, sample_rows=sample_rows)
     else:
-        try:
-            attributes = list(state(ctx).project().config.data.protected_attributes)
-        except NotFoundError:
-            attributes = []
-    source, label, _ = resolve_data(ctx, data)
-    report = scan(source, protected_attributes=attributes,
-                  sample_rows=None if all_rows else 100_000)
+        if attributes is None:
+            # A file scanned inside a project still gets the project's declared attributes.
+            try:
+                attributes = list(state(ctx).project().config.data.protected_attributes)
+            except NotFoundError:
+                attributes = []
+        report = scan(source, protected_attributes=attributes,
+                      sample_rows=sample_rows).labelled(label)
+    if output is not None:
+        write_text_atomic(output, report.to_json(indent=2) + "\n")
     if as_json:
-        emit_json({"data": label, **report.to_dict()})
+        emit_json(report)
         return
     if not report.columns:
         say(f"No personal data found in {label} ({report.columns_scanned} columns).")

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 
 from rasad.cli._context import state
-from rasad.cli._output import clean, emit_json, say, table
-from rasad.project import Project
-from rasad.store import migrate
+from rasad.cli._output import JsonFlag, clean, emit_json, say, table
 
 db_app = typer.Typer(help="The metadata database: migrate and inspect.", no_args_is_help=True)
 
@@ -18,22 +16,37 @@ db_app = typer.Typer(help="The metadata database: migrate and inspect.", no_args
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the project.")] = Path("."),
     name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Create a project: a commented rasad.yaml, .rasad/ and the metadata tables."""
+    from rasad.config import CONFIG_FILE
+    from rasad.project import Project
+
     with Project.init(directory, name=name) as project:
-        say(f"Created project [bold]{project.config.name}[/] in {project.root}")
-        say(f"  configuration: {project.root / 'rasad.yaml'}")
-        say(f"  database:      {clean(project.db.safe_url)}")
-        say(f"  artifacts:     {project.artifacts.url}")
+        created = {"name": project.config.name, "root": str(project.root),
+                   "config": str(project.root / CONFIG_FILE),
+                   "database": project.db.safe_url, "artifacts": project.artifacts.url}
+    if as_json:
+        emit_json(created)
+        return
+    say(f"Created project [bold]{clean(created['name'])}[/] in {clean(created['root'])}")
+    say(f"  configuration: {clean(created['config'])}")
+    say(f"  database:      {clean(created['database'])}")
+    say(f"  artifacts:     {clean(created['artifacts'])}")
     say("Next: `rasad data add data.csv --name NAME`")
 
 
 @db_app.command("upgrade")
-def db_upgrade(ctx: typer.Context) -> None:
+def db_upgrade(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Migrate the metadata database to this rasad's schema."""
+    from rasad.store import migrate
+
     project = state(ctx).project(check=False)
     before, after = migrate.upgrade(project.db)
-    if before == after:
+    if as_json:
+        emit_json({"url": project.db.safe_url, "before": before, "after": after,
+                   "changed": before != after})
+    elif before == after:
         say(f"The database is already at revision {after}.")
     else:
         say(f"Migrated the database from {before or 'empty'} to {after}.")
@@ -41,8 +54,10 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("status")
 def db_status(ctx: typer.Context,
-              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+              as_json: JsonFlag = False) -> None:
     """Show the database URL and its schema revision."""
+    from rasad.store import migrate
+
     project = state(ctx).project(check=False)
     info = {"url": project.db.safe_url, "revision": migrate.current_revision(project.db),
             "expected": migrate.head_revision()}
@@ -58,7 +73,7 @@ def gc(
     min_age: Annotated[float, typer.Option(help="Keep blobs and temporary files younger "
                                                 "than this (seconds).")]
     = 3600.0,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List (--dry-run) or remove artifact blobs that nothing refers to, and temporary files
     left by killed writes."""

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rasad.cli._context import state
-from rasad.cli._output import clean, emit_json, fmt, say, short, table
-from rasad.cli._progress import RichSteps
-from rasad.config import load_yaml
+from rasad.cli._output import JsonFlag, clean, emit_json, fmt, say, short, table
 from rasad.errors import InputError
-from rasad.training import Run
+
+if TYPE_CHECKING:
+    from rasad.training import Run
 
 app = typer.Typer(help="Training runs.", no_args_is_help=True)
 
@@ -20,6 +20,8 @@ app = typer.Typer(help="Training runs.", no_args_is_help=True)
 def _parse_params(pairs: list[str]) -> dict[str, Any] | None:
     if not pairs:
         return None
+    from rasad.config import load_yaml
+
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -48,9 +50,10 @@ def train(
     register_as: Annotated[str | None, typer.Option(help="Register the model under this "
                                                           "name.")] = None,
     name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Train from rasad.yaml's training section; options override it."""
+    from rasad.cli._progress import RichSteps
     from rasad.names import parse_ref
 
     project = state(ctx).project()
@@ -88,7 +91,7 @@ def _metrics_table(run: Run) -> None:
 def list_(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="running | finished | failed")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List runs, newest first."""
     runs = state(ctx).project().runs(status=status)
@@ -114,7 +117,7 @@ def _headline(run: Run) -> str:
 
 @app.command("show")
 def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="ID")],
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: JsonFlag = False) -> None:
     """Show one run: parameters, metrics, environment, lineage."""
     run = state(ctx).project().run(run_id)
     if as_json:
@@ -142,7 +145,7 @@ def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="ID")
 @app.command("compare")
 def compare(ctx: typer.Context,
             run_ids: Annotated[list[str], typer.Argument(metavar="ID ID...")],
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+            as_json: JsonFlag = False) -> None:
     """Compare runs side by side: parameters (differences marked) and metrics."""
     comparison = state(ctx).project().compare_runs(*run_ids)
     if as_json:

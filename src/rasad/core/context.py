@@ -28,6 +28,7 @@ from rasad.config import ProjectConfig, resolve_artifacts_url, resolve_database_
 from rasad.identity import current_actor
 from rasad.ledger import Tx, utc_now
 from rasad.store import Database
+from rasad.store.lengths import check_length
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,14 @@ class Context:
         ``actor`` defaults to :func:`rasad.identity.current_actor` (``RASAD_USER``, else the
         operating-system user), read once here and never inside a transaction.
         """
+        if actor is None:
+            actor = current_actor()
+        else:  # the same bound as RASAD_USER: the name must fit the ledger's actor column
+            check_length(actor, "audit_events.actor", "Actor name")
         return cls(root=root, config=config,
                    db=Database(resolve_database_url(config, root)),
                    artifacts=ArtifactStore(resolve_artifacts_url(config, root)),
-                   actor=current_actor() if actor is None else actor)
+                   actor=actor)
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

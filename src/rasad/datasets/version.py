@@ -10,7 +10,7 @@ from pydantic import Field
 
 from rasad.results import Result
 from rasad.store._tables import DatasetVersionRow
-from rasad.tables.kinds import ColumnKind
+from rasad.tables.column_kind import ColumnKind
 from rasad.tables.profile import TableProfile
 
 

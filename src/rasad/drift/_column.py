@@ -8,12 +8,13 @@ multiple-testing correction's adjusted p-values and writes the verdict and its r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from pydantic import BaseModel
 
 from rasad.drift._columns import (
     Family,
@@ -47,9 +48,10 @@ from rasad.drift.report import (
     ColumnStatus,
     Histogram,
     MissingChange,
+    NewCategory,
     SideSummary,
 )
-from rasad.tables.kinds import ColumnKind
+from rasad.tables.column_kind import ColumnKind
 
 PLOT_CATEGORIES: Final[int] = 50
 """Most categories a histogram lists; the rest are summed as ``(other)``."""
@@ -57,6 +59,7 @@ PLOT_CATEGORIES: Final[int] = 50
 _NUMERIC_FAMILIES: Final[frozenset[Family]] = frozenset(
     {Family.NUMBER, Family.BOOLEAN, Family.NULL})
 Floats = npt.NDArray[np.float64]
+_Model = TypeVar("_Model", bound=BaseModel)
 Compute = Callable[[MethodSpec], tuple[float, float | None]]
 
 
@@ -94,15 +97,18 @@ class Draft:
 
 def one_side(name: str, status: ColumnStatus) -> Draft:
     side = "reference" if status is ColumnStatus.REFERENCE_ONLY else "current"
-    return Draft(ColumnDrift(name, status, False, f"the column is only in the {side} data"))
+    return Draft(ColumnDrift(name=name, status=status, drifted=False,
+                             reason=f"the column is only in the {side} data"))
 
 
 def mismatch(name: str, ref: ReferenceColumn, current: Current) -> Draft | None:
     """A not-tested or kind-mismatch draft, or None when the column can be compared."""
-    ref_summary = SideSummary(ref.rows, ref.count, _share(ref.missing, ref.rows))
+    ref_summary = SideSummary(rows=ref.rows, values=ref.count,
+                              missing_share=_share(ref.missing, ref.rows))
     if ref.kind not in TESTED_KINDS:
-        return Draft(ColumnDrift(name, ColumnStatus.NOT_TESTED, False, NOT_COMPARED[ref.kind],
-                                 kind=ref.kind, reference=ref_summary))
+        return Draft(ColumnDrift(name=name, status=ColumnStatus.NOT_TESTED, drifted=False,
+                                 reason=NOT_COMPARED[ref.kind], kind=ref.kind,
+                                 reference=ref_summary))
     problem = None
     if ref.kind is ColumnKind.NUMERIC and ref.family not in _NUMERIC_FAMILIES:
         problem = f"the column is numeric but the reference holds {ref.family.value}"
@@ -116,8 +122,8 @@ def mismatch(name: str, ref: ReferenceColumn, current: Current) -> Draft | None:
                    f"{current.family.value} ({current.arrow_type})")
     if problem is None:
         return None
-    return Draft(ColumnDrift(name, ColumnStatus.KIND_MISMATCH, False, problem, kind=ref.kind,
-                             reference=ref_summary))
+    return Draft(ColumnDrift(name=name, status=ColumnStatus.KIND_MISMATCH, drifted=False,
+                             reason=problem, kind=ref.kind, reference=ref_summary))
 
 
 def draft(name: str, prepared: Prepared, current: Current, index: npt.NDArray[np.intp] | None,
@@ -140,20 +146,23 @@ def _numeric(name: str, prepared: Prepared, current: Current,
     rows = len(numbers)
     cur_summary = _numeric_side(rows, values)
     summary = ref.numeric
-    ref_summary = SideSummary(ref.rows, ref.count, _share(ref.missing, ref.rows),
-                              *((summary.mean, summary.std, summary.minimum, summary.median,
-                                 summary.maximum) if summary is not None else ()))
+    ref_summary = SideSummary(rows=ref.rows, values=ref.count,
+                              missing_share=_share(ref.missing, ref.rows))
+    if summary is not None:
+        ref_summary = _replace(ref_summary, mean=summary.mean, std=summary.std,
+                               minimum=summary.minimum, median=summary.median,
+                               maximum=summary.maximum)
     missing = _missing(ref, rows - len(values), rows, policy)
-    base = ColumnDrift(name, ColumnStatus.TESTED, False, "", kind=ref.kind,
-                       value_kind=ValueKind.NUMERIC, missing=missing, reference=ref_summary,
-                       current=cur_summary)
+    base = ColumnDrift(name=name, status=ColumnStatus.TESTED, drifted=False, reason="",
+                       kind=ref.kind, value_kind=ValueKind.NUMERIC, missing=missing,
+                       reference=ref_summary, current=cur_summary)
     if summary is None or not len(values):
         return _all_missing(base, ref.count, len(values))
     assert prepared.values is not None
     edges = plot_edges(prepared.values, values)
-    base = replace(base, histogram=Histogram(
-        tuple(_shares(bin_counts(prepared.values, edges[1:-1]))),
-        tuple(_shares(bin_counts(values, edges[1:-1]))), edges=tuple(edges.tolist())))
+    base = _replace(base, histogram=Histogram(
+        reference=tuple(_shares(bin_counts(prepared.values, edges[1:-1]))),
+        current=tuple(_shares(bin_counts(values, edges[1:-1]))), edges=tuple(edges.tolist())))
     if summary.minimum == summary.maximum:
         constant = summary.minimum
         equal = int(np.searchsorted(values, constant, "right")
@@ -164,21 +173,23 @@ def _numeric(name: str, prepared: Prepared, current: Current,
     n = min(summary.count, len(values))
     rule, why = policy.rule_for(name, ValueKind.NUMERIC, n)
     if rule is None:
-        return Draft(replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
+        return Draft(_replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
                      f"too few values to compare ({why})")
     pair = NumericPair(prepared.values, values, summary.std, np.asarray(summary.edges),
                        np.asarray(summary.bin_counts, dtype=np.int64))
     results = _run(rule, policy, lambda spec: NUMERIC_METHODS[spec.method](pair))
-    return Draft(replace(base, rule=why, combine=rule.combine, results=results))
+    return Draft(_replace(base, rule=why, combine=rule.combine, results=results))
 
 
 def _numeric_side(rows: int, values: Floats) -> SideSummary:
     if not len(values):
-        return SideSummary(rows, 0, _share(rows, rows))
+        return SideSummary(rows=rows, values=0, missing_share=_share(rows, rows))
     return SideSummary(
-        rows, len(values), _share(rows - len(values), rows), float(np.mean(values)),
-        float(np.std(values, ddof=1)) if len(values) > 1 else None, float(values[0]),
-        float(quantiles(values, [0.5])[0]), float(values[-1]))
+        rows=rows, values=len(values), missing_share=_share(rows - len(values), rows),
+        mean=float(np.mean(values)),
+        std=float(np.std(values, ddof=1)) if len(values) > 1 else None,
+        minimum=float(values[0]), median=float(quantiles(values, [0.5])[0]),
+        maximum=float(values[-1]))
 
 
 # --- categorical -----------------------------------------------------------------------
@@ -209,11 +220,14 @@ def _categorical(name: str, prepared: Prepared, current: Current,
     missing = _missing(ref, rows - present, rows, policy)
     value_kind = ValueKind.BINARY if len(labels) == 2 else ValueKind.CATEGORICAL
     base = ColumnDrift(
-        name, ColumnStatus.TESTED, False, "", kind=ref.kind, value_kind=value_kind,
-        missing=missing,
-        new_categories=tuple((label, count / present) for label, count in new),
-        reference=SideSummary(ref.rows, ref.count, _share(ref.missing, ref.rows)),
-        current=SideSummary(rows, present, _share(rows - present, rows)),
+        name=name, status=ColumnStatus.TESTED, drifted=False, reason="", kind=ref.kind,
+        value_kind=value_kind, missing=missing,
+        new_categories=tuple(NewCategory(category=label, share=count / present)
+                             for label, count in new),
+        reference=SideSummary(rows=ref.rows, values=ref.count,
+                              missing_share=_share(ref.missing, ref.rows)),
+        current=SideSummary(rows=rows, values=present,
+                            missing_share=_share(rows - present, rows)),
         histogram=_category_histogram(labels, ref_counts, cur_counts))
     if not ref.count or not present:
         return _all_missing(base, ref.count, present)
@@ -223,11 +237,11 @@ def _categorical(name: str, prepared: Prepared, current: Current,
         return _constant(base, repr(ref_labels[0]), pair, policy)
     rule, why = policy.rule_for(name, value_kind, min(ref.count, present))
     if rule is None:
-        return Draft(replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
+        return Draft(_replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
                      f"too few values to compare ({why})")
     pair = CategoricalPair(labels, ref_counts, cur_counts)
     results = _run(rule, policy, lambda spec: CATEGORICAL_METHODS[spec.method](pair))
-    return Draft(replace(base, rule=why, combine=rule.combine, results=results))
+    return Draft(_replace(base, rule=why, combine=rule.combine, results=results))
 
 
 def _category_histogram(labels: tuple[str, ...], reference: npt.NDArray[np.int64],
@@ -235,22 +249,28 @@ def _category_histogram(labels: tuple[str, ...], reference: npt.NDArray[np.int64
     ref_shares = np.asarray(_shares(reference))
     cur_shares = np.asarray(_shares(current))
     if len(labels) <= PLOT_CATEGORIES:
-        return Histogram(tuple(ref_shares.tolist()), tuple(cur_shares.tolist()), labels=labels)
+        return Histogram(reference=tuple(ref_shares.tolist()),
+                         current=tuple(cur_shares.tolist()), labels=labels)
     keep = np.sort(np.argsort(-(ref_shares + cur_shares), kind="stable")[:PLOT_CATEGORIES - 1])
     rest = np.setdiff1d(np.arange(len(labels)), keep)
     return Histogram(
-        (*ref_shares[keep].tolist(), float(ref_shares[rest].sum())),
-        (*cur_shares[keep].tolist(), float(cur_shares[rest].sum())),
+        reference=(*ref_shares[keep].tolist(), float(ref_shares[rest].sum())),
+        current=(*cur_shares[keep].tolist(), float(cur_shares[rest].sum())),
         labels=(*(labels[i] for i in keep), "(other)"))
 
 
 # --- shared ----------------------------------------------------------------------------
 
 
+def _replace(model: _Model, **changes: object) -> _Model:
+    """A copy of a result with some fields changed (their values are already typed)."""
+    return model.model_copy(update=changes)
+
+
 def _constant(base: ColumnDrift, value: str, pair: CategoricalPair,
               policy: DriftPolicy) -> Draft:
     """A reference holding one value: compare the share of current values equal to it."""
-    base = replace(base, status=ColumnStatus.CONSTANT)
+    base = _replace(base, status=ColumnStatus.CONSTANT)
     if pair.current[1] == 0:
         return Draft(base, f"the reference holds one value ({value}) and so does the current "
                            "data")
@@ -260,17 +280,17 @@ def _constant(base: ColumnDrift, value: str, pair: CategoricalPair,
                                 int(min(pair.reference.sum(), pair.current.sum())),
                                 override=False)
     if rule is None:
-        return Draft(replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
+        return Draft(_replace(base, status=ColumnStatus.TOO_FEW_VALUES, rule=why),
                      f"{note}, but there are too few values ({why})")
     results = _run(rule, policy, lambda spec: CATEGORICAL_METHODS[spec.method](pair))
-    return Draft(replace(base, value_kind=ValueKind.BINARY, rule=why, combine=rule.combine,
+    return Draft(_replace(base, value_kind=ValueKind.BINARY, rule=why, combine=rule.combine,
                          results=results), note)
 
 
 def _all_missing(base: ColumnDrift, ref_values: int, cur_values: int) -> Draft:
     sides = [side for side, n in (("reference", ref_values), ("current data", cur_values))
              if not n]
-    return Draft(replace(base, status=ColumnStatus.ALL_MISSING),
+    return Draft(_replace(base, status=ColumnStatus.ALL_MISSING),
                  f"the {' and the '.join(sides)} {'have' if len(sides) > 1 else 'has'} "
                  "no values")
 
@@ -283,8 +303,10 @@ def _run(rule: Rule, policy: DriftPolicy, compute: Compute) -> tuple[MethodResul
             kind = METHODS[spec.method].kind
             threshold = policy.threshold(spec)
             value = p_value if kind is MethodKind.P_VALUE and p_value is not None else statistic
-            results.append(MethodResult(spec.method, kind, statistic, p_value, threshold,
-                                        flags(kind, value, threshold), deciding=deciding))
+            results.append(MethodResult(method=spec.method, kind=kind, statistic=statistic,
+                                        p_value=p_value, threshold=threshold,
+                                        drifted=flags(kind, value, threshold),
+                                        deciding=deciding))
     return tuple(results)
 
 
@@ -293,8 +315,9 @@ def _missing(ref: ReferenceColumn, missing: int, rows: int, policy: DriftPolicy
     z, p = two_proportion_z(ref.missing, ref.rows, missing, rows)
     ref_share, cur_share = _share(ref.missing, ref.rows), _share(missing, rows)
     drifted = p < policy.alpha and abs(cur_share - ref_share) >= policy.missing_min_change
-    return MissingChange(ref_share, cur_share, z, p, policy.alpha, policy.missing_min_change,
-                         drifted)
+    return MissingChange(reference_share=ref_share, current_share=cur_share, statistic=z,
+                         p_value=p, threshold=policy.alpha,
+                         min_change=policy.missing_min_change, drifted=drifted)
 
 
 def _share(part: int, whole: int) -> float:
@@ -324,7 +347,7 @@ def finalise(item: Draft, adjusted: dict[int, float], missing_adjusted: float | 
         for i, result in enumerate(column.results))
     missing = column.missing
     if missing is not None and missing_adjusted is not None:
-        missing = replace(missing, adjusted_p_value=missing_adjusted, drifted=(
+        missing = _replace(missing, adjusted_p_value=missing_adjusted, drifted=(
             missing_adjusted < missing.threshold
             and abs(missing.difference) >= missing.min_change))
     deciding = [r for r in results if r.deciding]
@@ -340,12 +363,12 @@ def finalise(item: Draft, adjusted: dict[int, float], missing_adjusted: float | 
     # says so before listing the value tests that did not flag.
     ordered = (missed, values) if missed and not values_drifted else (values, missed)
     parts.extend(part for part in ordered if part)
-    return replace(column, results=results, missing=missing,
+    return _replace(column, results=results, missing=missing,
                    drifted=values_drifted or missing_drifted, reason="; ".join(parts))
 
 
 def _adjust(result: MethodResult, adjusted: float) -> MethodResult:
-    return replace(result, adjusted_p_value=adjusted,
+    return _replace(result, adjusted_p_value=adjusted,
                    drifted=flags(result.kind, adjusted, result.threshold))
 
 
@@ -364,8 +387,9 @@ def _decision(deciding: list[MethodResult], combine: Combine, drifted: bool) -> 
 def _missing_reason(missing: MissingChange) -> str:
     """The missing-share change with the test that found it.
 
-    >>> print(_missing_reason(MissingChange(0.034, 0.003, 9.1, 1e-19, 0.05, 0.01, True,
-    ...                                     adjusted_p_value=4e-19)))
+    >>> print(_missing_reason(MissingChange(
+    ...     reference_share=0.034, current_share=0.003, statistic=9.1, p_value=1e-19,
+    ...     threshold=0.05, min_change=0.01, drifted=True, adjusted_p_value=4e-19)))
     missing share drifted: 3.4% -> 0.3% (two-proportion z-test, adjusted p=4e-19 < 0.05)
     """
     p = (f"adjusted p={missing.adjusted_p_value:.3g}" if missing.adjusted_p_value is not None

@@ -16,13 +16,17 @@ from __future__ import annotations
 import enum
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+from pydantic import PrivateAttr
 
 from rasad.errors import InputError
+from rasad.results import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_NUMBER = 10
 
@@ -37,21 +41,38 @@ class Period(enum.StrEnum):
 _PANDAS_PERIOD = {Period.DAY: "D", Period.WEEK: "W-SUN", Period.MONTH: "M"}
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """One chunk: its label, the positions of its rows, and its time span when known."""
+class Chunk(Result):
+    """One chunk: its label, rows and time span when known, and the positions of its rows.
+
+    The positions (:attr:`index`) are working state, not part of the chunk's JSON: a
+    chunk read back from JSON has none.
+
+    >>> chunk = Chunk.of("[0:3]", np.arange(3), start=None, end=None)
+    >>> chunk.rows, chunk.index.tolist(), chunk.to_dict()
+    (3, [0, 1, 2], {'key': '[0:3]', 'rows': 3, 'start': None, 'end': None})
+    """
 
     key: str
-    index: npt.NDArray[np.intp]
+    rows: int
     start: str | None = None
     end: str | None = None
+    _index: npt.NDArray[np.intp] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of(cls, key: str, index: npt.NDArray[np.intp], *, start: str | None,
+           end: str | None) -> Chunk:
+        """The chunk of the rows at ``index``."""
+        chunk = cls(key=key, rows=int(len(index)), start=start, end=end)
+        chunk._index = index
+        return chunk
 
     @property
-    def rows(self) -> int:
-        return int(len(self.index))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "rows": self.rows, "start": self.start, "end": self.end}
+    def index(self) -> npt.NDArray[np.intp]:
+        """Positions of the chunk's rows in the data it was cut from."""
+        if self._index is None:
+            raise InputError(f"Chunk {self.key!r} was read from JSON and has no row positions; "
+                             "split the data again with its Chunker.")
+        return self._index
 
 
 @dataclass(frozen=True)
@@ -104,7 +125,7 @@ class Chunker:
             index = np.arange(start, stop, dtype=np.intp)
             span = (_iso(times.iloc[start:stop].min()), _iso(times.iloc[start:stop].max())) \
                 if times is not None else (None, None)
-            chunks.append(Chunk(f"[{start}:{stop}]", index, *span))
+            chunks.append(Chunk.of(f"[{start}:{stop}]", index, start=span[0], end=span[1]))
         return chunks
 
     def _times(self, frame: pd.DataFrame) -> pd.Series:
@@ -124,8 +145,8 @@ class Chunker:
         for key, positions in sorted(periods.groupby(periods, sort=True).indices.items()):
             index = np.asarray(positions, dtype=np.intp)
             label = _label(key, self.period)
-            chunks.append(Chunk(label, index, _iso(times.iloc[index].min()),
-                                _iso(times.iloc[index].max())))
+            chunks.append(Chunk.of(label, index, start=_iso(times.iloc[index].min()),
+                                   end=_iso(times.iloc[index].max())))
         return chunks
 
 
@@ -144,6 +165,7 @@ def time_values(values: pd.Series, name: str) -> pd.Series:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> time_values(pd.Series(["2025-01-05", None]), "day").dt.month.tolist()
     [1.0, nan]
     >>> time_values(pd.Series([3.5, 4.0]), "income")  # doctest: +NORMALIZE_WHITESPACE
@@ -152,6 +174,8 @@ def time_values(values: pd.Series, name: str) -> pd.Series:
     rasad.errors.InputError: Time column 'income' holds numbers (float64), not dates or times;
     name a column of dates or timestamps (or ISO 8601 text such as 2025-01-05).
     """
+    import pandas as pd  # loads with the first split, not with the chunk types
+
     advice = "name a column of dates or timestamps (or ISO 8601 text such as 2025-01-05)."
     dtype = values.dtype
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype) \
@@ -197,6 +221,8 @@ def _label(period: pd.Period, kind: Period) -> str:
 
 
 def _iso(value: Any) -> str | None:
+    import pandas as pd
+
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).isoformat()

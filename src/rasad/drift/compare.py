@@ -27,7 +27,7 @@ from rasad.drift.policy import Correction, DriftPolicy
 from rasad.drift.reference import ReferenceProfile, Source, TableReference, read_side
 from rasad.drift.report import ChunkDrift, ColumnDrift, ColumnStatus, DriftReport, verdict
 from rasad.errors import InputError
-from rasad.tables.kinds import ColumnKind
+from rasad.tables.column_kind import ColumnKind
 
 
 def compare(

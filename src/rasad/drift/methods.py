@@ -20,12 +20,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
-import numpy as np
-import numpy.typing as npt
-from scipy import stats
-from scipy.spatial import distance
+from pydantic import computed_field
+
+from rasad.drift._model import Figure
+from rasad.results import Result
+
+if TYPE_CHECKING:
+    # NumPy and SciPy load with the first computation, not with the method table and
+    # the result type (reading a stored report needs neither).
+    import numpy as np
+    import numpy.typing as npt
 
 PSI_EPSILON: Final[float] = 1e-4
 """Share given to an empty bin or category in PSI, so the logarithm stays finite
@@ -119,8 +125,7 @@ METHODS: Final[Mapping[Method, MethodInfo]] = MappingProxyType({
 """Every method, by name. A method applies to a column when its value kind is listed."""
 
 
-@dataclass(frozen=True)
-class MethodResult:
+class MethodResult(Result):
     """The outcome of one method on one column.
 
     Parameters
@@ -131,7 +136,8 @@ class MethodResult:
         P-value test or distance.
     statistic : float
         The test statistic or the distance (for Wasserstein, already divided by the
-        reference standard deviation).
+        reference standard deviation); NaN when it could not be computed (``null``
+        in JSON).
     p_value : float or None
         The p-value, exactly as SciPy computes it; None for distances.
     threshold : float
@@ -146,7 +152,8 @@ class MethodResult:
 
     Examples
     --------
-    >>> r = MethodResult(Method.KS, MethodKind.P_VALUE, 0.21, 0.003, 0.05, True)
+    >>> r = MethodResult(method=Method.KS, kind=MethodKind.P_VALUE, statistic=0.21,
+    ...                  p_value=0.003, threshold=0.05, drifted=True)
     >>> r.direction, r.value
     (<Direction.BELOW: 'below'>, 0.003)
     >>> r.to_dict()["p_value"]
@@ -155,15 +162,17 @@ class MethodResult:
 
     method: Method
     kind: MethodKind
-    statistic: float
+    statistic: Figure
     p_value: float | None
     threshold: float
     drifted: bool
     adjusted_p_value: float | None = None
     deciding: bool = True
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def direction(self) -> Direction:
+        """Whether the figure must fall below the threshold or reach it to flag drift."""
         return Direction.BELOW if self.kind is MethodKind.P_VALUE else Direction.AT_LEAST
 
     @property
@@ -182,32 +191,6 @@ class MethodResult:
             return f"{name} {adjusted}p={_fmt(self.value)} {sign} {_fmt(self.threshold)}"
         sign = ">=" if self.drifted else "<"
         return f"{name} {_fmt(self.statistic)} {sign} {_fmt(self.threshold)}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method.value,
-            "kind": self.kind.value,
-            "direction": self.direction.value,
-            "statistic": finite(self.statistic),
-            "p_value": finite(self.p_value),
-            "adjusted_p_value": finite(self.adjusted_p_value),
-            "threshold": self.threshold,
-            "drifted": self.drifted,
-            "deciding": self.deciding,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MethodResult:
-        return cls(
-            method=Method(data["method"]),
-            kind=MethodKind(data["kind"]),
-            statistic=_nan_if_none(data["statistic"]),
-            p_value=data["p_value"],
-            threshold=data["threshold"],
-            drifted=data["drifted"],
-            adjusted_p_value=data["adjusted_p_value"],
-            deciding=data["deciding"],
-        )
 
 
 def flags(kind: MethodKind, value: float, threshold: float) -> bool:
@@ -230,6 +213,8 @@ def psi_from_counts(reference: npt.ArrayLike, current: npt.ArrayLike) -> float:
     >>> round(psi_from_counts([50, 50], [40, 60]), 4)
     0.0405
     """
+    import numpy as np
+
     r = _shares(reference)
     c = _shares(current)
     r = np.where(r == 0, PSI_EPSILON, r)
@@ -243,6 +228,9 @@ def jensen_shannon_from_counts(reference: npt.ArrayLike, current: npt.ArrayLike)
     >>> round(jensen_shannon_from_counts([50, 50], [40, 60]), 4)
     0.0711
     """
+    import numpy as np
+    from scipy.spatial import distance
+
     return float(distance.jensenshannon(np.asarray(reference, dtype=float),
                                         np.asarray(current, dtype=float)))
 
@@ -258,6 +246,8 @@ def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     >>> round(z, 4), round(p, 4)
     (-2.1456, 0.0319)
     """
+    from scipy import stats
+
     pooled = (x1 + x2) / (n1 + n2)
     variance = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)
     if variance <= 0.0:
@@ -274,11 +264,9 @@ def finite(value: float | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
 def _shares(counts: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    import numpy as np
+
     values = np.asarray(counts, dtype=np.float64)
     total = values.sum()
     return values / total if total > 0 else values

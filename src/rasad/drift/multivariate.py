@@ -43,22 +43,24 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import pyarrow as pa
-from scipy import stats
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
+from pydantic import Field
 
-from rasad.drift.chunking import Chunker
-from rasad.drift.reference import NOT_COMPARED, TESTED_KINDS, resolve_kinds
+from rasad.drift._model import Figure
 from rasad.errors import InputError
-from rasad.tables.kinds import ColumnKind
+from rasad.results import Result
+from rasad.tables.column_kind import ColumnKind
+
+if TYPE_CHECKING:
+    # pandas, scikit-learn, SciPy and PyArrow load when a method runs, so that the
+    # results (and a stored result read back) cost no more than pydantic to import.
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from rasad.drift.chunking import Chunker
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -142,14 +144,13 @@ _BLOCK_ROWS: Final[int] = 65_536
 _CONSTANT_SCALE: Final[float] = 1e-12
 
 
-@dataclass(frozen=True)
-class ExcludedColumn:
+class ExcludedColumn(Result):
     """A column multivariate drift left out, its kind, and why.
 
     Examples
     --------
-    >>> ExcludedColumn("customer_id", ColumnKind.IDENTIFIER, "identifier columns are not "
-    ...                "compared: their values are unique by design").to_dict()["kind"]
+    >>> ExcludedColumn(column="customer_id", kind=ColumnKind.IDENTIFIER,
+    ...                reason="identifier columns are not compared").to_dict()["kind"]
     'identifier'
     """
 
@@ -157,16 +158,12 @@ class ExcludedColumn:
     kind: ColumnKind
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "kind": self.kind.value, "reason": self.reason}
-
 
 TIME_COLUMN_REASON: Final[str] = "the chunks' time column is not compared"
 """Why the chunker's time column is left out of PCA reconstruction."""
 
 
-@dataclass(frozen=True)
-class FeatureImportance:
+class FeatureImportance(Result):
     """How much the domain classifier relies on one feature.
 
     ``importance`` is the mean drop in held-out ROC AUC when the feature's values
@@ -174,15 +171,11 @@ class FeatureImportance:
     """
 
     column: str
-    importance: float
-    std: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "importance": self.importance, "std": self.std}
+    importance: Figure
+    std: Figure
 
 
-@dataclass(frozen=True)
-class DomainClassifierResult:
+class DomainClassifierResult(Result):
     """What :func:`domain_classifier` found.
 
     Attributes
@@ -220,10 +213,11 @@ class DomainClassifierResult:
         Columns left out (identifiers, dates and times, free text), with the reason.
     """
 
+    method: Literal["domain_classifier"] = "domain_classifier"
     columns: tuple[str, ...]
-    roc_auc: float
-    fold_roc_auc: tuple[float, ...]
-    p_value: float
+    roc_auc: Figure
+    fold_roc_auc: tuple[Figure, ...]
+    p_value: Figure
     threshold: float
     alpha: float
     drifted: bool
@@ -237,51 +231,21 @@ class DomainClassifierResult:
     seed: int
     excluded: tuple[ExcludedColumn, ...] = ()
 
-    method: ClassVar[str] = "domain_classifier"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "columns": list(self.columns),
-            "roc_auc": self.roc_auc,
-            "fold_roc_auc": list(self.fold_roc_auc),
-            "p_value": self.p_value,
-            "threshold": self.threshold,
-            "alpha": self.alpha,
-            "drifted": self.drifted,
-            "importances": [item.to_dict() for item in self.importances],
-            "top_features": list(self.top_features),
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-            "sampled_reference_rows": self.sampled_reference_rows,
-            "sampled_current_rows": self.sampled_current_rows,
-            "folds": self.folds,
-            "seed": self.seed,
-            "excluded": [item.to_dict() for item in self.excluded],
-        }
-
-
-@dataclass(frozen=True)
-class ReconstructionChunk:
+class ReconstructionChunk(Result):
     """The mean reconstruction error of one chunk of the current data, and its band."""
 
     key: str
     rows: int
     start: str | None
     end: str | None
-    error: float
-    lower_threshold: float
-    upper_threshold: float
+    error: Figure
+    lower_threshold: Figure
+    upper_threshold: Figure
     drifted: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "rows": self.rows, "start": self.start, "end": self.end,
-                "error": self.error, "lower_threshold": self.lower_threshold,
-                "upper_threshold": self.upper_threshold, "drifted": self.drifted}
 
-
-@dataclass(frozen=True)
-class PCAReconstructionResult:
+class PCAReconstructionResult(Result):
     """What :func:`pca_reconstruction` found.
 
     Attributes
@@ -319,41 +283,26 @@ class PCAReconstructionResult:
         column), with the reason.
     """
 
+    method: Literal["pca_reconstruction"] = "pca_reconstruction"
     columns: tuple[str, ...]
     n_components: int
-    explained_variance: float
-    reference_error: float
+    explained_variance: Figure
+    reference_error: Figure
     reference_chunks: int
-    chunk_error_mean: float
-    chunk_error_std: float
+    chunk_error_mean: Figure
+    chunk_error_std: Figure
     std_multiplier: float
-    current_error: float
-    lower_threshold: float
-    upper_threshold: float
+    current_error: Figure
+    lower_threshold: Figure
+    upper_threshold: Figure
     chunks: tuple[ReconstructionChunk, ...]
     drifted: bool
     excluded: tuple[ExcludedColumn, ...] = ()
 
-    method: ClassVar[str] = "pca_reconstruction"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "columns": list(self.columns),
-            "n_components": self.n_components,
-            "explained_variance": self.explained_variance,
-            "reference_error": self.reference_error,
-            "reference_chunks": self.reference_chunks,
-            "chunk_error_mean": self.chunk_error_mean,
-            "chunk_error_std": self.chunk_error_std,
-            "std_multiplier": self.std_multiplier,
-            "current_error": self.current_error,
-            "lower_threshold": self.lower_threshold,
-            "upper_threshold": self.upper_threshold,
-            "chunks": [chunk.to_dict() for chunk in self.chunks],
-            "drifted": self.drifted,
-            "excluded": [item.to_dict() for item in self.excluded],
-        }
+MultivariateResult = Annotated[DomainClassifierResult | PCAReconstructionResult,
+                               Field(discriminator="method")]
+"""Either multivariate result, told apart in JSON by its ``method``."""
 
 
 # --------------------------------------------------------------------- domain classifier
@@ -444,6 +393,10 @@ def domain_classifier(
     x, codes = _classifier_matrix(ref, cur, numeric, categorical)
     y = np.r_[np.zeros(len(ref), dtype=np.int8), np.ones(len(cur), dtype=np.int8)]
 
+    from scipy import stats
+    from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
+
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     importance_rows = -(-DEFAULT_IMPORTANCE_ROWS // folds)
 
@@ -503,6 +456,9 @@ def _fit_fold(x: FloatArray, codes: npt.NDArray[np.intp], y: npt.NDArray[np.int8
     rows, out of fold), so that many rare categories, which trees cannot split on
     one by one, still count.
     """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
     n_categorical = codes.shape[1]
     encoded_train, encoded_test = _target_encode(codes[train], y[train], codes[test], seed)
     x_train, x_test = np.hstack([x[train], encoded_train]), np.hstack([x[test], encoded_test])
@@ -592,6 +548,8 @@ def _importance(model: HistGradientBoostingClassifier, x: FloatArray,
     every permuted copy goes through one prediction call and the AUCs are computed
     together from ranks, which is many times faster for a small boosted ensemble.
     """
+    from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(seed)
     if len(y) > rows:  # up to half the rows from each side, so both are always there
         keep = np.sort(np.concatenate([
@@ -620,6 +578,8 @@ def _importance(model: HistGradientBoostingClassifier, x: FloatArray,
 
 def _roc_auc_rows(y: npt.NDArray[np.int8], scores: FloatArray) -> FloatArray:
     """ROC AUC of each row of ``scores`` against the labels ``y`` (Mann-Whitney, ties halved)."""
+    from scipy import stats
+
     positive = y == 1
     n1 = int(positive.sum())
     n0 = len(y) - n1
@@ -633,7 +593,8 @@ def _rank_features(names: list[str], fold_drops: FloatArray
     mean = fold_drops.mean(axis=0)
     std = fold_drops.std(axis=0, ddof=1) if len(fold_drops) > 1 else np.zeros_like(mean)
     order = sorted(range(len(names)), key=lambda j: (-mean[j], names[j]))
-    ranked = tuple(FeatureImportance(names[j], float(mean[j]), float(std[j])) for j in order)
+    ranked = tuple(FeatureImportance(column=names[j], importance=float(mean[j]),
+                                     std=float(std[j])) for j in order)
     standard_error = std / math.sqrt(len(fold_drops))
     floor = TOP_FEATURE_SHARE * max(float(mean.max()), 0.0)
     top = tuple(names[j] for j in order
@@ -730,6 +691,7 @@ def pca_reconstruction(
     >>> reference = pd.DataFrame({"x": x, "y": x + 0.3 * z})
     >>> x, z = rng.normal(size=(2, 5000))
     >>> current = pd.DataFrame({"x": x, "y": -x + 0.3 * z})
+    >>> from rasad.drift import Chunker
     >>> result = pca_reconstruction(reference, current, chunker=Chunker(number=5))
     >>> result.n_components, round(result.lower_threshold, 3), round(result.upper_threshold, 3)
     (1, 0.15, 0.179)
@@ -749,6 +711,8 @@ def pca_reconstruction(
     if isinstance(n_components, int) and not 1 <= n_components <= len(used):
         raise InputError(f"n_components={n_components} components from {len(used)} columns; "
                          f"use 1 to {len(used)}, or a share of variance such as 0.65.")
+    from rasad.drift.chunking import Chunker
+
     band_chunks = (chunker or Chunker(number=DEFAULT_REFERENCE_CHUNKS)).split(reference)
     largest = max(chunk.rows for chunk in band_chunks)
     band_chunks = [chunk for chunk in band_chunks if 2 * chunk.rows >= largest]
@@ -801,8 +765,9 @@ def pca_reconstruction(
     chunks: tuple[ReconstructionChunk, ...] = ()
     if chunker is not None:
         chunks = tuple(
-            ReconstructionChunk(c.key, c.rows, c.start, c.end, error, low, high,
-                       not low <= error <= high)
+            ReconstructionChunk(key=c.key, rows=c.rows, start=c.start, end=c.end, error=error,
+                                lower_threshold=low, upper_threshold=high,
+                                drifted=not low <= error <= high)
             for c in chunker.split(current)
             for error, (low, high) in ((float(cur_errors[c.index].mean()), band(c.rows)),)
         )
@@ -861,6 +826,8 @@ def _category_shares(reference: pd.Series, current: pd.Series) -> tuple[FloatArr
 
 def _factorize(reference: pd.Series, current: pd.Series) -> tuple[npt.NDArray[np.intp], int]:
     """Category codes of both sides stacked (-1 for missing), and how many categories."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(pd.concat([reference, current], ignore_index=True))
     return np.asarray(codes, dtype=np.intp), len(uniques)
 
@@ -901,6 +868,8 @@ class _Standardised:
             np.nan_to_num(block, copy=False, nan=0.0)
             return fn(block)
 
+        from threadpoolctl import threadpool_limits
+
         workers = max(1, min(2, os.cpu_count() or 1))
         with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
             return list(pool.map(run, range(start, stop, _BLOCK_ROWS)))
@@ -916,6 +885,10 @@ def _select_columns(reference: pd.DataFrame, current: pd.DataFrame,
                     ) -> tuple[list[str], list[str], tuple[ExcludedColumn, ...]]:
     """The numeric and the categorical columns to use, in reference order, and those
     left out with the reason."""
+    import pandas as pd
+
+    from rasad.drift.reference import NOT_COMPARED, TESTED_KINDS
+
     for side, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
             raise InputError(f"The {side} must be a pandas DataFrame; got "
@@ -943,10 +916,10 @@ def _select_columns(reference: pd.DataFrame, current: pd.DataFrame,
     for name in names:
         kind = resolved[name]
         if name in exclude:
-            excluded.append(ExcludedColumn(name, kind, TIME_COLUMN_REASON))
+            excluded.append(ExcludedColumn(column=name, kind=kind, reason=TIME_COLUMN_REASON))
             continue
         if kind not in TESTED_KINDS:
-            excluded.append(ExcludedColumn(name, kind, NOT_COMPARED[kind]))
+            excluded.append(ExcludedColumn(column=name, kind=kind, reason=NOT_COMPARED[kind]))
             continue
         storage = {_kind(reference[name]), _kind(current[name])}
         if "time" in storage:
@@ -970,6 +943,10 @@ def _column_kinds(reference: pd.DataFrame, names: list[str],
                   kinds: Mapping[str, ColumnKind | str] | None) -> dict[str, ColumnKind]:
     """Each column's kind: as given, or inferred from the reference as
     :func:`rasad.drift.compare` infers it (dates and times by their type)."""
+    import pyarrow as pa
+
+    from rasad.drift.reference import resolve_kinds
+
     given = {name: kind for name, kind in (kinds or {}).items() if name in names}
     arrays: dict[str, pa.Array] = {}  # by str(name): Arrow names are text
     fallback: dict[str, ColumnKind] = {}
@@ -1001,6 +978,8 @@ def _is_time(series: pd.Series) -> bool:
 
 
 def _kind(series: pd.Series) -> str:
+    import pandas as pd
+
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) \
             or isinstance(dtype, pd.PeriodDtype):
@@ -1057,6 +1036,7 @@ __all__ = [
     "DomainClassifierResult",
     "ExcludedColumn",
     "FeatureImportance",
+    "MultivariateResult",
     "PCAReconstructionResult",
     "ReconstructionChunk",
     "domain_classifier",

@@ -23,6 +23,7 @@ arrays. Where SciPy has the test, rasad's figures are SciPy's:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import warnings
@@ -33,7 +34,6 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from rasad.drift.methods import Method, jensen_shannon_from_counts, psi_from_counts
 
@@ -47,7 +47,16 @@ is larger than this; rasad calls SciPy directly there."""
 PLOT_BINS: Final[int] = 20
 """Equal-width bins of the histograms a report carries for plotting."""
 
-_AD_HAS_VARIANT: Final[bool] = "variant" in inspect.signature(stats.anderson_ksamp).parameters
+
+
+@functools.cache
+def _ad_has_variant() -> bool:
+    """Whether SciPy's anderson_ksamp takes ``variant`` (SciPy >= 1.17)."""
+    from scipy import stats
+
+    return "variant" in inspect.signature(stats.anderson_ksamp).parameters
+
+
 # warnings.catch_warnings changes process-wide state; one lock keeps the threads that
 # run Anderson-Darling from restoring each other's filters.
 _AD_LOCK = threading.Lock()
@@ -73,6 +82,8 @@ def ks(reference: Floats, current: Floats) -> tuple[float, float]:
 
     Equal to ``scipy.stats.ks_2samp(reference, current)`` (``method='auto'``).
     """
+    from scipy import stats  # SciPy loads with the first test, not with the results
+
     n1, n2 = len(reference), len(current)
     if max(n1, n2) <= KS_EXACT_MAX:
         result = stats.ks_2samp(reference, current)
@@ -162,9 +173,12 @@ def anderson_darling(reference: Floats, current: Floats) -> tuple[float, float]:
     SciPy floors the p-value at 0.001 and caps it at 0.25; its warning about that is
     silenced (the floor and cap are documented).
     """
+    from scipy import stats
+
+    has_variant = _ad_has_variant()
     with _AD_LOCK, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="p-value (capped|floored)")
-        if _AD_HAS_VARIANT:
+        if has_variant:
             result = stats.anderson_ksamp([reference, current], variant="midrank")
         else:  # pragma: no cover - SciPy < 1.17
             result = stats.anderson_ksamp([reference, current])
@@ -173,6 +187,8 @@ def anderson_darling(reference: Floats, current: Floats) -> tuple[float, float]:
 
 def cramer_von_mises(reference: Floats, current: Floats) -> tuple[float, float]:
     """``scipy.stats.cramervonmises_2samp(reference, current)``: statistic, p-value."""
+    from scipy import stats
+
     result = stats.cramervonmises_2samp(reference, current)
     return float(result.statistic), float(result.pvalue)
 

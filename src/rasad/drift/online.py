@@ -41,13 +41,17 @@ import re
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+from pydantic import JsonValue, computed_field, field_validator
 
 from rasad.errors import InputError
+from rasad.results import Result
+
+if TYPE_CHECKING:
+    pass
 
 
 class Detector(enum.StrEnum):
@@ -142,17 +146,19 @@ def default_params(detector: Detector | str) -> dict[str, Any]:
     return params
 
 
-@dataclass(frozen=True)
-class OnlineDriftResult:
+class OnlineDriftResult(Result):
     """Where a detector fired on a stream.
 
     Attributes
     ----------
     detector : Detector
     params : mapping of str to value
-        Every parameter the detector ran with, defaults included.
+        Every parameter the detector ran with, defaults included (as JSON values:
+        sequences as lists, other objects as their text).
     values : int
         Values seen (reference values for warm-up not counted).
+    drifted : bool
+        Whether the detector fired at least once (derived from ``detections``).
     detections : tuple of int
         Positions (from 0) of the values at which drift was detected.
     detection_times : tuple of str, or None
@@ -164,29 +170,25 @@ class OnlineDriftResult:
     """
 
     detector: Detector
-    params: Mapping[str, Any]
+    params: dict[str, JsonValue]
     values: int
     detections: tuple[int, ...]
     detection_times: tuple[str, ...] | None
     warnings: tuple[int, ...] | None
     warning_times: tuple[str, ...] | None
 
+    @field_validator("params", mode="before")
+    @classmethod
+    def _json_params(cls, value: object) -> object:
+        if isinstance(value, Mapping):
+            return {str(name): _json_value(item) for name, item in value.items()}
+        return value
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def drifted(self) -> bool:
         """Whether the detector fired at least once."""
         return bool(self.detections)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "detector": self.detector.value,
-            "params": {name: _json_value(value) for name, value in self.params.items()},
-            "values": self.values,
-            "drifted": self.drifted,
-            "detections": list(self.detections),
-            "detection_times": _list_or_none(self.detection_times),
-            "warnings": _list_or_none(self.warnings),
-            "warning_times": _list_or_none(self.warning_times),
-        }
 
 
 class OnlineMonitor:
@@ -315,7 +317,7 @@ class OnlineMonitor:
         labels = _time_labels(times, self.n_seen_)
         return OnlineDriftResult(
             detector=self.detector,
-            params=types.MappingProxyType(dict(self._effective)),
+            params=dict(self._effective),
             values=self.n_seen_,
             detections=tuple(self.detections_),
             detection_times=None if labels is None else labels(self.detections_),
@@ -389,6 +391,8 @@ def detect(
     >>> result.detections, result.detection_times
     ((511,), ('2025-01-22T07:00:00',))
     """
+    import pandas as pd
+
     monitor = OnlineMonitor(detector, params)
     numbers = _as_numbers(values, "values")
     if times is not None and not isinstance(times, pd.Series | pd.Index | np.ndarray | Sequence):
@@ -406,6 +410,8 @@ def _river_class(spec: DetectorSpec) -> Any:
 
 def _as_numbers(values: Iterable[float], what: str) -> npt.NDArray[np.float64]:
     """``values`` as a 1-D float array, or an InputError naming the first bad value."""
+    import pandas as pd  # loads with the first stream, not with the result type
+
     if isinstance(values, str | bytes) or not isinstance(values, Iterable) \
             or (isinstance(values, np.ndarray) and values.ndim != 1):
         raise InputError(f"The {what} must be a one-dimensional sequence of numbers, one per "
@@ -434,6 +440,8 @@ def _time_labels(times: Iterable[Any] | None, n: int
     """A function from positions to time labels, after checking there is one time per value."""
     if times is None:
         return None
+    import pandas as pd
+
     series = times.reset_index(drop=True) if isinstance(times, pd.Series) \
         else pd.Series(times) if isinstance(times, pd.Index) else pd.Series(list(times))
     if len(series) != n:
@@ -455,10 +463,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, Iterable):
         return [_json_value(item) for item in value]
     return str(value)
-
-
-def _list_or_none(values: tuple[Any, ...] | None) -> list[Any] | None:
-    return None if values is None else list(values)
 
 
 __all__ = [

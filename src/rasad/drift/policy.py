@@ -43,13 +43,16 @@ no silent switch between them.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+
+from rasad.drift._model import checked
 from rasad.drift.methods import METHODS, Method, MethodKind, ValueKind
 from rasad.errors import InputError
+from rasad.results import Result
 
 
 class Combine(enum.StrEnum):
@@ -67,8 +70,7 @@ class Correction(enum.StrEnum):
     BENJAMINI_HOCHBERG = "benjamini-hochberg"
 
 
-@dataclass(frozen=True)
-class MethodSpec:
+class MethodSpec(Result):
     """One method with its threshold; ``threshold=None`` takes the default.
 
     The default is the policy's ``alpha`` for p-value tests and the method's own
@@ -88,23 +90,33 @@ class MethodSpec:
     method: Method
     threshold: float | None = None
 
-    def __post_init__(self) -> None:
+    def __init__(self, method: Method | str, threshold: float | None = None) -> None:
+        with checked("Drift method"):
+            # BaseModel's own __init__ (what super() is at run time), typed as pydantic's.
+            BaseModel.__init__(self, method=method, threshold=threshold)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _known_method(cls, value: Any) -> Method:
         try:
-            method = Method(self.method)
+            return Method(value)
         except ValueError:
             raise InputError(
-                f"Unknown drift method {self.method!r}; methods are "
+                f"Unknown drift method {value!r}; methods are "
                 f"{', '.join(m.value for m in Method)}."
             ) from None
-        object.__setattr__(self, "method", method)
-        if self.threshold is not None:
-            threshold = float(self.threshold)
-            if METHODS[method].kind is MethodKind.P_VALUE and not 0.0 < threshold < 1.0:
-                raise InputError(f"Threshold {threshold!r} for {method.value} is a p-value "
+
+    @model_validator(mode="after")
+    def _threshold_in_range(self) -> MethodSpec:
+        threshold = self.threshold
+        if threshold is not None:
+            if METHODS[self.method].kind is MethodKind.P_VALUE and not 0.0 < threshold < 1.0:
+                raise InputError(f"Threshold {threshold!r} for {self.method.value} is a p-value "
                                  "cut-off; use a number between 0 and 1, e.g. 0.05.")
             if not threshold > 0.0:
-                raise InputError(f"Threshold {threshold!r} for {method.value} must be above 0.")
-            object.__setattr__(self, "threshold", threshold)
+                raise InputError(f"Threshold {threshold!r} for {self.method.value} must be "
+                                 "above 0.")
+        return self
 
     @property
     def kind(self) -> MethodKind:
@@ -117,21 +129,11 @@ class MethodSpec:
             "alpha" if default is None else default)
         return f"{self.method.value} {sign} {threshold}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method.value, "threshold": self.threshold}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | str) -> MethodSpec:
-        if isinstance(data, str):
-            return cls(data)  # type: ignore[arg-type]  # __post_init__ converts the name
-        return cls(data["method"], data.get("threshold"))
-
 
 SpecLike = MethodSpec | Method | str
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Result):
     """Deciding methods for a column, how they combine, and what is reported besides.
 
     Parameters
@@ -166,22 +168,48 @@ class Rule:
     min_values: int = 0
     why: str = ""
 
-    def __post_init__(self) -> None:
-        methods = _specs(self.methods)
+    def __init__(self, methods: Sequence[SpecLike] | SpecLike,
+                 combine: Combine | str = Combine.ALL,
+                 report: Sequence[SpecLike] | SpecLike = (), min_values: int = 0,
+                 why: str = "") -> None:
+        with checked("Drift rule"):
+            BaseModel.__init__(self, methods=methods, combine=combine, report=report,
+                               min_values=min_values, why=why)
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _deciding(cls, value: object) -> tuple[MethodSpec, ...]:
+        methods = _specs(value)
         if not methods:
             raise InputError("A drift rule needs at least one deciding method.")
-        object.__setattr__(self, "methods", methods)
-        object.__setattr__(self, "report", tuple(
-            spec for spec in _specs(self.report)
-            if spec.method not in {m.method for m in methods}))
+        return methods
+
+    @field_validator("report", mode="before")
+    @classmethod
+    def _reported(cls, value: object) -> tuple[MethodSpec, ...]:
+        return _specs(value)
+
+    @field_validator("report", mode="after")
+    @classmethod
+    def _not_deciding(cls, value: tuple[MethodSpec, ...], info: ValidationInfo
+                      ) -> tuple[MethodSpec, ...]:
+        deciding = {spec.method for spec in info.data.get("methods", ())}
+        return tuple(spec for spec in value if spec.method not in deciding)
+
+    @field_validator("combine", mode="before")
+    @classmethod
+    def _combine(cls, value: Any) -> Combine:
         try:
-            object.__setattr__(self, "combine", Combine(self.combine))
+            return Combine(value)
         except ValueError:
-            raise InputError(
-                f"Rule combine must be 'all' or 'any', not {self.combine!r}.") from None
-        if not isinstance(self.min_values, int) or self.min_values < 0:
-            raise InputError(
-                f"Rule min_values must be a whole number >= 0; got {self.min_values!r}.")
+            raise InputError(f"Rule combine must be 'all' or 'any', not {value!r}.") from None
+
+    @field_validator("min_values", mode="before")
+    @classmethod
+    def _min_values(cls, value: object) -> int:
+        if not isinstance(value, int) or value < 0:
+            raise InputError(f"Rule min_values must be a whole number >= 0; got {value!r}.")
+        return value
 
     def check(self, kind: ValueKind, where: str) -> None:
         """Raise InputError when a method of this rule does not apply to ``kind``."""
@@ -197,50 +225,60 @@ class Rule:
         joiner = " and " if self.combine is Combine.ALL else " or "
         return joiner.join(str(spec) for spec in self.methods)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "methods": [spec.to_dict() for spec in self.methods],
-            "combine": self.combine.value,
-            "report": [spec.to_dict() for spec in self.report],
-            "min_values": self.min_values,
-            "why": self.why,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Rule:
-        return cls(
-            methods=tuple(MethodSpec.from_dict(m) for m in data["methods"]),
-            combine=Combine(data.get("combine", "all")),
-            report=tuple(MethodSpec.from_dict(m) for m in data.get("report", ())),
-            min_values=data.get("min_values", 0),
-            why=data.get("why", ""),
-        )
-
 
 RuleLike = Rule | MethodSpec | Method | str
 KindRules = RuleLike | Sequence[Rule]
 
 
-def _specs(values: Sequence[SpecLike] | SpecLike) -> tuple[MethodSpec, ...]:
-    if isinstance(values, (MethodSpec, str)):
+_Stored = TypeVar("_Stored", bound=Result)
+
+
+def _stored(cls: type[_Stored], data: Mapping[str, Any]) -> _Stored:
+    """A policy object from its stored JSON form.
+
+    The policy's classes take their arguments by position too, so pydantic builds
+    them through their ``__init__``; stored data goes through here instead, so that a
+    key this version does not know (written by a newer rasad) is ignored and a
+    missing one is named.
+    """
+    fields = cls.model_fields
+    missing = [name for name, field in fields.items()
+               if field.is_required() and name not in data]
+    if missing:
+        raise InputError(f"A stored {cls.__name__} lacks {', '.join(map(repr, missing))}.")
+    return cls(**{name: value for name, value in data.items() if name in fields})
+
+
+def _specs(values: object) -> tuple[MethodSpec, ...]:
+    """Method specs from names, MethodSpecs or stored specs (dicts)."""
+    if isinstance(values, MethodSpec | str | Mapping):
         values = [values]
-    # MethodSpec.__post_init__ turns a name into a Method, or says which names exist.
-    return tuple(v if isinstance(v, MethodSpec) else MethodSpec(v)  # type: ignore[arg-type]
+    if not isinstance(values, Sequence):
+        raise InputError(f"Drift methods must be a method name, a MethodSpec or a list of "
+                         f"them, not {type(values).__name__}.")
+    # MethodSpec turns a name into a Method, or says which names exist.
+    return tuple(v if isinstance(v, MethodSpec) else
+                 _stored(MethodSpec, v) if isinstance(v, Mapping) else MethodSpec(v)
                  for v in values)
 
 
-def _rule(value: RuleLike) -> Rule:
+def _rule(value: object) -> Rule:
     if isinstance(value, Rule):
         return value
-    if isinstance(value, (MethodSpec, str)):
-        return Rule(_specs(value))
+    if isinstance(value, Mapping):
+        return _stored(Rule, value)
+    if isinstance(value, MethodSpec | str):
+        return Rule((value,))
     raise InputError(f"A drift rule must be a Rule, a MethodSpec or a method name, not "
                      f"{type(value).__name__}.")
 
 
-def _rules(value: KindRules) -> tuple[Rule, ...]:
-    if isinstance(value, (Rule, MethodSpec, str)):
+def _rules(value: object) -> tuple[Rule, ...]:
+    if isinstance(value, Rule | MethodSpec | str | Mapping):
         return (_rule(value),)
+    if not isinstance(value, Sequence):
+        raise InputError(f"A drift rule must be a Rule, a MethodSpec or a method name, not "
+                         f"{type(value).__name__}.")
     rules = tuple(_rule(v) for v in value)
     if not rules:
         raise InputError("A value kind needs at least one drift rule.")
@@ -273,8 +311,7 @@ BINARY_RULE: Final[Rule] = Rule(
 )
 
 
-@dataclass(frozen=True)
-class DriftPolicy:
+class DriftPolicy(Result):
     """How :func:`rasad.drift.compare` decides drift, column by column and overall.
 
     Parameters
@@ -310,31 +347,74 @@ class DriftPolicy:
     rasad.errors.InputError: DriftPolicy drift_share=1.5 is not a share; use a number from 0 to 1.
     """
 
-    numeric: KindRules = NUMERIC_RULE
-    categorical: KindRules = CATEGORICAL_RULE
-    binary: KindRules = BINARY_RULE
-    overrides: Mapping[str, RuleLike] = field(default_factory=dict, hash=False)
+    numeric: tuple[Rule, ...] = (NUMERIC_RULE,)
+    categorical: tuple[Rule, ...] = (CATEGORICAL_RULE,)
+    binary: tuple[Rule, ...] = (BINARY_RULE,)
+    overrides: dict[str, Rule] = Field(default_factory=dict)
     alpha: float = 0.05
     correction: Correction = Correction.BENJAMINI_HOCHBERG
     drift_share: float = 0.0
     missing_min_change: float = 0.02
     bins: int = 10
 
-    def __post_init__(self) -> None:
-        for kind in ValueKind:
-            rules = _rules(getattr(self, kind.value))
-            for rule in rules:
-                rule.check(kind, f"the policy's {kind.value} rules")
-            object.__setattr__(self, kind.value, rules)
-        overrides = {}
-        for name, value in dict(self.overrides).items():
-            overrides[str(name)] = _rule(value)
-        object.__setattr__(self, "overrides", MappingProxyType(overrides))
+    def __init__(
+        self,
+        *,
+        numeric: KindRules = NUMERIC_RULE,
+        categorical: KindRules = CATEGORICAL_RULE,
+        binary: KindRules = BINARY_RULE,
+        overrides: Mapping[str, RuleLike] | None = None,
+        alpha: float = 0.05,
+        correction: Correction | str = Correction.BENJAMINI_HOCHBERG,
+        drift_share: float = 0.0,
+        missing_min_change: float = 0.02,
+        bins: int = 10,
+    ) -> None:
+        with checked("DriftPolicy"):
+            BaseModel.__init__(self, numeric=numeric, categorical=categorical, binary=binary,
+                               overrides=dict(overrides or {}), alpha=alpha,
+                               correction=correction, drift_share=drift_share,
+                               missing_min_change=missing_min_change, bins=bins)
+
+    @field_validator("numeric", "categorical", "binary", mode="before")
+    @classmethod
+    def _kind_rules(cls, value: object) -> tuple[Rule, ...]:
+        return _rules(value)
+
+    @field_validator("numeric", "categorical", "binary", mode="after")
+    @classmethod
+    def _rules_apply(cls, value: tuple[Rule, ...], info: ValidationInfo) -> tuple[Rule, ...]:
+        kind = ValueKind(str(info.field_name))
+        for rule in value:
+            rule.check(kind, f"the policy's {kind.value} rules")
+        return value
+
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _override_rules(cls, value: object) -> dict[str, Rule]:
+        if not isinstance(value, Mapping):
+            raise InputError(f"DriftPolicy overrides must map column names to rules, not "
+                             f"{type(value).__name__}.")
+        return {str(name): _rule(rule) for name, rule in value.items()}
+
+    @field_validator("correction", mode="before")
+    @classmethod
+    def _correction(cls, value: Any) -> Correction:
         try:
-            object.__setattr__(self, "correction", Correction(self.correction))
+            return Correction(value)
         except ValueError:
-            raise InputError(f"Unknown correction {self.correction!r}; use one of "
+            raise InputError(f"Unknown correction {value!r}; use one of "
                              f"{', '.join(c.value for c in Correction)}.") from None
+
+    @field_validator("bins", mode="before")
+    @classmethod
+    def _bins(cls, value: object) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+            raise InputError(f"DriftPolicy bins={value!r}: use a whole number >= 2.")
+        return value
+
+    @model_validator(mode="after")
+    def _shares(self) -> DriftPolicy:
         if not 0.0 < self.alpha < 1.0:
             raise InputError(f"DriftPolicy alpha={self.alpha!r} is not a p-value cut-off; "
                              "use a number between 0 and 1, e.g. 0.05.")
@@ -343,8 +423,7 @@ class DriftPolicy:
             if not 0.0 <= value <= 1.0:
                 raise InputError(f"DriftPolicy {name}={value!r} is not a share; "
                                  "use a number from 0 to 1.")
-        if not isinstance(self.bins, int) or self.bins < 2:
-            raise InputError(f"DriftPolicy bins={self.bins!r}: use a whole number >= 2.")
+        return self
 
     def rules(self, kind: ValueKind) -> tuple[Rule, ...]:
         """The rules for ``kind``, normalised."""
@@ -390,22 +469,9 @@ class DriftPolicy:
         default = METHODS[spec.method].default_threshold
         return self.alpha if default is None else default
 
-    def to_dict(self) -> dict[str, Any]:
-        """The policy as a JSON-ready dict; :meth:`from_dict` reads it back equal."""
-        return {
-            **{kind.value: [rule.to_dict() for rule in self.rules(kind)] for kind in ValueKind},
-            "overrides": {name: rule.to_dict() for name, rule in self.overrides.items()
-                          if isinstance(rule, Rule)},
-            "alpha": self.alpha,
-            "correction": self.correction.value,
-            "drift_share": self.drift_share,
-            "missing_min_change": self.missing_min_change,
-            "bins": self.bins,
-        }
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DriftPolicy:
-        """Build a policy from :meth:`to_dict` output; missing keys take the defaults.
+    def from_dict(cls, data: Any) -> DriftPolicy:
+        """Build a policy from its JSON form (:meth:`to_dict`); missing keys take the defaults.
 
         Raises
         ------
@@ -418,18 +484,23 @@ class DriftPolicy:
         >>> DriftPolicy.from_dict(policy.to_dict()) == policy
         True
         """
+        if isinstance(data, DriftPolicy):
+            return data
+        if not isinstance(data, Mapping):
+            raise InputError(f"Drift policy is malformed (a {type(data).__name__}, not a "
+                             "mapping of settings).")
         try:
-            kinds: dict[str, Any] = {kind.value: tuple(Rule.from_dict(r) for r in data[kind.value])
-                     for kind in ValueKind if kind.value in data}
-            overrides = {name: Rule.from_dict(rule)
-                         for name, rule in data.get("overrides", {}).items()}
-            scalars: dict[str, Any] = {name: data[name] for name in
-                       ("alpha", "correction", "drift_share", "missing_min_change", "bins")
-                       if name in data}
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise InputError(f"Drift policy is malformed ({type(error).__name__}: {error}).") \
-                from None
-        return cls(**kinds, overrides=overrides, **scalars)
+            return _stored(cls, data)
+        except InputError as error:
+            raise InputError(f"Drift policy is malformed ({str(error).rstrip('.')}).") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> DriftPolicy:
+        """Build a policy from JSON text (see :meth:`from_dict`)."""
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise InputError(f"Drift policy is not JSON ({error}).") from None
 
     @classmethod
     def evidently_like(cls) -> DriftPolicy:

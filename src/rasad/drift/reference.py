@@ -31,18 +31,19 @@ True
 
 from __future__ import annotations
 
+import json
 import os
 import types
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import ValidationError, model_validator
 
 from rasad.drift._columns import (
     Family,
@@ -52,14 +53,16 @@ from rasad.drift._columns import (
     float_values,
     missing_count,
 )
+from rasad.drift._model import input_error
 from rasad.drift.numeric import bin_counts, quantile_edges, quantiles, sorted_finite
 from rasad.errors import InputError, NotFoundError
-from rasad.tables import ColumnKind, infer_kinds, read_table
+from rasad.results import Result
+from rasad.tables.kinds import ColumnKind, infer_kinds
 
 SKETCH_SIZE: Final[int] = 2001
 """Order statistics a numeric sketch keeps by default (ranks 0, n/2000, ..., n - 1)."""
 
-FORMAT: Final[str] = "rasad.drift.reference/1"
+FORMAT: Final = "rasad.drift.reference/1"
 
 TESTED_KINDS: Final[frozenset[ColumnKind]] = frozenset(
     {ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN})
@@ -86,11 +89,14 @@ later sample by construction. :func:`resolve_kinds` applies this to the columns 
 infers; kinds given to it are kept as given.
 """
 
-Source: TypeAlias = pd.DataFrame | pa.Table | str | os.PathLike[str]
+if TYPE_CHECKING:
+    import pandas as pd
+
+Source: TypeAlias = "pd.DataFrame | pa.Table | str | os.PathLike[str]"
+"""What one side of a comparison can be: a DataFrame, an Arrow table, a CSV or Parquet path."""
 
 
-@dataclass(frozen=True)
-class NumericSummary:
+class NumericSummary(Result):
     """The numbers of a reference column that drift needs.
 
     ``edges`` are the inner edges of the PSI and Jensen-Shannon bins and
@@ -141,19 +147,6 @@ class NumericSummary:
             sketch=tuple(sketch.tolist()),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {name: (list(value) if isinstance(value, tuple) else value)
-                for name, value in self.__dict__.items()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> NumericSummary:
-        return cls(
-            count=int(data["count"]), mean=float(data["mean"]), std=float(data["std"]),
-            minimum=float(data["minimum"]), median=float(data["median"]),
-            maximum=float(data["maximum"]), edges=tuple(map(float, data["edges"])),
-            bin_counts=tuple(map(int, data["bin_counts"])),
-            sketch=tuple(map(float, data["sketch"])))
-
 
 def sketch_ranks(count: int, size: int) -> npt.NDArray[np.intp]:
     """The ranks a sketch of ``size`` keeps from ``count`` sorted values.
@@ -164,8 +157,7 @@ def sketch_ranks(count: int, size: int) -> npt.NDArray[np.intp]:
     return np.round(np.linspace(0, count - 1, size)).astype(np.intp)
 
 
-@dataclass(frozen=True)
-class ReferenceColumn:
+class ReferenceColumn(Result):
     """One reference column: kind, storage family, counts, and its values' summary.
 
     ``numeric`` is set for numeric columns with values, ``categories`` (label and
@@ -184,33 +176,6 @@ class ReferenceColumn:
     def count(self) -> int:
         """Present values."""
         return self.rows - self.missing
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind.value,
-            "family": self.family.value,
-            "rows": self.rows,
-            "missing": self.missing,
-            "numeric": self.numeric.to_dict() if self.numeric is not None else None,
-            "categories": ([[label, count] for label, count in self.categories]
-                           if self.categories is not None else None),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ReferenceColumn:
-        numeric = data.get("numeric")
-        categories = data.get("categories")
-        return cls(
-            name=data["name"],
-            kind=ColumnKind(data["kind"]),
-            family=Family(data["family"]),
-            rows=data["rows"],
-            missing=data["missing"],
-            numeric=NumericSummary.from_dict(numeric) if numeric is not None else None,
-            categories=(tuple((str(label), int(count)) for label, count in categories)
-                        if categories is not None else None),
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,6 +281,8 @@ def read_side(source: Source, side: str) -> pa.Table:
     try:
         if isinstance(source, pa.Table):
             return _check_table(source)
+        from rasad.tables import read_table  # pandas loads with the first file read
+
         return read_table(source)
     except InputError as error:
         raise InputError(f"{side.capitalize()} data: {error}") from None
@@ -336,8 +303,7 @@ def _check_table(table: pa.Table) -> pa.Table:
     return table
 
 
-@dataclass(frozen=True)
-class ReferenceProfile:
+class ReferenceProfile(Result):
     """Everything :func:`rasad.drift.compare` needs from a reference, without its rows.
 
     Parameters
@@ -353,10 +319,19 @@ class ReferenceProfile:
         Order statistics kept per numeric column.
     """
 
+    format: Literal["rasad.drift.reference/1"] = FORMAT
     rows: int
-    columns: tuple[ReferenceColumn, ...]
     bins: int = 10
     sketch_size: int = SKETCH_SIZE
+    columns: tuple[ReferenceColumn, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _is_profile(cls, data: Any) -> Any:
+        wrong = _not_a_profile(data, strict=False)
+        if wrong is not None:
+            raise wrong
+        return data
 
     @property
     def names(self) -> list[str]:
@@ -442,37 +417,45 @@ class ReferenceProfile:
         return cls(rows=table.num_rows, columns=tuple(p.column for p in prepared),
                    bins=bins, sketch_size=sketch_size)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The profile as JSON-ready data; :meth:`from_dict` reads it back equal."""
-        return {
-            "format": FORMAT,
-            "rows": self.rows,
-            "bins": self.bins,
-            "sketch_size": self.sketch_size,
-            "columns": [column.to_dict() for column in self.columns],
-        }
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
-        """Rebuild a profile from :meth:`to_dict` output.
+    def from_dict(cls, data: Any) -> ReferenceProfile:
+        """Read a profile back from its JSON form (:meth:`to_dict`), as stored.
 
         Raises
         ------
         InputError
             If the data is not a reference profile or is malformed.
         """
-        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-            found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
-            raise InputError(f"Not a rasad reference profile (format {found!r}, expected "
-                             f"{FORMAT!r}); build one with ReferenceProfile.from_frame.")
+        wrong = _not_a_profile(data, strict=True)
+        if wrong is not None:
+            raise wrong
         try:
-            return cls(
-                rows=int(data["rows"]),
-                columns=tuple(ReferenceColumn.from_dict(c) for c in data["columns"]),
-                bins=int(data["bins"]),
-                sketch_size=int(data["sketch_size"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise InputError(f"Stored reference profile is malformed ({type(error).__name__}: "
-                             f"{error}); build it again with ReferenceProfile.from_frame.") \
-                from None
+            return cls.model_validate(data)
+        except ValidationError as error:
+            problem = input_error(error, "field")
+            raise InputError(f"Stored reference profile is malformed ({problem}); build it "
+                             "again with ReferenceProfile.from_frame.") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ReferenceProfile:
+        """Read a profile back from JSON text (see :meth:`from_dict`)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"Stored reference profile is not JSON ({error}); build it "
+                             "again with ReferenceProfile.from_frame.") from None
+        return cls.from_dict(data)
+
+
+def _not_a_profile(data: Any, *, strict: bool) -> InputError | None:
+    """The error for data that is not a profile; ``strict``: stored data must name its format."""
+    if isinstance(data, ReferenceProfile):
+        return None
+    if isinstance(data, Mapping):
+        found = data.get("format", None if strict else FORMAT)
+        if found == FORMAT:
+            return None
+    else:
+        found = type(data).__name__
+    return InputError(f"Not a rasad reference profile (format {found!r}, expected {FORMAT!r}); "
+                      "build one with ReferenceProfile.from_frame.")

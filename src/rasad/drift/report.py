@@ -4,8 +4,10 @@
 a :class:`ColumnDrift` with a :class:`ColumnStatus` and the reason for it, the result
 of every method run (:class:`~rasad.drift.methods.MethodResult`), the change in its
 missing share (:class:`MissingChange`), categories never seen in the reference,
-summaries of both sides and a histogram for plotting. ``to_dict()`` renders every
-figure as JSON-ready data (no NaN: figures that do not exist are None).
+summaries of both sides and a histogram for plotting. Each is a
+:class:`rasad.results.Result`: ``to_json()`` and ``to_dict()`` render every figure
+(no NaN: figures that do not exist are null), ``from_json()`` and ``from_dict()``
+read it back.
 
 The dataset verdict (:func:`verdict`): the dataset drifted when at least one counted
 column drifted and the share of drifted columns among the counted ones is at least
@@ -22,13 +24,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from rasad.drift.methods import Method, MethodResult, ValueKind, finite
+from pydantic import AliasChoices, Field, computed_field, field_validator
+
+from rasad.drift._model import Figure
+from rasad.drift.methods import Method, MethodResult, ValueKind
 from rasad.drift.policy import Combine, DriftPolicy
 from rasad.errors import NotFoundError
-from rasad.tables.kinds import ColumnKind
+from rasad.results import Result
+from rasad.tables.column_kind import ColumnKind
 
 
 class ColumnStatus(enum.StrEnum):
@@ -51,8 +56,7 @@ COUNTED: Final[frozenset[ColumnStatus]] = frozenset({
 """Statuses that count in the dataset verdict."""
 
 
-@dataclass(frozen=True)
-class MissingChange:
+class MissingChange(Result):
     """The change in a column's missing share, tested on its own.
 
     Drifted when the pooled two-proportion z-test gives ``p < alpha`` (after the
@@ -61,82 +65,59 @@ class MissingChange:
 
     reference_share: float
     current_share: float
-    statistic: float
-    p_value: float
+    statistic: Figure
+    p_value: Figure
     threshold: float
     min_change: float
     drifted: bool
     adjusted_p_value: float | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def difference(self) -> float:
         """Current share minus reference share."""
         return self.current_share - self.reference_share
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "reference_share": self.reference_share,
-            "current_share": self.current_share,
-            "difference": self.difference,
-            "statistic": finite(self.statistic),
-            "p_value": finite(self.p_value),
-            "adjusted_p_value": finite(self.adjusted_p_value),
-            "threshold": self.threshold,
-            "min_change": self.min_change,
-            "drifted": self.drifted,
-        }
 
+class SideSummary(Result):
+    """One side of a column: rows, present values, missing share; numbers for numeric.
 
-@dataclass(frozen=True)
-class SideSummary:
-    """One side of a column: rows, present values, missing share; numbers for numeric."""
+    ``minimum`` and ``maximum`` are ``min`` and ``max`` in JSON.
+    """
 
     rows: int
     values: int
     missing_share: float
     mean: float | None = None
     std: float | None = None
-    minimum: float | None = None
+    minimum: float | None = Field(default=None, serialization_alias="min",
+                                  validation_alias=AliasChoices("min", "minimum"))
     median: float | None = None
-    maximum: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "values": self.values,
-            "missing_share": self.missing_share,
-            "mean": finite(self.mean),
-            "std": finite(self.std),
-            "min": finite(self.minimum),
-            "median": finite(self.median),
-            "max": finite(self.maximum),
-        }
+    maximum: float | None = Field(default=None, serialization_alias="max",
+                                  validation_alias=AliasChoices("max", "maximum"))
 
 
-@dataclass(frozen=True)
-class Histogram:
+class Histogram(Result):
     """Shares of each side per bin (numeric: ``edges``) or per category (``labels``).
 
     Numeric bins are equal-width between the 0.5% and 99.5% quantiles of both sides;
     the outer bins also hold the values beyond.
     """
 
-    reference: tuple[float, ...]
-    current: tuple[float, ...]
     edges: tuple[float, ...] | None = None
     labels: tuple[str, ...] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "edges": list(self.edges) if self.edges is not None else None,
-            "labels": list(self.labels) if self.labels is not None else None,
-            "reference": list(self.reference),
-            "current": list(self.current),
-        }
+    reference: tuple[float, ...]
+    current: tuple[float, ...]
 
 
-@dataclass(frozen=True)
-class ColumnDrift:
+class NewCategory(Result):
+    """A category the reference never had, and its share of the current values."""
+
+    category: str
+    share: float
+
+
+class ColumnDrift(Result):
     """Everything a report says about one column.
 
     Parameters
@@ -162,7 +143,7 @@ class ColumnDrift:
         Deciding methods first, then those only reported.
     missing : MissingChange or None
         The missing-share test (None for columns on one side only).
-    new_categories : tuple of (str, float)
+    new_categories : tuple of NewCategory
         Categories the reference never had, with their share of the current values,
         largest first.
     reference, current : SideSummary or None
@@ -181,7 +162,7 @@ class ColumnDrift:
     combine: Combine | None = None
     results: tuple[MethodResult, ...] = ()
     missing: MissingChange | None = None
-    new_categories: tuple[tuple[str, float], ...] = ()
+    new_categories: tuple[NewCategory, ...] = ()
     reference: SideSummary | None = None
     current: SideSummary | None = None
     histogram: Histogram | None = None
@@ -206,33 +187,15 @@ class ColumnDrift:
             f"Method {str(method)!r} did not run on column {self.name!r}; it ran "
             f"{', '.join(r.method.value for r in self.results) or 'no method'}.")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status.value,
-            "drifted": self.drifted,
-            "reason": self.reason,
-            "rule": self.rule,
-            "kind": self.kind.value if self.kind is not None else None,
-            "value_kind": self.value_kind.value if self.value_kind is not None else None,
-            "combine": self.combine.value if self.combine is not None else None,
-            "results": [result.to_dict() for result in self.results],
-            "missing": self.missing.to_dict() if self.missing is not None else None,
-            "new_categories": [{"category": label, "share": share}
-                               for label, share in self.new_categories],
-            "reference": self.reference.to_dict() if self.reference is not None else None,
-            "current": self.current.to_dict() if self.current is not None else None,
-            "histogram": self.histogram.to_dict() if self.histogram is not None else None,
-        }
-
 
 def verdict(columns: Sequence[ColumnDrift], drift_share: float
             ) -> tuple[bool, int, int, float, str]:
     """The dataset verdict: (drifted, drifted columns, counted columns, share, reason).
 
-    >>> cols = [ColumnDrift("a", ColumnStatus.TESTED, True, ""),
-    ...         ColumnDrift("b", ColumnStatus.TESTED, False, ""),
-    ...         ColumnDrift("c", ColumnStatus.NOT_TESTED, False, "")]
+    >>> cols = [ColumnDrift(name=name, status=status, drifted=drifted, reason="")
+    ...         for name, status, drifted in [("a", ColumnStatus.TESTED, True),
+    ...                                       ("b", ColumnStatus.TESTED, False),
+    ...                                       ("c", ColumnStatus.NOT_TESTED, False)]]
     >>> verdict(cols, drift_share=0.5)
     (True, 1, 2, 0.5, 'drift: 1 of 2 counted columns drifted (50%), at least 50% needed')
     """
@@ -248,52 +211,53 @@ def verdict(columns: Sequence[ColumnDrift], drift_share: float
         f"{word}: {n_drifted} of {len(counted)} counted columns drifted ({share:.0%}), {need}")
 
 
-@dataclass(frozen=True)
-class ChunkDrift:
+class ChunkDrift(Result):
     """The comparison of the reference with one chunk of the current data."""
 
     key: str
     rows: int
     start: str | None
     end: str | None
-    columns: tuple[ColumnDrift, ...]
     drifted: bool
     n_drifted: int
     n_counted: int
     share: float
+    columns: tuple[ColumnDrift, ...]
 
     def column(self, name: str) -> ColumnDrift:
+        """The result for column ``name`` in this chunk (NotFoundError lists the columns)."""
         return _find(self.columns, name)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key, "rows": self.rows, "start": self.start, "end": self.end,
-            "drifted": self.drifted, "n_drifted": self.n_drifted,
-            "n_counted": self.n_counted, "share": self.share,
-            "columns": [column.to_dict() for column in self.columns],
-        }
 
-
-@dataclass(frozen=True)
-class DriftReport:
+class DriftReport(Result):
     """The result of :func:`rasad.drift.compare`.
 
     ``columns`` compare the reference with the whole current data; ``chunks``, when a
-    chunker was given, compare it with each chunk in turn.
+    chunker was given, compare it with each chunk in turn. The report's JSON
+    (:meth:`to_json`, :meth:`to_dict`) reads back with :meth:`from_json` and
+    :meth:`from_dict`, including reports stored by earlier versions of rasad; its
+    JSON Schema is ``DriftReport.model_json_schema(mode="serialization")``.
     """
 
-    columns: tuple[ColumnDrift, ...]
     drifted: bool
     reason: str
     n_drifted: int
     n_counted: int
     share: float
-    policy: DriftPolicy
     reference_rows: int
     current_rows: int
     from_profile: bool = False
+    policy: DriftPolicy
+    columns: tuple[ColumnDrift, ...]
     chunks: tuple[ChunkDrift, ...] = ()
 
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _stored_policy(cls, value: object) -> object:
+        # A stored policy is read as DriftPolicy.from_dict reads it (unknown keys ignored).
+        return DriftPolicy.from_dict(value)
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def drifted_columns(self) -> tuple[str, ...]:
         """Names of the columns that drifted, in report order."""
@@ -308,23 +272,6 @@ class DriftReport:
             If the report has no such column; the message lists them.
         """
         return _find(self.columns, name)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every figure of the report as JSON-ready data."""
-        return {
-            "drifted": self.drifted,
-            "reason": self.reason,
-            "n_drifted": self.n_drifted,
-            "n_counted": self.n_counted,
-            "share": self.share,
-            "drifted_columns": list(self.drifted_columns),
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-            "from_profile": self.from_profile,
-            "policy": self.policy.to_dict(),
-            "columns": [column.to_dict() for column in self.columns],
-            "chunks": [chunk.to_dict() for chunk in self.chunks],
-        }
 
 
 def _find(columns: Sequence[ColumnDrift], name: str) -> ColumnDrift:

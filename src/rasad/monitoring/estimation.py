@@ -74,14 +74,14 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable, Sequence
 from statistics import NormalDist
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pydantic import computed_field
 from scipy.stats import rankdata
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
@@ -96,6 +96,9 @@ from rasad.monitoring.performance import (
     METRIC_RANGE,
     MIN_CHUNK_ROWS,
     ChunkStatus,
+    ChunkSummary,
+    MetricAlert,
+    _alerts,
     _check_frame,
     _check_min_rows,
     _chunking_dict,
@@ -109,6 +112,7 @@ from rasad.monitoring.performance import (
     _with_alerts,
 )
 from rasad.monitoring.thresholds import Bounds, StdThreshold, Threshold
+from rasad.results import Result
 
 CBPE_METRICS: tuple[Metric, ...] = (
     Metric.ACCURACY, Metric.PRECISION, Metric.RECALL, Metric.F1, Metric.ROC_AUC,
@@ -144,8 +148,7 @@ class EstimationMethod(enum.StrEnum):
     DLE = "dle"
 
 
-@dataclass(frozen=True)
-class CalibrationResult:
+class CalibrationResult(Result):
     """What calibration did: the mode asked for, whether it applied, and why."""
 
     mode: Calibration
@@ -155,12 +158,8 @@ class CalibrationResult:
     reason: str
     adaptive: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "mode": self.mode.value}
 
-
-@dataclass(frozen=True)
-class EstimatedMetric:
+class EstimatedMetric(Result):
     """One metric in one chunk: the estimate, its band, and the realized value if labelled.
 
     ``std`` is the standard deviation of the realized metric expected around the
@@ -178,12 +177,8 @@ class EstimatedMetric:
     alert: bool = False
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-@dataclass(frozen=True)
-class EstimatedChunk:
+class EstimatedChunk(Result):
     """The estimated (and, where labels exist, realized) metrics of one chunk.
 
     ``effective_reference_rows`` is set by CBPE's adaptive calibration only.
@@ -195,51 +190,54 @@ class EstimatedChunk:
     rows: int
     labelled_rows: int
     status: ChunkStatus
-    metrics: Mapping[str, EstimatedMetric]
     reason: str | None = None
     effective_reference_rows: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key, "start": self.start, "end": self.end, "rows": self.rows,
-            "labelled_rows": self.labelled_rows, "status": self.status.value,
-            "reason": self.reason, "effective_reference_rows": self.effective_reference_rows,
-            "metrics": {name: value.to_dict() for name, value in self.metrics.items()},
-        }
+    metrics: dict[str, EstimatedMetric]
 
 
-@dataclass(frozen=True)
-class EstimationReport:
+class EstimationReport(Result):
     """What an estimator found: thresholds, and the estimates of every chunk.
 
     ``calibration`` is set by CBPE; ``features`` lists the feature columns used
-    (by DLE, or by CBPE's adaptive calibration).
+    (by DLE, or by CBPE's adaptive calibration). ``summary``, ``alerts`` and
+    ``estimation_error`` are derived from the current chunks; they are written to
+    JSON and recomputed, not read, when a report is loaded.
     """
 
+    kind: Literal["performance_estimation"] = "performance_estimation"
     method: EstimationMethod
     metrics: tuple[str, ...]
     confidence: float
-    chunking: Mapping[str, Any]
-    threshold: Mapping[str, Any]
+    chunking: dict[str, Any]
+    threshold: dict[str, Any]
     thresholds_from: ThresholdBasis
-    thresholds: Mapping[str, Bounds]
-    reference: tuple[EstimatedChunk, ...]
-    current: tuple[EstimatedChunk, ...]
+    thresholds: dict[str, Bounds]
     calibration: CalibrationResult | None = None
     features: tuple[str, ...] = ()
+    reference: tuple[EstimatedChunk, ...]
+    current: tuple[EstimatedChunk, ...]
     warnings: tuple[str, ...] = ()
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def alerts(self) -> tuple[tuple[str, str], ...]:
-        """``(chunk key, metric)`` for every estimate outside its bounds in the current chunks."""
-        return tuple((chunk.key, name) for chunk in self.current
-                     for name, value in chunk.metrics.items() if value.alert)
+    def summary(self) -> ChunkSummary:
+        """Counts over the current chunks."""
+        return _summary(self.current, self.alerts)
 
-    def estimation_error(self) -> dict[str, float | None]:
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def alerts(self) -> tuple[MetricAlert, ...]:
+        """Every (chunk, metric) of the current chunks whose estimate alerts, in order."""
+        return _alerts(self.current, self.metrics)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def estimation_error(self) -> dict[str, float | None] | None:
         """Mean absolute error of the estimates against the realized values, per metric.
 
         Over the current chunks that have both; ``None`` for a metric without
-        any. This is the validation figure: it needs labelled current data.
+        any, and ``None`` as a whole when no metric has any (unlabelled current
+        data). This is the validation figure: it needs labelled current data.
         """
         errors: dict[str, float | None] = {}
         for name in self.metrics:
@@ -248,28 +246,7 @@ class EstimationReport:
                      and m.realized is not None]
             errors[name] = (float(np.mean([abs(e - r) for e, r in pairs]))
                             if pairs else None)
-        return errors
-
-    def to_dict(self) -> dict[str, Any]:
-        errors = self.estimation_error()
-        return {
-            "kind": "performance_estimation",
-            "method": self.method.value,
-            "metrics": list(self.metrics),
-            "confidence": self.confidence,
-            "chunking": dict(self.chunking),
-            "threshold": dict(self.threshold),
-            "thresholds_from": self.thresholds_from.value,
-            "thresholds": {name: bounds.to_dict() for name, bounds in self.thresholds.items()},
-            "calibration": None if self.calibration is None else self.calibration.to_dict(),
-            "features": list(self.features),
-            "summary": _summary(self.current, self.alerts),
-            "alerts": [{"chunk": key, "metric": metric} for key, metric in self.alerts],
-            "estimation_error": errors if any(v is not None for v in errors.values()) else None,
-            "reference": [chunk.to_dict() for chunk in self.reference],
-            "current": [chunk.to_dict() for chunk in self.current],
-            "warnings": list(self.warnings),
-        }
+        return errors if any(v is not None for v in errors.values()) else None
 
 
 class CBPE:
@@ -395,7 +372,7 @@ class CBPE:
         self.calibration_, self.calibrator_ = _calibrate(
             truth[labelled], scores[labelled], mode, self.random_state)
         if features:
-            self.calibration_ = replace(self.calibration_, adaptive=True)
+            self.calibration_ = self.calibration_.model_copy(update={"adaptive": True})
             known = reference.loc[labelled]
             self._design = _Design.learn(known, [*features, self.score])
             self._reference = (self._design.matrix(known, "reference"), scores[labelled],
@@ -472,10 +449,11 @@ class CBPE:
         truth, labelled = _labels(rows, self.target, self.labels_)
         status, reason = _row_status(chunk.rows, self.min_chunk_rows, labels=False)
         if status is not ChunkStatus.OK:
-            values = {m.value: EstimatedMetric(m.value, None, reason=reason)
+            values = {m.value: EstimatedMetric(metric=m.value, estimate=None, reason=reason)
                       for m in self._metrics}
-            return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
-                                  int(labelled.sum()), status, values, reason)
+            return EstimatedChunk(key=chunk.key, start=chunk.start, end=chunk.end,
+                                  rows=chunk.rows, labelled_rows=int(labelled.sum()),
+                                  status=status, metrics=values, reason=reason)
         effective, note = None, None
         if side == "current" and self._features():
             proba, effective = self._adapted(rows, raw)
@@ -490,8 +468,9 @@ class CBPE:
                                     self.min_chunk_rows)
         values = {name: _banded(name, est, std, realized.get(name), self._z, reason_est)
                   for name, (est, std, reason_est) in estimates.items()}
-        return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
-                              int(labelled.sum()), status, values, note,
+        return EstimatedChunk(key=chunk.key, start=chunk.start, end=chunk.end, rows=chunk.rows,
+                              labelled_rows=int(labelled.sum()), status=status,
+                              metrics=values, reason=note,
                               effective_reference_rows=effective)
 
 
@@ -658,13 +637,14 @@ def _cbpe_estimates(proba: npt.NDArray[np.float64], raw: npt.NDArray[np.float64]
 def _banded(name: str, estimate_: float | None, std: float | None, realized: float | None,
             z: float, reason: str | None) -> EstimatedMetric:
     if estimate_ is None or std is None:
-        return EstimatedMetric(name, None, realized=realized, reason=reason)
+        return EstimatedMetric(metric=name, estimate=None, realized=realized, reason=reason)
     low, high = METRIC_RANGE[Metric(name)]
     lower, upper = estimate_ - z * std, estimate_ + z * std
     lower = lower if low is None else max(lower, low)
     upper = upper if high is None else min(upper, high)
-    return EstimatedMetric(name, _finite(estimate_), _finite(std), _finite(lower),
-                           _finite(upper), realized)
+    return EstimatedMetric(metric=name, estimate=_finite(estimate_), std=_finite(std),
+                           band_lower=_finite(lower), band_upper=_finite(upper),
+                           realized=realized)
 
 
 def _realized_binary(truth: npt.NDArray[np.bool_], pred: npt.NDArray[np.bool_],
@@ -689,19 +669,18 @@ def _calibrate(truth: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64],
                mode: Calibration, random_state: int
                ) -> tuple[CalibrationResult, IsotonicRegression | None]:
     if mode is Calibration.NONE:
-        return CalibrationResult(mode, False, None, None, "calibration turned off"), None
+        return _decided(mode, False, "calibration turned off"), None
     if mode is Calibration.ISOTONIC:
-        return (CalibrationResult(mode, True, None, None, "isotonic calibration asked for"),
-                _isotonic(scores, truth))
+        return _decided(mode, True, "isotonic calibration asked for"), _isotonic(scores, truth)
     if roc_auc_score(truth, scores) > 0.999:
-        return CalibrationResult(mode, False, None, None, "the reference ROC AUC exceeds 0.999; "
-                                 "calibration would flatten a perfect ranking"), None
+        return _decided(mode, False, "the reference ROC AUC exceeds 0.999; calibration would "
+                        "flatten a perfect ranking"), None
     try:
         splits = list(StratifiedShuffleSplit(n_splits=CALIBRATION_SPLITS, test_size=0.1,
                                              random_state=random_state).split(scores, truth))
     except ValueError:
-        return CalibrationResult(mode, False, None, None, "too few labelled reference rows of "
-                                 "each class to test calibration; scores used as they are"), None
+        return _decided(mode, False, "too few labelled reference rows of each class to test "
+                        "calibration; scores used as they are"), None
     held, raw, fitted = [], [], []
     for train, test in splits:
         held.append(truth[test])
@@ -711,14 +690,18 @@ def _calibrate(truth: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64],
     before = _ece(y, np.concatenate(raw))
     after = _ece(y, np.concatenate(fitted))
     if after < before:
-        return (CalibrationResult(mode, True, before, after,
-                                  f"isotonic calibration lowers the held-out expected "
-                                  f"calibration error from {before:.4f} to {after:.4f}"),
+        return (_decided(mode, True, f"isotonic calibration lowers the held-out expected "
+                         f"calibration error from {before:.4f} to {after:.4f}", before, after),
                 _isotonic(scores, truth))
-    return CalibrationResult(mode, False, before, after,
-                             f"isotonic calibration does not lower the held-out expected "
-                             f"calibration error ({before:.4f} before, {after:.4f} after); "
-                             "scores used as they are"), None
+    return _decided(mode, False, f"isotonic calibration does not lower the held-out expected "
+                    f"calibration error ({before:.4f} before, {after:.4f} after); scores used "
+                    "as they are", before, after), None
+
+
+def _decided(mode: Calibration, applied: bool, reason: str, before: float | None = None,
+             after: float | None = None) -> CalibrationResult:
+    return CalibrationResult(mode=mode, applied=applied, ece_before=before, ece_after=after,
+                             reason=reason)
 
 
 def _isotonic(scores: npt.NDArray[np.float64], truth: npt.NDArray[np.bool_],

@@ -28,17 +28,19 @@ import enum
 import math
 import types
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pydantic import computed_field
 
 from rasad.drift.chunking import Chunk, Chunker
 from rasad.errors import InputError
 from rasad.evaluation.metrics import Metric, Task, compute_metrics, parse_metrics, parse_task
 from rasad.monitoring.thresholds import MIN_REFERENCE_CHUNKS, Bounds, StdThreshold, Threshold
+from rasad.results import Result
 
 MIN_CHUNK_ROWS = 30
 """Chunks with fewer (labelled) rows than this get no metrics: their values are noise."""
@@ -75,8 +77,7 @@ class ChunkStatus(enum.StrEnum):
     NO_LABELS = "no_labels"
 
 
-@dataclass(frozen=True)
-class MetricValue:
+class MetricValue(Result):
     """One metric in one chunk: its value, whether it alerts, and why it is missing."""
 
     metric: str
@@ -84,12 +85,8 @@ class MetricValue:
     alert: bool = False
     reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-@dataclass(frozen=True)
-class ChunkPerformance:
+class ChunkPerformance(Result):
     """The realized metrics of one chunk."""
 
     key: str
@@ -98,55 +95,57 @@ class ChunkPerformance:
     rows: int
     labelled_rows: int
     status: ChunkStatus
-    metrics: Mapping[str, MetricValue]
     reason: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key, "start": self.start, "end": self.end, "rows": self.rows,
-            "labelled_rows": self.labelled_rows, "status": self.status.value,
-            "reason": self.reason,
-            "metrics": {name: value.to_dict() for name, value in self.metrics.items()},
-        }
+    metrics: dict[str, MetricValue]
 
 
-@dataclass(frozen=True)
-class PerformanceReport:
+class MetricAlert(Result):
+    """One metric of one current chunk that lies outside its thresholds."""
+
+    chunk: str
+    metric: str
+
+
+class ChunkSummary(Result):
+    """The current chunks at a glance: how many, how many with values, how many alert."""
+
+    chunks: int
+    chunks_ok: int
+    chunks_alerting: int
+    alerts: int
+
+
+class PerformanceReport(Result):
     """What :func:`track` found: thresholds, and the metrics of every chunk.
 
     ``reference`` and ``current`` hold one :class:`ChunkPerformance` per chunk,
-    in order; ``thresholds`` maps each metric to its :class:`Bounds`.
+    in order; ``thresholds`` maps each metric to its :class:`Bounds`. ``chunking``
+    and ``threshold`` record the configuration (the chunker's and the threshold's
+    parameters). ``summary`` and ``alerts`` are derived from the current chunks;
+    they are written to JSON and recomputed, not read, when a report is loaded.
     """
 
+    kind: Literal["performance_tracking"] = "performance_tracking"
     task: Task
     metrics: tuple[str, ...]
-    chunking: Mapping[str, Any]
-    threshold: Mapping[str, Any]
-    thresholds: Mapping[str, Bounds]
+    chunking: dict[str, Any]
+    threshold: dict[str, Any]
+    thresholds: dict[str, Bounds]
     reference: tuple[ChunkPerformance, ...]
     current: tuple[ChunkPerformance, ...]
     warnings: tuple[str, ...] = ()
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def alerts(self) -> tuple[tuple[str, str], ...]:
-        """``(chunk key, metric)`` for every alert in the current chunks."""
-        return tuple((chunk.key, name) for chunk in self.current
-                     for name, value in chunk.metrics.items() if value.alert)
+    def summary(self) -> ChunkSummary:
+        """Counts over the current chunks."""
+        return _summary(self.current, self.alerts)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "performance_tracking",
-            "task": self.task.value,
-            "metrics": list(self.metrics),
-            "chunking": dict(self.chunking),
-            "threshold": dict(self.threshold),
-            "thresholds": {name: bounds.to_dict() for name, bounds in self.thresholds.items()},
-            "summary": _summary(self.current, self.alerts),
-            "alerts": [{"chunk": key, "metric": metric} for key, metric in self.alerts],
-            "reference": [chunk.to_dict() for chunk in self.reference],
-            "current": [chunk.to_dict() for chunk in self.current],
-            "warnings": list(self.warnings),
-        }
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def alerts(self) -> tuple[MetricAlert, ...]:
+        """Every (chunk, metric) of the current chunks whose value alerts, in order."""
+        return _alerts(self.current, self.metrics)
 
 
 def track(
@@ -215,7 +214,7 @@ def track(
     0.822
     >>> [round(c.metrics["accuracy"].value, 3) for c in report.current]
     [0.873, 0.913, 0.893, 0.73, 0.703]
-    >>> list(dict.fromkeys(key for key, metric in report.alerts))
+    >>> list(dict.fromkeys(alert.chunk for alert in report.alerts))
     ['[900:1200]', '[1200:1500]']
     """
     parsed_task = parse_task(task)
@@ -373,12 +372,14 @@ def _chunk(chunk: Chunk, data: _Columns, task: Task, chosen: Sequence[Metric],
     labelled = chunk.index[data.labelled[chunk.index]]
     status, reason = _row_status(len(labelled), min_rows, labels=True)
     if status is not ChunkStatus.OK:
-        values = {m.value: MetricValue(m.value, None, reason=reason) for m in chosen}
+        values = {m.value: MetricValue(metric=m.value, value=None, reason=reason)
+                  for m in chosen}
     else:
         values = _realized(task, data.truth[labelled], data.pred[labelled],
                           None if data.score is None else data.score[labelled], classes, chosen)
-    return ChunkPerformance(chunk.key, chunk.start, chunk.end, chunk.rows, len(labelled),
-                            status, values, reason)
+    return ChunkPerformance(key=chunk.key, start=chunk.start, end=chunk.end, rows=chunk.rows,
+                            labelled_rows=len(labelled), status=status, metrics=values,
+                            reason=reason)
 
 
 def _row_status(rows: int, min_rows: int, *, labels: bool) -> tuple[ChunkStatus, str | None]:
@@ -396,7 +397,7 @@ def _realized(task: Task, truth: npt.NDArray[Any], pred: npt.NDArray[Any],
              chosen: Sequence[Metric]) -> dict[str, MetricValue]:
     """Realized metrics of labelled rows, ``None`` with a reason where undefined."""
     values = compute_metrics(task, truth, pred, y_proba=score, classes=classes, metrics=chosen)
-    return {name: MetricValue(name, value, reason=None if value is not None
+    return {name: MetricValue(metric=name, value=value, reason=None if value is not None
                               else _why_missing(Metric(name), classes))
             for name, value in values.items()}
 
@@ -411,11 +412,20 @@ def _why_missing(metric: Metric, classes: Sequence[Any] | None) -> str:
     }.get(metric, "the metric is undefined for this chunk")
 
 
-def _with_alerts(chunk: Any, thresholds: Mapping[str, Bounds], field: str = "value") -> Any:
-    """The chunk with ``alert`` set where the metric's ``field`` lies outside its bounds."""
-    metrics = {name: replace(value, alert=thresholds[name].breached(getattr(value, field)))
-               for name, value in chunk.metrics.items()}
-    return replace(chunk, metrics=metrics)
+_C = TypeVar("_C", bound=Result)
+
+
+def _with_alerts(chunk: _C, thresholds: Mapping[str, Bounds], field: str = "value") -> _C:
+    """The chunk with ``alert`` set where the metric's ``field`` lies outside its bounds.
+
+    ``chunk`` is a :class:`ChunkPerformance` or an ``EstimatedChunk`` (defined downstream,
+    in :mod:`rasad.monitoring.estimation`), hence the bound on their common base.
+    """
+    values: Mapping[str, Result] = getattr(chunk, "metrics")  # noqa: B009 - see above
+    metrics = {name: value.model_copy(update={
+        "alert": thresholds[name].breached(getattr(value, field))})
+        for name, value in values.items()}
+    return chunk.model_copy(update={"metrics": metrics})
 
 
 def _chunking_dict(chunker: Chunker) -> dict[str, Any]:
@@ -432,13 +442,20 @@ def _reference_warnings(reference: Sequence[Any], threshold: Threshold) -> tuple
     return ()
 
 
-def _summary(current: Sequence[Any], alerts: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "chunks": len(current),
-        "chunks_ok": sum(chunk.status is ChunkStatus.OK for chunk in current),
-        "chunks_alerting": len({key for key, _ in alerts}),
-        "alerts": len(alerts),
-    }
+def _alerts(current: Sequence[Any], metrics: Sequence[str]) -> tuple[MetricAlert, ...]:
+    # In the report's metric order, not the chunks' key order: a stored blob is
+    # canonical JSON (sorted keys), and a report read back must list the same alerts.
+    return tuple(MetricAlert(chunk=chunk.key, metric=name) for chunk in current
+                 for name in metrics if name in chunk.metrics and chunk.metrics[name].alert)
+
+
+def _summary(current: Sequence[Any], alerts: Sequence[MetricAlert]) -> ChunkSummary:
+    return ChunkSummary(
+        chunks=len(current),
+        chunks_ok=sum(chunk.status is ChunkStatus.OK for chunk in current),
+        chunks_alerting=len({alert.chunk for alert in alerts}),
+        alerts=len(alerts),
+    )
 
 
 @dataclass(frozen=True)
@@ -499,6 +516,8 @@ __all__ = [
     "TRACKED_METRICS",
     "ChunkPerformance",
     "ChunkStatus",
+    "ChunkSummary",
+    "MetricAlert",
     "MetricValue",
     "PerformanceReport",
     "track",

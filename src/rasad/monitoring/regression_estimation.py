@@ -291,10 +291,11 @@ class DLE:
         labelled_index = index[labelled[index]]
         status, reason = _row_status(chunk.rows, self.min_chunk_rows, labels=False)
         if status is not ChunkStatus.OK:
-            values = {m.value: EstimatedMetric(m.value, None, reason=reason)
+            values = {m.value: EstimatedMetric(metric=m.value, estimate=None, reason=reason)
                       for m in self._metrics}
-            return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
-                                  len(labelled_index), status, values, reason)
+            return EstimatedChunk(key=chunk.key, start=chunk.start, end=chunk.end,
+                                  rows=chunk.rows, labelled_rows=len(labelled_index),
+                                  status=status, metrics=values, reason=reason)
         realized: dict[str, float | None] = {}
         if len(labelled_index) >= self.min_chunk_rows:
             realized = {name: value.value for name, value in _realized(
@@ -312,8 +313,8 @@ class DLE:
                 std = spread * value / (2.0 * root_n)
             values[metric.value] = _banded(metric.value, value, std,
                                            realized.get(metric.value), self._z, None)
-        return EstimatedChunk(chunk.key, chunk.start, chunk.end, chunk.rows,
-                              len(labelled_index), status, values)
+        return EstimatedChunk(key=chunk.key, start=chunk.start, end=chunk.end, rows=chunk.rows,
+                              labelled_rows=len(labelled_index), status=status, metrics=values)
 
 
 def estimate_regression(

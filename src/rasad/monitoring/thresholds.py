@@ -25,12 +25,13 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from rasad.errors import InputError
+from rasad.results import Result
 
 MIN_REFERENCE_CHUNKS = 6
 """Fewer reference chunks than this make a spread-based threshold unreliable.
@@ -39,8 +40,7 @@ NannyML warns below the same number; rasad records a warning in the report.
 """
 
 
-@dataclass(frozen=True)
-class Bounds:
+class Bounds(Result):
     """The alert bounds of one metric.
 
     Parameters
@@ -83,11 +83,7 @@ class Bounds:
                 bound = min(bound, high)
             return bound
 
-        return replace(self, lower=limit(self.lower), upper=limit(self.upper))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"lower": self.lower, "upper": self.upper, "method": self.method,
-                "reason": self.reason}
+        return self.model_copy(update={"lower": limit(self.lower), "upper": limit(self.upper)})
 
 
 class Threshold(abc.ABC):
@@ -137,11 +133,12 @@ only 1 reference chunk(s); a spread needs at least 2'}
         values = np.array([v for v in reference if v is not None and math.isfinite(v)],
                           dtype=np.float64)
         if values.size < 2:
-            return Bounds(None, None, "std",
-                          f"the metric has a value in only {values.size} reference chunk(s); "
-                          "a spread needs at least 2")
+            return Bounds(lower=None, upper=None, method="std",
+                          reason=f"the metric has a value in only {values.size} reference "
+                          "chunk(s); a spread needs at least 2")
         mean, spread = float(values.mean()), float(values.std())
-        return Bounds(mean - self.multiplier * spread, mean + self.multiplier * spread, "std")
+        return Bounds(lower=mean - self.multiplier * spread,
+                      upper=mean + self.multiplier * spread, method="std")
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": "std", "multiplier": float(self.multiplier)}
@@ -181,8 +178,8 @@ class FixedThreshold(Threshold):
                              f"({self.upper}); swap them.")
 
     def bounds(self, reference: Sequence[float | None]) -> Bounds:
-        return Bounds(None if self.lower is None else float(self.lower),
-                      None if self.upper is None else float(self.upper), "fixed")
+        return Bounds(lower=None if self.lower is None else float(self.lower),
+                      upper=None if self.upper is None else float(self.upper), method="fixed")
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": "fixed", "lower": self.lower, "upper": self.upper}

@@ -1,11 +1,18 @@
 """The model registry: versions with lineage, environments, promotions and rollbacks."""
 
-from rasad.registry.version import Deployment, ModelDetail, ModelVersion, Registration
+from rasad.registry.version import (
+    Deployment,
+    DeploymentKind,
+    ModelDetail,
+    ModelVersion,
+    Registration,
+)
 from rasad.tables.signature import ColumnSpec, Signature, SignatureReport
 
 __all__ = [
     "ColumnSpec",
     "Deployment",
+    "DeploymentKind",
     "ModelDetail",
     "ModelVersion",
     "Registration",

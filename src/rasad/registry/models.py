@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy.orm import Session, aliased
 
 from rasad.config import CONFIG_FILE
 from rasad.errors import ConflictError, InputError, NotFoundError
@@ -19,6 +19,7 @@ from rasad.store.lineage import run_datasets, run_row
 if TYPE_CHECKING:
     from rasad.artifacts.skops import TrustDecision
     from rasad.core import Context
+    from rasad.tables.signature import Signature
 
 
 def user_trusted(ctx: Context) -> tuple[str, ...]:
@@ -84,7 +85,8 @@ def register(ctx: Context, run_id: str, name: str) -> Registration:
                                           ModelVersionRow.run_id == run.id)
             .order_by(ModelVersionRow.version).limit(1)).scalar_one_or_none()
         if existing is not None:
-            return Registration(ModelVersion.from_row(existing, datasets), created=False)
+            return Registration(version=ModelVersion.from_row(existing, datasets),
+                                created=False)
         latest = tx.session.execute(
             select(func.max(ModelVersionRow.version)).where(ModelVersionRow.name == name)
         ).scalar()
@@ -104,14 +106,7 @@ def register(ctx: Context, run_id: str, name: str) -> Registration:
             "datasets": datasets, "trusted_types": found,
             "metrics": metrics})
         record_trust(tx, ctx, subject, decision, "register")
-        return Registration(ModelVersion.from_row(row, datasets), created=True)
-
-
-def _versions(session: Session, name: str) -> list[ModelVersion]:
-    rows = session.execute(select(ModelVersionRow).where(ModelVersionRow.name == name)
-                           .order_by(ModelVersionRow.version)).scalars().all()
-    lineage = run_datasets(session, [r.run_id for r in rows])
-    return [ModelVersion.from_row(r, lineage[r.run_id]) for r in rows]
+        return Registration(version=ModelVersion.from_row(row, datasets), created=True)
 
 
 def _known_models(session: Session) -> str:
@@ -124,6 +119,7 @@ def _known_models(session: Session) -> str:
 
 
 def check_environment(ctx: Context, env: str) -> str:
+    """``env`` if it is one of the project's environments, else a NotFoundError listing them."""
     envs = ctx.config.registry.environments
     if env not in envs:
         raise NotFoundError(f"No environment {env!r}; environments are {', '.join(envs)} "
@@ -131,71 +127,166 @@ def check_environment(ctx: Context, env: str) -> str:
     return env
 
 
+def _serving_version(name: str, env: str) -> ScalarSelect[int]:
+    """The number of the version serving ``name`` in ``env``, as a subquery."""
+    served = aliased(ModelVersionRow)
+    return (select(served.version)
+            .join(DeploymentRow, DeploymentRow.model_version_id == served.id)
+            .join(CurrentDeploymentRow, CurrentDeploymentRow.deployment_id == DeploymentRow.id)
+            .where(CurrentDeploymentRow.model_name == name,
+                   CurrentDeploymentRow.environment == env)
+            .scalar_subquery())
+
+
 def resolve(ctx: Context, name: str, *, version: int | None = None,
             env: str | None = None) -> ModelVersion:
-    """A model version by number, by environment, or the latest when neither is given."""
+    """A model version by number, by environment, or the latest when neither is given.
+
+    Two queries whatever the size of the registry: the one version (chosen in SQL) and
+    the datasets its run used. Only a lookup that fails asks more, to list the options.
+
+    Raises
+    ------
+    InputError
+        Both ``version`` and ``env`` are given.
+    NotFoundError
+        No such model, environment, version, or nothing serves ``env``; the message
+        lists what there is.
+    """
     if version is not None and env is not None:
         raise InputError("Give either a version or an environment, not both.")
     if env is not None:
         check_environment(ctx, env)
+    query = select(ModelVersionRow).where(ModelVersionRow.name == name)
+    if env is not None:
+        query = query.where(ModelVersionRow.version == _serving_version(name, env))
+    elif version is not None:
+        query = query.where(ModelVersionRow.version == version)
+    else:
+        query = query.order_by(ModelVersionRow.version.desc()).limit(1)
     with ctx.db.read() as session:
-        versions = _versions(session, name)
-        if not versions:
-            raise NotFoundError(f"No model named {name!r}. {_known_models(session)}")
-        if env is not None:
-            current = _current(session, name).get(env)
-            if current is None:
-                raise NotFoundError(f"Model {name!r} has no version in {env!r}; promote one "
-                                    f"with `rasad promote {name} VERSION --to {env}`.")
-            version = current
+        row = session.execute(query).scalar_one_or_none()
+        if row is None:
+            raise _missing(session, name, version, env)
+        return ModelVersion.from_row(row, run_datasets(session, [row.run_id])[row.run_id])
+
+
+def _missing(session: Session, name: str, version: int | None,
+             env: str | None) -> NotFoundError:
+    """Why :func:`resolve` found nothing, with the valid options."""
+    numbers = session.execute(select(ModelVersionRow.version)
+                              .where(ModelVersionRow.name == name)
+                              .order_by(ModelVersionRow.version)).scalars().all()
+    if not numbers:
+        return NotFoundError(f"No model named {name!r}. {_known_models(session)}")
+    if env is not None:
+        version = session.execute(select(_serving_version(name, env))).scalar()
         if version is None:
-            return versions[-1]
-        for item in versions:
-            if item.version == version:
-                return item
-    raise NotFoundError(f"Model {name!r} has no version {version}; versions are "
-                        f"{', '.join(str(v.version) for v in versions)}.")
+            return NotFoundError(f"Model {name!r} has no version in {env!r}; promote one "
+                                 f"with `rasad promote {name} VERSION --to {env}`.")
+    return NotFoundError(f"Model {name!r} has no version {version}; versions are "
+                         f"{', '.join(str(n) for n in numbers)}.")
 
 
-def _current(session: Session, name: str) -> dict[str, int]:
-    rows = session.execute(
-        select(CurrentDeploymentRow.environment, ModelVersionRow.version)
-        .join(DeploymentRow, DeploymentRow.id == CurrentDeploymentRow.deployment_id)
-        .join(ModelVersionRow, ModelVersionRow.id == DeploymentRow.model_version_id)
-        .where(CurrentDeploymentRow.model_name == name)).all()
-    return {env: int(v) for env, v in rows}
+def history(ctx: Context, name: str) -> list[Deployment]:
+    """Every deployment of model ``name``, oldest first, in one query.
+
+    Raises
+    ------
+    NotFoundError
+        No model is named ``name``; the message lists the models.
+    """
+    with ctx.db.read() as session:
+        found = _histories(session, name).get(name, [])
+        if not found and session.execute(select(ModelVersionRow.id).where(
+                ModelVersionRow.name == name).limit(1)).first() is None:
+            raise NotFoundError(f"No model named {name!r}. {_known_models(session)}")
+        return found
 
 
-def history(session: Session, name: str) -> list[Deployment]:
-    rows = session.execute(
-        select(DeploymentRow, ModelVersionRow.version)
-        .join(ModelVersionRow, ModelVersionRow.id == DeploymentRow.model_version_id)
-        .where(DeploymentRow.model_name == name).order_by(DeploymentRow.id)).all()
-    serving: dict[str, int] = {}
-    out = []
-    for row, v in rows:  # in order, so "previous" is what served just before
-        out.append(Deployment.from_row(row, int(v), serving.get(row.environment)))
-        serving[row.environment] = int(v)
+def _histories(session: Session, name: str | None) -> dict[str, list[Deployment]]:
+    """The deployments of one model (or of all when ``name`` is None), by model."""
+    query = (select(DeploymentRow.__table__, ModelVersionRow.version)
+             .join(ModelVersionRow, ModelVersionRow.id == DeploymentRow.model_version_id)
+             .order_by(DeploymentRow.id))
+    if name is not None:
+        query = query.where(DeploymentRow.model_name == name)
+    serving: dict[tuple[str, str], int] = {}
+    out: dict[str, list[Deployment]] = {}
+    for row in session.execute(query).all():
+        # In order, so "previous" is what served just before in that environment.
+        key = (row.model_name, row.environment)
+        out.setdefault(row.model_name, []).append(
+            Deployment.from_row(row, int(row.version), serving.get(key)))
+        serving[key] = int(row.version)
     return out
 
 
+def _deployed(session: Session, name: str | None,
+              order: list[str]) -> dict[str, dict[str, int]]:
+    """The version serving each environment, by model, environments in project order."""
+    query = (select(CurrentDeploymentRow.model_name, CurrentDeploymentRow.environment,
+                    ModelVersionRow.version)
+             .join(DeploymentRow, DeploymentRow.id == CurrentDeploymentRow.deployment_id)
+             .join(ModelVersionRow, ModelVersionRow.id == DeploymentRow.model_version_id))
+    if name is not None:
+        query = query.where(CurrentDeploymentRow.model_name == name)
+    found: dict[str, dict[str, int]] = {}
+    for model, env, v in session.execute(query).all():
+        found.setdefault(model, {})[env] = int(v)
+    rank = {env: i for i, env in enumerate(order)}
+    return {model: dict(sorted(envs.items(), key=lambda kv: rank.get(kv[0], len(order))))
+            for model, envs in found.items()}
+
+
+def _details(ctx: Context, session: Session, name: str | None) -> list[ModelDetail]:
+    """One model's detail (or every model's, by name): four queries in all."""
+    # Plain rows, not mapped objects: a listing builds every version, and the values are
+    # all it needs.
+    versions = select(ModelVersionRow.__table__)
+    runs = select(ModelVersionRow.run_id)
+    if name is not None:
+        versions = versions.where(ModelVersionRow.name == name)
+        runs = runs.where(ModelVersionRow.name == name)
+    rows = session.execute(versions.order_by(ModelVersionRow.name, ModelVersionRow.version)
+                           ).all()
+    if not rows:
+        return []
+    # The runs are named by a subquery, not a list of ids: one statement of fixed size.
+    lineage = run_datasets(session, runs)
+    deployed = _deployed(session, name, ctx.config.registry.environments)
+    histories = _histories(session, name)
+    by_model: dict[str, list[ModelVersion]] = {}
+    signatures: dict[str, Signature] = {}
+    for row in rows:
+        by_model.setdefault(row.name, []).append(ModelVersion.from_row(
+            row, lineage.get(row.run_id, []), signatures=signatures))
+    return [ModelDetail(name=model, versions=found, deployed=deployed.get(model, {}),
+                        history=histories.get(model, []))
+            for model, found in by_model.items()]
+
+
 def detail(ctx: Context, name: str) -> ModelDetail:
+    """Model ``name``: its versions with lineage, where each serves, its deployment history.
+
+    Four queries whatever the number of versions and deployments.
+
+    Raises
+    ------
+    NotFoundError
+        No model is named ``name``; the message lists the models.
+    """
     with ctx.db.read() as session:
-        versions = _versions(session, name)
-        if not versions:
+        found = _details(ctx, session, name)
+        if not found:
             raise NotFoundError(f"No model named {name!r}. {_known_models(session)}")
-        deployed = _current(session, name)
-        order = ctx.config.registry.environments
-        deployed = dict(sorted(deployed.items(),
-                               key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
-        return ModelDetail(name, versions, deployed, history(session, name))
+        return found[0]
 
 
 def list_models(ctx: Context) -> list[ModelDetail]:
+    """Every model, by name, as :func:`detail` gives it: four queries in all."""
     with ctx.db.read() as session:
-        names = session.execute(select(ModelVersionRow.name).distinct()
-                                .order_by(ModelVersionRow.name)).scalars().all()
-    return [detail(ctx, n) for n in names]
+        return _details(ctx, session, None)
 
 
 def load(ctx: Context, version: ModelVersion) -> Any:

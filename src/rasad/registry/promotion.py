@@ -24,7 +24,7 @@ from sqlalchemy import select
 from rasad.errors import ConflictError
 from rasad.ledger import Tx, utc_now
 from rasad.registry.models import check_environment, record_trust, resolve, verify_artifact
-from rasad.registry.version import Deployment, ModelVersion
+from rasad.registry.version import Deployment, DeploymentKind, ModelVersion
 from rasad.store._tables import CurrentDeploymentRow, DeploymentRow, ModelVersionRow
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def promote(ctx: Context, name: str, version: int, to: str, *,
     candidate = resolve(ctx, name, version=version)
     decision = verify_artifact(ctx, candidate.blob, candidate.trusted_types)
     with ctx.transaction() as tx:
-        deployment = _deploy(tx, candidate, to, kind="promotion", reason=reason)
+        deployment = _deploy(tx, candidate, to, kind=DeploymentKind.PROMOTION, reason=reason)
         if deployment.changed:
             record_trust(tx, ctx, f"model:{candidate.ref}", decision, f"promotion to {to}")
         return deployment
@@ -64,7 +64,7 @@ def rollback(ctx: Context, name: str, env: str, *, reason: str | None = None) ->
         # Checked inside the transaction: the target is only known here, and a rollback
         # must not put back bytes that were damaged or swapped since they last served.
         decision = verify_artifact(ctx, target.blob, target.trusted_types)
-        deployment = _deploy(tx, target, env, kind="rollback", reason=reason,
+        deployment = _deploy(tx, target, env, kind=DeploymentKind.ROLLBACK, reason=reason,
                              previous_id=previous.previous_id, replaced=current)
         record_trust(tx, ctx, f"model:{target.ref}", decision, f"rollback in {env}")
         return deployment
@@ -75,22 +75,24 @@ def _current_row(tx: Tx, name: str, env: str) -> DeploymentRow | None:
     return tx.session.get(DeploymentRow, pointer.deployment_id) if pointer else None
 
 
-def _deploy(tx: Tx, candidate: ModelVersion, env: str, *, kind: str, reason: str | None,
-            previous_id: int | None = None, replaced: DeploymentRow | None = None
-            ) -> Deployment:
+def _deploy(tx: Tx, candidate: ModelVersion, env: str, *, kind: DeploymentKind,
+            reason: str | None, previous_id: int | None = None,
+            replaced: DeploymentRow | None = None) -> Deployment:
     name = candidate.name
+    assert candidate.id is not None  # read from the database, never from JSON
     current = replaced if replaced is not None else _current_row(tx, name, env)
     current_version = None
     if current is not None:
         current_version = tx.session.execute(
             select(ModelVersionRow.version).where(ModelVersionRow.id == current.model_version_id)
         ).scalar_one()
-        if kind == "promotion" and current.model_version_id == candidate.id:
+        if kind is DeploymentKind.PROMOTION and current.model_version_id == candidate.id:
             return Deployment.from_row(current, candidate.version, None, changed=False)
+    if kind is DeploymentKind.PROMOTION:
+        previous_id = current.id if current else None
     row = DeploymentRow(
-        model_name=name, environment=env, model_version_id=candidate.id,
-        previous_id=previous_id if kind == "rollback" else (current.id if current else None),
-        kind=kind, reason=reason, deployed_by=tx.actor, deployed_at=utc_now())
+        model_name=name, environment=env, model_version_id=candidate.id, previous_id=previous_id,
+        kind=str(kind), reason=reason, deployed_by=tx.actor, deployed_at=utc_now())
     tx.session.add(row)
     tx.session.flush()
     pointer = tx.session.get(CurrentDeploymentRow, (name, env))

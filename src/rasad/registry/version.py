@@ -1,24 +1,64 @@
-"""Registry values: model versions, deployments, and a model's overview."""
+"""Registry values: model versions, deployments, registrations, and a model's overview.
+
+Each is a :class:`rasad.results.Result`: immutable, with one JSON form that the CLI
+prints, the HTTP API returns and :meth:`~rasad.results.Result.from_dict` reads back.
+
+>>> version = ModelVersion.from_dict({
+...     "name": "credit", "version": 2, "run_id": "9f2c", "artifact_sha256": "ab" * 32,
+...     "task": "classification", "signature": {"columns": [
+...         {"name": "income", "kind": "numeric", "dtype": "float64", "categories": None}]},
+...     "trusted_types": [], "metrics": {}, "classes": [0, 1], "datasets": [],
+...     "created_by": "amal", "created_at": "2026-01-05T10:00:00Z"})
+>>> version.ref, version.blob[:4], version.id is None
+('credit@2', 'abab', True)
+>>> detail = ModelDetail(name="credit", deployed={"staging": 2}, versions=[version], history=[])
+>>> detail.to_dict()["versions"][0]["environments"]
+['staging']
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+from pydantic import (
+    AliasChoices,
+    Field,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import from_json
+from sqlalchemy import Row
+
+from rasad.results import Result
 from rasad.store._tables import DeploymentRow, ModelVersionRow
 from rasad.tables.signature import Signature
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered version of a named model, with its lineage."""
+class DeploymentKind(StrEnum):
+    """How a version came to serve: promoted to the environment, or rolled back to."""
 
-    id: int
+    PROMOTION = "promotion"
+    ROLLBACK = "rollback"
+
+
+class ModelVersion(Result):
+    """One registered version of a named model, with its lineage.
+
+    ``blob`` is the sha256 of the model's bytes; its JSON key is ``artifact_sha256``.
+    ``id`` is the database row's id: it stays out of the JSON, so a version read back
+    from JSON has ``id=None``.
+    """
+
+    id: int | None = Field(default=None, exclude=True)
     name: str
     version: int
     run_id: str
-    blob: str
+    blob: str = Field(serialization_alias="artifact_sha256",
+                      validation_alias=AliasChoices("artifact_sha256", "blob"))
     task: str
     signature: Signature
     trusted_types: list[str]
@@ -30,41 +70,49 @@ class ModelVersion:
 
     @property
     def ref(self) -> str:
+        """``name@version``."""
         return f"{self.name}@{self.version}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "version": self.version, "run_id": self.run_id,
-            "artifact_sha256": self.blob, "task": self.task,
-            "signature": self.signature.to_dict(), "trusted_types": self.trusted_types,
-            "metrics": self.metrics, "classes": self.classes, "datasets": self.datasets,
-            "created_by": self.created_by, "created_at": self.created_at,
-        }
-
     @classmethod
-    def from_row(cls, row: ModelVersionRow, datasets: list[dict[str, Any]]) -> ModelVersion:
+    def from_row(cls, row: ModelVersionRow | Row[Any], datasets: list[dict[str, Any]], *,
+                 signatures: dict[str, Signature] | None = None) -> ModelVersion:
+        """The version a ``model_versions`` row holds, with the datasets its run used.
+
+        ``row`` is the mapped row or a plain result row with the same columns.
+        ``signatures`` caches parsed signatures by their stored text over the rows of
+        one read: a model's versions usually share one, and a Signature is immutable.
+        """
+        signature = signatures.get(row.signature) if signatures is not None else None
+        if signature is None:
+            signature = Signature.from_dict(from_json(row.signature))
+            if signatures is not None:
+                signatures[row.signature] = signature
+        # pydantic_core's parser gives what json.loads gives, several times faster: a
+        # registry listing parses every version's metrics.
         return cls(
             id=row.id, name=row.name, version=row.version, run_id=row.run_id, blob=row.blob,
-            task=row.task, signature=Signature.from_dict(json.loads(row.signature)),
-            trusted_types=json.loads(row.trusted_types), metrics=json.loads(row.metrics),
-            classes=json.loads(row.classes) if row.classes else None, datasets=datasets,
+            task=row.task, signature=signature, trusted_types=from_json(row.trusted_types),
+            metrics=from_json(row.metrics),
+            classes=from_json(row.classes) if row.classes else None, datasets=datasets,
             created_by=row.created_by, created_at=row.created_at,
         )
 
 
-@dataclass(frozen=True)
-class Registration:
+class Registration(Result):
     """What registering a run did: the version, and whether it was created or already there.
 
     A run is registered at most once per model: registering it again returns the
     version it already is, as adding identical data returns the existing dataset version.
+    The JSON is flat: ``created`` and ``message``, then the version's own keys.
     """
 
     version: ModelVersion
     created: bool
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def message(self) -> str:
+        """One sentence saying what happened."""
         v = self.version
         if self.created:
             return (f"Registered {v.ref} from run {v.run_id[:8]} "
@@ -72,52 +120,79 @@ class Registration:
         return (f"Run {v.run_id[:8]} is already registered as {v.ref} "
                 f"(artifact sha256 {v.blob[:12]}); nothing was registered.")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "message": self.message, **self.version.to_dict()}
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        return {"created": dumped["created"], "message": dumped["message"],
+                **dumped["version"]}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, data: Any) -> Any:
+        # The flat JSON form carries the version number under "version"; the version
+        # itself is the rest of the keys.
+        if isinstance(data, dict) and not isinstance(data.get("version"),
+                                                     (dict, ModelVersion)):
+            rest = {k: v for k, v in data.items() if k not in ("created", "message")}
+            return {"created": data.get("created"), "version": rest}
+        return data
 
 
-@dataclass(frozen=True)
-class Deployment:
-    """A version starting to serve a model in an environment."""
+class Deployment(Result):
+    """A version starting to serve a model in an environment.
+
+    ``changed`` is False when the version already served there and nothing was written.
+    """
 
     id: int
     model_name: str
     environment: str
     version: int
     previous_version: int | None
-    kind: str
+    kind: DeploymentKind
     reason: str | None
     deployed_by: str
     deployed_at: str
     changed: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
     @classmethod
-    def from_row(cls, row: DeploymentRow, version: int, previous: int | None,
+    def from_row(cls, row: DeploymentRow | Row[Any], version: int, previous: int | None,
                  changed: bool = True) -> Deployment:
-        return cls(row.id, row.model_name, row.environment, version, previous, row.kind,
-                   row.reason, row.deployed_by, row.deployed_at, changed)
+        """The deployment a ``deployments`` row records, serving ``version``."""
+        return cls(id=row.id, model_name=row.model_name, environment=row.environment,
+                   version=version, previous_version=previous, kind=DeploymentKind(row.kind),
+                   reason=row.reason, deployed_by=row.deployed_by, deployed_at=row.deployed_at,
+                   changed=changed)
 
 
-@dataclass(frozen=True)
-class ModelDetail:
-    """A model: its versions, where each is deployed now, and the deployment history."""
+class ModelDetail(Result):
+    """A model: its versions, where each is deployed now, and the deployment history.
+
+    In the JSON each version also lists the environments it serves (``environments``).
+    """
 
     name: str
-    versions: list[ModelVersion]
     deployed: dict[str, int]
+    versions: list[ModelVersion]
     history: list[Deployment]
 
     def environments_of(self, version: int) -> list[str]:
+        """The environments ``version`` serves now, in the project's order."""
         return [env for env, v in self.deployed.items() if v == version]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "deployed": self.deployed,
-            "versions": [{**v.to_dict(), "environments": self.environments_of(v.version)}
-                         for v in self.versions],
-            "history": [d.to_dict() for d in self.history],
-        }
+    @field_serializer("versions")
+    def _with_environments(self, versions: list[ModelVersion]) -> list[ListedVersion]:
+        # Copies without validation: the versions were validated when they were built.
+        return [ListedVersion.model_construct(**dict(v),
+                                              environments=self.environments_of(v.version))
+                for v in versions]
+
+
+class ListedVersion(ModelVersion):
+    """A version as :class:`ModelDetail`'s JSON lists it: with the environments it serves."""
+
+    environments: list[str]
+
+
+__all__ = ["Deployment", "DeploymentKind", "ListedVersion", "ModelDetail", "ModelVersion",
+           "Registration"]

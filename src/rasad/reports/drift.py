@@ -1,152 +1,207 @@
 """The drift report as a self-contained HTML page.
 
-It renders the JSON form of the results (``DriftReport.to_dict()`` and the
-multivariate results' ``to_dict()``), so a saved JSON report can be turned into a
-page later without recomputing anything.
+It renders the typed results (:class:`~rasad.drift.DriftReport` and the multivariate
+results); a saved JSON report becomes a page later, without recomputing anything, by
+reading it back first (``DriftReport.from_json``). The page embeds the same JSON for
+machine readers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasad.reports.page import cards, fmt, page, table
 from rasad.reports.svg import bars, histogram, timeline
 
+if TYPE_CHECKING:
+    from rasad.drift import (
+        ChunkDrift,
+        ColumnDrift,
+        DomainClassifierResult,
+        DriftReport,
+        MethodResult,
+        PCAReconstructionResult,
+    )
+
+    Multivariate = DomainClassifierResult | PCAReconstructionResult
+
 MAX_PLOTS = 60
 
 
-def render_drift(report: Mapping[str, Any], *, title: str = "Drift report",
-                 multivariate: Sequence[Mapping[str, Any]] = (),
+def render_drift(report: DriftReport | Mapping[str, Any], *, title: str = "Drift report",
+                 multivariate: Sequence[Multivariate | Mapping[str, Any]] = (),
                  subtitle: str = "") -> str:
-    """The HTML page for a drift report dict (and optional multivariate result dicts)."""
+    """The HTML page for a drift report and, optionally, multivariate results.
+
+    Parameters
+    ----------
+    report : DriftReport
+        The univariate report. Its JSON form (a dict, as ``to_dict()`` gives and as
+        stored) is read back into the model first.
+    multivariate : sequence of DomainClassifierResult or PCAReconstructionResult
+        Multivariate results, or their JSON forms.
+    title, subtitle : str
+        The page's heading and the line under it.
+    """
+    drift = _as_report(report)
+    methods = [_as_multivariate(item) for item in multivariate]
     body = [f"<h1>{escape(title)}</h1>"]
     if subtitle:
         body.append(f'<p class="meta">{escape(subtitle)}</p>')
-    body.append(_summary(report, multivariate))
+    body.append(_summary(drift, methods))
     body.append("<h2>Columns</h2>")
-    body.append(_column_table(report.get("columns", [])))
-    if multivariate:
+    body.append(_column_table(drift.columns))
+    if methods:
         body.append("<h2>Multivariate drift</h2>")
-        body.extend(_multivariate(item) for item in multivariate)
-    chunks = report.get("chunks") or []
-    if chunks:
+        body.extend(_multivariate(item) for item in methods)
+    if drift.chunks:
         body.append("<h2>Over time</h2>")
-        body.append(_timelines(chunks, report.get("drifted_columns", [])))
+        body.append(_timelines(drift.chunks, drift.drifted_columns))
     body.append("<h2>Distributions</h2>")
-    body.append(_plots(report.get("columns", [])))
-    return page(title, "".join(body), data={"drift": report, "multivariate": list(multivariate)})
+    body.append(_plots(drift.columns))
+    return page(title, "".join(body), data={
+        "drift": drift.to_dict(), "multivariate": [item.to_dict() for item in methods]})
 
 
-def _summary(report: Mapping[str, Any], multivariate: Sequence[Mapping[str, Any]]) -> str:
-    drifted = bool(report.get("drifted"))
+def _as_report(report: DriftReport | Mapping[str, Any]) -> DriftReport:
+    from rasad.drift import DriftReport
+
+    return report if isinstance(report, DriftReport) else DriftReport.from_dict(report)
+
+
+def _as_multivariate(item: Multivariate | Mapping[str, Any]) -> Multivariate:
+    from pydantic import TypeAdapter
+
+    from rasad.drift import MultivariateResult
+
+    if not isinstance(item, Mapping):
+        return item
+    result: Multivariate = TypeAdapter(MultivariateResult).validate_python(item)
+    return result
+
+
+def _summary(report: DriftReport, multivariate: Sequence[Multivariate]) -> str:
     items = [
-        ("dataset verdict", "drift" if drifted else "no drift", "bad" if drifted else "good"),
-        ("columns drifted", f"{report.get('n_drifted', 0)} of {report.get('n_counted', 0)}",
-         "bad" if report.get("n_drifted") else "good"),
-        ("reference rows", f"{report.get('reference_rows', 0):,}", ""),
-        ("current rows", f"{report.get('current_rows', 0):,}", ""),
+        ("dataset verdict", "drift" if report.drifted else "no drift",
+         "bad" if report.drifted else "good"),
+        ("columns drifted", f"{report.n_drifted} of {report.n_counted}",
+         "bad" if report.n_drifted else "good"),
+        ("reference rows", f"{report.reference_rows:,}", ""),
+        ("current rows", f"{report.current_rows:,}", ""),
     ]
     for item in multivariate:
-        name = str(item.get("method", "multivariate"))
-        items.append((name, "drift" if item.get("drifted") else "no drift",
-                      "bad" if item.get("drifted") else "good"))
-    reason = escape(str(report.get("reason", "")))
-    return cards(items) + f'<p id="verdict">{reason}</p>'
+        items.append((item.method, "drift" if item.drifted else "no drift",
+                      "bad" if item.drifted else "good"))
+    return cards(items) + f'<p id="verdict">{escape(report.reason)}</p>'
 
 
-def _deciding(column: Mapping[str, Any]) -> str:
+def _figure(result: MethodResult) -> float | None:
+    """The figure a method is judged by: its (adjusted) p-value, or its distance."""
+    if _is_p(result):
+        return _known(result.adjusted_p_value or result.p_value)
+    return _known(result.statistic)
+
+
+def _known(value: Any) -> Any:
+    """None for a figure that does not exist (NaN, infinite), as the JSON has it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _deciding(column: ColumnDrift) -> str:
     parts = []
-    for result in column.get("results", []):
-        if not result.get("deciding", True):
+    for result in column.results:
+        if not result.deciding:
             continue
-        value = result.get("adjusted_p_value") or result.get("p_value")
-        figure = f"p={fmt(value)}" if _is_p(result) else fmt(
-            result.get("statistic"))
-        parts.append(f"{result.get('method')} {figure} (thr {fmt(result.get('threshold'))})")
+        figure = f"p={fmt(_figure(result))}" if _is_p(result) else fmt(_figure(result))
+        parts.append(f"{result.method.value} {figure} (thr {fmt(result.threshold)})")
     return "; ".join(parts)
 
 
-def _column_table(columns: Sequence[Mapping[str, Any]]) -> str:
+def _column_table(columns: Sequence[ColumnDrift]) -> str:
     rows = []
     for column in columns:
-        missing = column.get("missing") or {}
-        new = column.get("new_categories") or []
+        new = column.new_categories
         rows.append([
-            column.get("name"), column.get("kind"), column.get("status"),
-            "yes" if column.get("drifted") else "no", _deciding(column),
-            missing.get("difference"),
-            ", ".join(f"{n['category']} ({n['share']:.1%})" for n in new[:5]) or None,
-            column.get("reason"),
+            column.name, column.kind.value if column.kind is not None else None,
+            column.status.value, "yes" if column.drifted else "no", _deciding(column),
+            column.missing.difference if column.missing is not None else None,
+            ", ".join(f"{n.category} ({n.share:.1%})" for n in new[:5]) or None,
+            column.reason,
         ])
     rows.sort(key=lambda r: (r[3] != "yes", str(r[0])))
     return table(["column", "kind", "status", "drifted", "deciding methods",
                   "missing share change", "new categories", "reason"], rows)
 
 
-def _multivariate(item: Mapping[str, Any]) -> str:
-    name = str(item.get("method", "multivariate"))
-    keys = [k for k, v in item.items() if isinstance(v, (int, float, str, bool)) or v is None]
-    rows = [[k, item[k]] for k in keys if k not in ("method",)]
-    parts = [f"<h3>{escape(name)}</h3>", table(["figure", "value"], rows, sortable=False)]
-    excluded = item.get("excluded") or []
-    if excluded:
+def _scalar_figures(item: Multivariate) -> list[list[Any]]:
+    """The result's single-valued figures, by name, in the order of its JSON."""
+    rows = []
+    for name in type(item).model_fields:
+        value = getattr(item, name)
+        if name != "method" and (value is None or isinstance(value, int | float | str | bool)):
+            rows.append([name, _known(value)])
+    return rows
+
+
+def _multivariate(item: Multivariate) -> str:
+    name = item.method
+    parts = [f"<h3>{escape(name)}</h3>",
+             table(["figure", "value"], _scalar_figures(item), sortable=False)]
+    if item.excluded:
         parts.append(f'<p class="meta">Left out of {escape(name)}:</p>')
         parts.append(table(["column", "kind", "reason"],
-                           [[e.get("column"), e.get("kind"), e.get("reason")] for e in excluded],
+                           [[e.column, e.kind.value, e.reason] for e in item.excluded],
                            sortable=False))
-    features = item.get("importances") or []
-    if features:
-        top = features[:10]
-        parts.append(bars([str(f.get("column")) for f in top],
-                          {"importance": [max(0.0, float(f.get("importance") or 0))
-                                          for f in top]},
+    if item.method == "domain_classifier" and item.importances:
+        top = item.importances[:10]
+        parts.append(bars([f.column for f in top],
+                          {"importance": [max(0.0, f.importance or 0.0) for f in top]},
                           title=f"{name}: features that separate the sides", y_label=""))
-    chunks = item.get("chunks") or []
-    if chunks:
-        parts.append(timeline([str(c.get("key")) for c in chunks],
-                              {"error": [c.get("error") for c in chunks]},
-                              lower=chunks[0].get("lower_threshold"),
-                              upper=chunks[0].get("upper_threshold"),
-                              alerts=[bool(c.get("drifted")) for c in chunks],
+    if item.method == "pca_reconstruction" and item.chunks:
+        chunks = item.chunks
+        parts.append(timeline([c.key for c in chunks], {"error": [_known(c.error) for c in chunks]},
+                              lower=_known(chunks[0].lower_threshold),
+                              upper=_known(chunks[0].upper_threshold),
+                              alerts=[c.drifted for c in chunks],
                               title=f"{name} per chunk", y_label="reconstruction error"))
     return "".join(parts)
 
 
-def _timelines(chunks: Sequence[Mapping[str, Any]], drifted: Sequence[str]) -> str:
-    labels = [str(c.get("key")) for c in chunks]
+def _timelines(chunks: Sequence[ChunkDrift], drifted: Sequence[str]) -> str:
+    labels = [chunk.key for chunk in chunks]
     parts = ['<div class="grid">']
     parts.append(_plot("share of drifted columns", timeline(
-        labels, {"share": [c.get("share") for c in chunks]},
-        alerts=[bool(c.get("drifted")) for c in chunks])))
-    names = list(drifted)[:12]
-    for name in names:
+        labels, {"share": [chunk.share for chunk in chunks]},
+        alerts=[chunk.drifted for chunk in chunks])))
+    for name in list(drifted)[:12]:
         series: list[float | None] = []
         flags: list[bool] = []
         threshold = None
         for chunk in chunks:
-            column = next((c for c in chunk.get("columns", []) if c.get("name") == name), None)
-            deciding = [r for r in (column or {}).get("results", []) if r.get("deciding", True)]
+            column = next((c for c in chunk.columns if c.name == name), None)
+            deciding = [r for r in column.results if r.deciding] if column is not None else []
             # A distance reads better over time than p-values that shrink with chunk size.
             result = next((r for r in deciding if not _is_p(r)), deciding[0] if deciding else None)
-            if result is None:
+            if column is None or result is None:
                 series.append(None)
                 flags.append(False)
                 continue
-            is_p = _is_p(result)
-            series.append(result.get("adjusted_p_value") or result.get("p_value") if is_p
-                          else result.get("statistic"))
-            threshold = result.get("threshold")
-            flags.append(bool((column or {}).get("drifted")))
+            series.append(_figure(result))
+            threshold = result.threshold
+            flags.append(column.drifted)
         parts.append(_plot(f"{name} per chunk", timeline(labels, {name: series},
                                                          upper=threshold, alerts=flags)))
     parts.append("</div>")
     return "".join(parts)
 
 
-def _is_p(result: Mapping[str, Any]) -> bool:
-    return result.get("kind") == "p-value"
+def _is_p(result: MethodResult) -> bool:
+    return result.kind.value == "p-value"
 
 
 def _plot(title: str, svg: str) -> str:
@@ -155,20 +210,20 @@ def _plot(title: str, svg: str) -> str:
     return f'<div class="plot"><h3>{escape(title)}</h3>{svg}</div>'
 
 
-def _plots(columns: Sequence[Mapping[str, Any]]) -> str:
-    ordered = sorted(columns, key=lambda c: (not c.get("drifted"), str(c.get("name"))))
+def _plots(columns: Sequence[ColumnDrift]) -> str:
+    ordered = sorted(columns, key=lambda c: (not c.drifted, c.name))
     parts = ['<div class="grid">']
     for column in ordered[:MAX_PLOTS]:
-        hist = column.get("histogram")
-        if not hist:
+        hist = column.histogram
+        if hist is None:
             continue
-        series = {"reference": hist.get("reference", []), "current": hist.get("current", [])}
-        if hist.get("edges"):
-            svg = histogram(hist["edges"], series)
+        series = {"reference": list(hist.reference), "current": list(hist.current)}
+        if hist.edges:
+            svg = histogram(list(hist.edges), series)
         else:
-            svg = bars(hist.get("labels") or [], series)
-        flag = " (drifted)" if column.get("drifted") else ""
-        parts.append(_plot(f"{column.get('name')}{flag}", svg))
+            svg = bars(list(hist.labels or ()), series)
+        flag = " (drifted)" if column.drifted else ""
+        parts.append(_plot(f"{column.name}{flag}", svg))
     parts.append("</div>")
     if len(ordered) > MAX_PLOTS:
         parts.append(f'<p class="meta">Plots shown for {MAX_PLOTS} of {len(ordered)} columns, '

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, PrivateAttr
 
 from rasad._files import check_outputs, write_atomic
 from rasad.errors import InputError
 from rasad.registry import models
+from rasad.results import Result
 from rasad.tables._reader import read_table
 
 if TYPE_CHECKING:
@@ -21,20 +22,46 @@ if TYPE_CHECKING:
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-@dataclass(frozen=True)
-class BatchResult:
-    """What a batch scoring wrote, and what it noticed about the input."""
+class BatchResult(Result):
+    """What a batch scoring wrote, and what it noticed about the input.
+
+    The scored rows themselves are :attr:`frame`, kept out of the JSON (a result read
+    back from JSON has no frame).
+
+    >>> result = BatchResult(model="credit", version=2, rows=3, output="scores.csv")
+    >>> result.to_json()
+    '{"model":"credit","version":2,"rows":3,"output":"scores.csv","warnings":[]}'
+    >>> result.frame is None
+    True
+    """
 
     model: str
     version: int
     rows: int
     output: str | None
-    warnings: list[str] = field(default_factory=list)
-    frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    warnings: list[str] = Field(default_factory=list)
+    _frame: pd.DataFrame | None = PrivateAttr(default=None)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "rows": self.rows,
-                "output": self.output, "warnings": self.warnings}
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """The predictions (with declared id columns, probabilities and the model version)."""
+        return self._frame
+
+    @classmethod
+    def with_frame(cls, frame: pd.DataFrame, *, model: str, version: int, output: str | None,
+                   warnings: list[str]) -> BatchResult:
+        """The result of scoring that produced ``frame``."""
+        result = cls(model=model, version=version, rows=len(frame), output=output,
+                     warnings=warnings)
+        result._frame = frame  # private state: frozen applies to the fields only
+        return result
+
+    def __eq__(self, other: object) -> bool:
+        # What a result reports is its value; the frame is not compared (pandas frames
+        # have no single truth value), as it is not serialised.
+        if not isinstance(other, BatchResult):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
 
 
 def predict(ctx: Context, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
@@ -80,8 +107,9 @@ def predict(ctx: Context, name: str, data: str | os.PathLike[str] | pd.DataFrame
             "input": "pandas.DataFrame" if isinstance(data, pd.DataFrame) else str(
                 Path(data).resolve()),
             "output": str(out_path.resolve()) if out_path else None})
-    return BatchResult(name, model_version.version, len(result),
-                       str(out_path) if out_path else None, warnings, result)
+    return BatchResult.with_frame(result, model=name, version=model_version.version,
+                                  output=str(out_path) if out_path else None,
+                                  warnings=warnings)
 
 
 def _write_frame(frame: pd.DataFrame, tmp: Path, suffix: str) -> None:

@@ -219,3 +219,40 @@ class ReferenceProfileRow(Base):
     blob: Mapped[str] = mapped_column(String(64), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class PrincipalRow(Base):
+    """A person or service account; disabled, never deleted (audit events name it)."""
+
+    __tablename__ = "principals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    disabled_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class RoleGrantRow(Base):
+    """A role a principal holds now; the ledger keeps every grant and revocation."""
+
+    __tablename__ = "role_grants"
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(50), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    granted_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class ApiTokenRow(Base):
+    """An API token: its public id and the SHA-256 of its secret, never the secret."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"), nullable=False,
+                                              index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    roles: Mapped[str] = mapped_column(Text, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    expires_at: Mapped[str | None] = mapped_column(String(32))
+    revoked_at: Mapped[str | None] = mapped_column(String(32))

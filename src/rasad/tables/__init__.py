@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rasad.tables._reader import read_table, write_parquet
-    from rasad.tables.kinds import ColumnKind, KindPolicy, infer_kinds
+    from rasad.tables.column_kind import ColumnKind
+    from rasad.tables.kinds import KindPolicy, infer_kinds
     from rasad.tables.profile import ColumnProfile, TableProfile, profile_table
     from rasad.tables.signature import ColumnSpec, Signature, SignatureReport
 
 _HOMES = {
     "read_table": "_reader", "write_parquet": "_reader",
-    "ColumnKind": "kinds", "KindPolicy": "kinds", "infer_kinds": "kinds",
+    "ColumnKind": "column_kind", "KindPolicy": "kinds", "infer_kinds": "kinds",
     "ColumnProfile": "profile", "TableProfile": "profile", "profile_table": "profile",
     "ColumnSpec": "signature", "Signature": "signature", "SignatureReport": "signature",
 }

@@ -30,15 +30,20 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from rasad.errors import InputError
 from rasad.limits import MAX_COLUMNS_ENV, max_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported only for a DataFrame source: reading a file needs Arrow alone, so a
+# file read can start (and run in Arrow's threads) while the caller still imports pandas.
 
 CSV_SUFFIXES: Final[tuple[str, ...]] = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 PARQUET_SUFFIXES: Final[tuple[str, ...]] = (".parquet", ".pq")
@@ -102,9 +107,11 @@ def read_table(source: str | os.PathLike[str] | pd.DataFrame) -> pa.Table:
     rasad.errors.InputError: Cannot read 'loans.xlsx': unknown file type;
     use one of .csv, .csv.gz, .tsv, .tsv.gz, .parquet, .pq.
     """
-    if isinstance(source, pd.DataFrame):
-        return _read_frame(source)
     if not isinstance(source, (str, os.PathLike)):
+        import pandas as pd
+
+        if isinstance(source, pd.DataFrame):
+            return _read_frame(source)
         raise InputError(
             f"Cannot read a {type(source).__name__}: pass a file path or a pandas DataFrame."
         )
@@ -354,7 +361,10 @@ def _read_parquet(path: Path) -> pa.Table:
     try:
         # The schema (in the footer) says how wide the table is before any column is read.
         _check_width(len(pq.read_schema(path).names), f"'{path}'")
-        return pq.read_table(path, use_threads=True)
+        # ParquetFile reads the row groups in Arrow's threads like pq.read_table, without
+        # pyarrow.dataset, whose import also imports pandas.
+        with pq.ParquetFile(path) as parquet:
+            return parquet.read(use_threads=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(

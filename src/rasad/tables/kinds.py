@@ -23,7 +23,6 @@ identifier and time columns.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -36,25 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rasad.errors import InputError
-
-
-class ColumnKind(enum.StrEnum):
-    """How rasad treats a column.
-
-    Examples
-    --------
-    >>> ColumnKind("numeric") is ColumnKind.NUMERIC
-    True
-    >>> str(ColumnKind.IDENTIFIER)
-    'identifier'
-    """
-
-    NUMERIC = "numeric"
-    CATEGORICAL = "categorical"
-    BOOLEAN = "boolean"
-    DATETIME = "datetime"
-    TEXT = "text"
-    IDENTIFIER = "identifier"
+from rasad.tables.column_kind import ColumnKind
 
 
 @dataclass(frozen=True)

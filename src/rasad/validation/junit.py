@@ -38,7 +38,7 @@ def to_junit(report: ValidationReport, name: str) -> str:
         XML text: one ``testcase`` per result (``classname`` the suite name plus the
         column, ``name`` the check), with a ``failure`` element for each failed check
         of severity error. Example rows are quoted masked (see
-        :meth:`ValidationReport.to_dict`), so the file holds no raw text values.
+        :meth:`ValidationReport.masked`), so the file holds no raw text values.
     """
     suite = ET.Element("testsuite", {
         "name": name,
@@ -54,9 +54,7 @@ def to_junit(report: ValidationReport, name: str) -> str:
         })
         if result.passed:
             continue
-        examples = ", ".join(
-            f"row {e['row']}: {e['value']!r}" for e in result.to_dict(mask=True)["examples"]
-        )
+        examples = ", ".join(f"row {e.row}: {e.value!r}" for e in result.masked().examples)
         text = result.message + (f" Examples: {examples}." if examples else "")
         if result.severity is Severity.ERROR:
             failure = ET.SubElement(case, "failure", {

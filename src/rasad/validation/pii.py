@@ -65,15 +65,16 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field, ValidationError, computed_field, model_validator
 
 from rasad.errors import InputError, NotFoundError
+from rasad.results import Result
 from rasad.tables import read_table
 from rasad.validation._pii_patterns import (
     ANY_INTEGER_PREFILTER,
@@ -108,8 +109,7 @@ class Basis(enum.StrEnum):
     BOTH = "both"
 
 
-@dataclass(frozen=True)
-class PIIPolicy:
+class PIIPolicy(Result):
     """The thresholds of :func:`scan`.
 
     Parameters
@@ -140,7 +140,21 @@ class PIIPolicy:
     max_examples: int = 3
     seed: int = 0
 
-    def __post_init__(self) -> None:
+    def __init__(self, *, min_matches: int = 1, min_share: float = 0.3,
+                 min_checksum_share: float = 0.3, max_examples: int = 3,
+                 seed: int = 0) -> None:
+        # pydantic wraps the InputError of the validator below; a caller gets it bare.
+        values: dict[str, Any] = {
+            "min_matches": min_matches, "min_share": min_share,
+            "min_checksum_share": min_checksum_share, "max_examples": max_examples,
+            "seed": seed}
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise _input_error(error) from None
+
+    @model_validator(mode="after")
+    def _in_range(self) -> PIIPolicy:
         for name in ("min_share", "min_checksum_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -149,19 +163,21 @@ class PIIPolicy:
             raise InputError(f"PIIPolicy max_examples is {self.max_examples}; use 0 or more.")
         if self.min_matches < 1:
             raise InputError(f"PIIPolicy min_matches is {self.min_matches}; use 1 or more.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "min_matches": self.min_matches,
-            "min_share": self.min_share,
-            "min_checksum_share": self.min_checksum_share,
-            "max_examples": self.max_examples,
-            "seed": self.seed,
-        }
+        return self
 
 
-@dataclass(frozen=True)
-class PIIFinding:
+def _input_error(error: ValidationError) -> InputError:
+    """The InputError a validator raised, or one naming the field pydantic rejected."""
+    for item in error.errors():
+        original = (item.get("ctx") or {}).get("error")
+        if isinstance(original, InputError):
+            return original
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "value"
+    return InputError(f"PIIPolicy {where}: {first['msg']} (got {first['input']!r}).")
+
+
+class PIIFinding(Result):
     """One kind of personal data in one column.
 
     ``matches`` counts the checked values holding the kind (for checksum kinds, a
@@ -173,65 +189,62 @@ class PIIFinding:
     kind: PIIKind
     basis: Basis
     matches: int
-    checked: int
-    examples: tuple[str, ...] = ()
-    failed_checksum: int = 0
-    checksum: bool = False
     in_text: int = 0
+    checked: int
+    checksum: bool = False
+    failed_checksum: int = 0
+    examples: tuple[str, ...] = ()
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def share(self) -> float:
         """Matches over checked values (0 when nothing was checked)."""
         return self.matches / self.checked if self.checked else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "basis": self.basis.value,
-            "matches": self.matches,
-            "in_text": self.in_text,
-            "checked": self.checked,
-            "share": self.share,
-            "checksum": self.checksum,
-            "failed_checksum": self.failed_checksum,
-            "examples": list(self.examples),
-        }
 
-
-@dataclass(frozen=True)
-class ColumnPII:
+class ColumnPII(Result):
     """Everything the scan found in one column."""
 
     column: str
     findings: tuple[PIIFinding, ...] = ()
     protected: bool = False
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def kinds(self) -> tuple[PIIKind, ...]:
         """The kinds found, then :attr:`PIIKind.PROTECTED_ATTRIBUTE` if declared."""
         kinds = tuple(finding.kind for finding in self.findings)
         return kinds + ((PIIKind.PROTECTED_ATTRIBUTE,) if self.protected else ())
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "kinds": [kind.value for kind in self.kinds],
-            "protected": self.protected,
-            "findings": [finding.to_dict() for finding in self.findings],
-        }
+
+def _absent(value: Any) -> bool:
+    return value is None
 
 
-@dataclass(frozen=True)
-class PIIReport:
-    """The result of :func:`scan`: the columns holding personal data, in table order."""
+class PIIReport(Result):
+    """The result of :func:`scan`: the columns holding personal data, in table order.
 
-    columns: tuple[ColumnPII, ...]
+    ``data`` names what was scanned when the caller says so (the CLI and the project
+    services do); it is left out of the JSON when unset.
+
+    >>> report = scan(pa.table({"email": ["a@example.com"]}))
+    >>> data = report.to_dict()
+    >>> data["found"], data["columns"][0]["kinds"], data["columns"][0]["findings"][0]["examples"]
+    (True, ['email'], ['a***@e***.com'])
+    >>> PIIReport.from_dict(data) == report, "data" in report.labelled("mail.csv").to_dict()
+    (True, True)
+    """
+
+    data: str | None = Field(default=None, exclude_if=_absent,
+                             description="The data scanned: a path or NAME@VERSION.")
     rows: int
     sampled_rows: int
     columns_scanned: int
     missing_protected: tuple[str, ...] = ()
-    policy: PIIPolicy = field(default_factory=PIIPolicy)
+    policy: PIIPolicy = Field(default_factory=PIIPolicy)
+    columns: tuple[ColumnPII, ...]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def found(self) -> bool:
         """True when any column holds personal data (protected attributes aside)."""
@@ -247,16 +260,9 @@ class PIIReport:
             f"Column {name!r} holds no personal data in this report; reported columns: "
             f"{listed}.")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "sampled_rows": self.sampled_rows,
-            "columns_scanned": self.columns_scanned,
-            "found": self.found,
-            "missing_protected": list(self.missing_protected),
-            "policy": self.policy.to_dict(),
-            "columns": [column.to_dict() for column in self.columns],
-        }
+    def labelled(self, data: str) -> PIIReport:
+        """A copy naming the data scanned (``data`` in the JSON)."""
+        return self.model_copy(update={"data": data})
 
     def to_rows(self) -> list[tuple[str, ...]]:
         """One row of strings per finding (and per protected attribute), see TABLE_COLUMNS."""
@@ -331,7 +337,8 @@ def scan(data: pd.DataFrame | pa.Table | str | os.PathLike[str], *,
     for name in table.column_names:
         findings = _scan_column(name, table.column(name), policy)
         if findings or name in protected:
-            results.append(ColumnPII(name, findings, protected=name in protected))
+            results.append(ColumnPII(column=name, findings=findings,
+                                     protected=name in protected))
     return PIIReport(
         columns=tuple(results), rows=rows, sampled_rows=table.num_rows,
         columns_scanned=table.num_columns,
@@ -427,7 +434,8 @@ def _value_finding(name: str, candidates: pa.ChunkedArray, checked: int, rule: V
     elif matched < policy.min_matches or (by_share and matched / checked < policy.min_share):
         return None
     basis = Basis.BOTH if name_suggests(name, rule.kind) else Basis.VALUES
-    return PIIFinding(rule.kind, basis, matched, checked, tuple(examples),
+    return PIIFinding(kind=rule.kind, basis=basis, matches=matched, checked=checked,
+                      examples=tuple(examples),
                       failed_checksum=shaped - matched if rule.checksum else 0,
                       checksum=rule.checksum, in_text=inside)
 
@@ -451,8 +459,8 @@ def _name_finding(kind: PIIKind, values: pa.ChunkedArray, policy: PIIPolicy) -> 
     else:
         matched = 0
     both = checked > 0 and matched / checked >= policy.min_share
-    return PIIFinding(kind, Basis.BOTH if both else Basis.COLUMN_NAME, matched, checked,
-                      tuple(examples))
+    return PIIFinding(kind=kind, basis=Basis.BOTH if both else Basis.COLUMN_NAME,
+                      matches=matched, checked=checked, examples=tuple(examples))
 
 
 __all__ = [

@@ -22,22 +22,35 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydantic import BeforeValidator, Field, WithJsonSchema, computed_field
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier
 
 from rasad.errors import InputError, NotFoundError
+from rasad.results import Result
 from rasad.tables import ColumnKind, infer_kinds, read_table
 
 
-@dataclass(frozen=True)
-class QualityPolicy:
+def _nan_if_none(value: Any) -> Any:
+    return math.nan if value is None else value
+
+
+Bound = Annotated[
+    float,
+    BeforeValidator(_nan_if_none),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "null"}],
+                    "description": "null when the column has no numeric value"}),
+]
+"""An outlier bound: NaN for a column without values, written as ``null`` and read back."""
+
+
+class QualityPolicy(Result):
     """Thresholds of :func:`quality`.
 
     Parameters
@@ -77,8 +90,7 @@ class QualityPolicy:
 DEFAULT_QUALITY_POLICY: Final[QualityPolicy] = QualityPolicy()
 
 
-@dataclass(frozen=True)
-class ColumnQuality:
+class ColumnQuality(Result):
     """Per-column facts: kind, missing values, distinct values."""
 
     name: str
@@ -88,19 +100,17 @@ class ColumnQuality:
     n_unique: int
 
 
-@dataclass(frozen=True)
-class Outliers:
+class Outliers(Result):
     """IQR-rule outliers of one numeric column."""
 
     column: str
     count: int
     share: float
-    lower: float
-    upper: float
+    lower: Bound
+    upper: Bound
 
 
-@dataclass(frozen=True)
-class ClassBalance:
+class ClassBalance(Result):
     """Class counts of the target, most frequent first, and whether it is imbalanced."""
 
     counts: tuple[tuple[str, int], ...]
@@ -108,8 +118,7 @@ class ClassBalance:
     imbalanced: bool
 
 
-@dataclass(frozen=True)
-class Leakage:
+class Leakage(Result):
     """A feature that predicts the target almost perfectly on its own."""
 
     column: str
@@ -117,10 +126,27 @@ class Leakage:
     score: float
 
 
-@dataclass(frozen=True)
-class QualityReport:
-    """The result of :func:`quality`; render with :meth:`to_dict` or :meth:`to_rows`."""
+def _absent(value: Any) -> bool:
+    return value is None
 
+
+class QualityReport(Result):
+    """The result of :func:`quality`; render with :meth:`to_json` or :meth:`to_rows`.
+
+    ``data`` names what was checked when the caller says so (the CLI and the project
+    services do); it is left out of the JSON when unset. ``issues`` in the JSON is
+    :meth:`issues`.
+
+    >>> report = quality(pd.DataFrame({"x": [1.0, 2.0, None], "k": ["a", "a", "a"]}))
+    >>> data = report.to_dict()
+    >>> data["issues"], data["columns"][0]["kind"]
+    (['constant column k', 'column x missing 0.333'], 'numeric')
+    >>> QualityReport.from_dict(data) == report
+    True
+    """
+
+    data: str | None = Field(default=None, exclude_if=_absent,
+                             description="The data checked: a path or NAME@VERSION.")
     rows: int
     columns: tuple[ColumnQuality, ...]
     duplicate_rows: int
@@ -131,7 +157,7 @@ class QualityReport:
     target: str | None = None
     balance: ClassBalance | None = None
     leakage: tuple[Leakage, ...] = ()
-    policy: QualityPolicy = field(default=DEFAULT_QUALITY_POLICY)
+    policy: QualityPolicy = DEFAULT_QUALITY_POLICY
 
     def outlier(self, column: str) -> Outliers:
         """The outliers of numeric column ``column``."""
@@ -157,13 +183,15 @@ class QualityReport:
                   if c.missing]
         return tuple(lines)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report as a JSON-ready dict."""
-        data = asdict(self)
-        for column in data["columns"]:
-            column["kind"] = column["kind"].value
-        data["issues"] = list(self.issues())
-        return data
+    @computed_field(alias="issues")  # type: ignore[prop-decorator]
+    @property
+    def issue_lines(self) -> tuple[str, ...]:
+        """:meth:`issues`, as the JSON carries them (``issues``)."""
+        return self.issues()
+
+    def labelled(self, data: str) -> QualityReport:
+        """A copy naming the data checked (``data`` in the JSON)."""
+        return self.model_copy(update={"data": data})
 
     def to_rows(self) -> list[tuple[str, str, str, str, str]]:
         """A terminal table: a header, then one row per column.
@@ -234,9 +262,9 @@ def quality(
     columns = []
     for name in frame.columns:
         missing = int(frame[name].isna().sum())
-        columns.append(ColumnQuality(name, kinds[name], missing,
-                                     missing / rows if rows else 0.0,
-                                     int(frame[name].nunique(dropna=True))))
+        columns.append(ColumnQuality(name=name, kind=kinds[name], missing=missing,
+                                     missing_share=missing / rows if rows else 0.0,
+                                     n_unique=int(frame[name].nunique(dropna=True))))
     duplicates = int(frame.duplicated().sum())
     constant = tuple(c.name for c in columns if c.n_unique <= 1)
     high = tuple(c.name for c in columns if c.kind in (ColumnKind.CATEGORICAL, ColumnKind.TEXT)
@@ -261,16 +289,17 @@ def quality(
 def _outliers(name: str, series: pd.Series, policy: QualityPolicy) -> Outliers:
     values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=float)
     if len(values) == 0:
-        return Outliers(name, 0, 0.0, math.nan, math.nan)
+        return Outliers(column=name, count=0, share=0.0, lower=math.nan, upper=math.nan)
     q1, q3 = np.quantile(values, [0.25, 0.75])
     if q3 == q1:
         # A zero spread (a 0/1 flag, a mostly-constant count) would make every other
         # value an "outlier": Tukey's rule says nothing about such columns.
-        return Outliers(name, 0, 0.0, float(q1), float(q3))
+        return Outliers(column=name, count=0, share=0.0, lower=float(q1), upper=float(q3))
     spread = policy.iqr_factor * (q3 - q1)
     lower, upper = float(q1 - spread), float(q3 + spread)
     count = int(((values < lower) | (values > upper)).sum())
-    return Outliers(name, count, count / len(series), lower, upper)
+    return Outliers(column=name, count=count, share=count / len(series), lower=lower,
+                    upper=upper)
 
 
 def _balance(series: pd.Series, policy: QualityPolicy) -> ClassBalance | None:
@@ -280,7 +309,8 @@ def _balance(series: pd.Series, policy: QualityPolicy) -> ClassBalance | None:
     pairs = tuple(sorted(((str(k), int(v)) for k, v in counts.items()),
                          key=lambda kv: (-kv[1], kv[0])))
     share = pairs[-1][1] / sum(count for _, count in pairs)
-    return ClassBalance(pairs, share, share < policy.min_class_share)
+    return ClassBalance(counts=pairs, minority_share=share,
+                        imbalanced=share < policy.min_class_share)
 
 
 def _leakage(frame: pd.DataFrame, target: str, features: list[str],
@@ -301,7 +331,7 @@ def _leakage(frame: pd.DataFrame, target: str, features: list[str],
                 continue
             score = abs(float(x.corr(y, method="spearman")))
             if score >= policy.leakage_auc:
-                found.append(Leakage(name, "|Spearman|", round(score, 6)))
+                found.append(Leakage(column=name, metric="|Spearman|", score=round(score, 6)))
         return tuple(found)
     labels = y.astype(str).to_numpy()
     if min(pd.Series(labels).value_counts()) < policy.leakage_folds:
@@ -314,7 +344,7 @@ def _leakage(frame: pd.DataFrame, target: str, features: list[str],
             continue
         score = _cv_auc(x, labels, folds, policy.seed)
         if score >= policy.leakage_auc:
-            found.append(Leakage(name, "ROC AUC", round(score, 6)))
+            found.append(Leakage(column=name, metric="ROC AUC", score=round(score, 6)))
     return tuple(found)
 
 

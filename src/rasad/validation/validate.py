@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow
+from pydantic import AliasChoices, Field, computed_field
 
+from rasad.results import Result
 from rasad.tables import read_table
 from rasad.validation.schema import CheckKind, ColumnSchema, Severity, TableSchema
 
@@ -39,16 +40,19 @@ _TRUE: Final[frozenset[str]] = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE: Final[frozenset[str]] = frozenset({"false", "0", "no", "f", "n"})
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(Result):
     """One failing row: its position in the input and its value (None when missing)."""
 
     row: int
-    value: Any
+    value: Any = None
 
-    def to_dict(self, mask: bool = False) -> dict[str, Any]:
-        """The example as a JSON-ready dict; ``mask`` hides text (see :func:`mask_value`)."""
-        return {"row": self.row, "value": mask_value(self.value) if mask else self.value}
+    def masked(self) -> Example:
+        """A copy with the value masked (see :func:`mask_value`).
+
+        >>> Example(row=3, value="Fatimah").masked()
+        Example(row=3, value='F*****h')
+        """
+        return self.model_copy(update={"value": mask_value(self.value)})
 
 
 def mask_value(value: Any) -> Any:
@@ -66,8 +70,11 @@ def mask_value(value: Any) -> Any:
     return value[0] + "*" * (len(value) - 2) + value[-1]
 
 
-@dataclass(frozen=True)
-class CheckResult:
+def _absent(value: Any) -> bool:
+    return value is None
+
+
+class CheckResult(Result):
     """The outcome of one check on one column (``column`` None for table checks).
 
     ``failing`` counts failing rows (for ``row_count``, the row count itself) and
@@ -84,24 +91,38 @@ class CheckResult:
     examples: tuple[Example, ...] = ()
     message: str = ""
 
-    def to_dict(self, mask: bool = False) -> dict[str, Any]:
-        """The result as a JSON-ready dict."""
-        return {
-            "check": self.check.value,
-            "column": self.column,
-            "severity": self.severity.value,
-            "passed": self.passed,
-            "failing": self.failing,
-            "share": self.share,
-            "examples": [example.to_dict(mask) for example in self.examples],
-            "message": self.message,
-        }
+    def masked(self) -> CheckResult:
+        """A copy with every example's value masked."""
+        return self.model_copy(update={"examples": tuple(e.masked() for e in self.examples)})
 
 
-@dataclass(frozen=True)
-class ValidationReport:
-    """Every check run by :func:`validate`, passed or failed, in a fixed order."""
+class ValidationReport(Result):
+    """Every check run by :func:`validate`, passed or failed, in a fixed order.
 
+    Its JSON carries the raw values of failing rows; :meth:`masked` hides text values
+    (first and last character kept) and is what rasad stores and prints, since an
+    identifier or free-text column can hold personal data. ``data`` and ``schema``
+    name what was validated against what when the caller says so (the CLI and the
+    project services do); they are left out of the JSON when unset.
+
+    >>> from rasad.validation import infer_schema
+    >>> import pandas as pd
+    >>> schema = infer_schema(pd.DataFrame({"city": ["Riyadh", "Jeddah"]}))
+    >>> report = validate(pd.DataFrame({"city": ["Riyadh", "Atlantis"]}), schema)
+    >>> [e.value for r in report.errors for e in r.examples]
+    ['Atlantis']
+    >>> [e["value"] for r in report.masked().to_dict()["results"] for e in r["examples"]]
+    ['A******s']
+    >>> report.to_dict()["errors"], ValidationReport.from_json(report.to_json()) == report
+    (1, True)
+    """
+
+    data: str | None = Field(default=None, exclude_if=_absent,
+                             description="The data validated: a path or NAME@VERSION.")
+    schema_label: str | None = Field(
+        default=None, exclude_if=_absent, serialization_alias="schema",
+        validation_alias=AliasChoices("schema", "schema_label"),
+        description="The schema it was validated against.")
     rows: int
     results: tuple[CheckResult, ...]
 
@@ -120,28 +141,34 @@ class ValidationReport:
         """Failed checks of severity warning."""
         return tuple(r for r in self.failures if r.severity is Severity.WARNING)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         """True when no check of severity error failed."""
         return not self.errors
 
-    def to_dict(self, mask: bool = False) -> dict[str, Any]:
-        """The report as a JSON-ready dict.
+    @computed_field(alias="errors")  # type: ignore[prop-decorator]
+    @property
+    def error_count(self) -> int:
+        """How many checks of severity error failed (``errors`` in the JSON)."""
+        return len(self.errors)
 
-        Parameters
-        ----------
-        mask : bool
-            Mask text examples (first and last character kept): use it before storing
-            or sending a report, since an identifier or free-text column can hold
-            personal data.
+    @computed_field(alias="warnings")  # type: ignore[prop-decorator]
+    @property
+    def warning_count(self) -> int:
+        """How many checks of severity warning failed (``warnings`` in the JSON)."""
+        return len(self.warnings)
+
+    def masked(self) -> ValidationReport:
+        """A copy with every example's text value masked (see :func:`mask_value`).
+
+        Use it before storing, printing or sending a report.
         """
-        return {
-            "rows": self.rows,
-            "ok": self.ok,
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
-            "results": [result.to_dict(mask) for result in self.results],
-        }
+        return self.model_copy(update={"results": tuple(r.masked() for r in self.results)})
+
+    def labelled(self, data: str, schema: str) -> ValidationReport:
+        """A copy naming the data validated and the schema it was validated against."""
+        return self.model_copy(update={"data": data, "schema_label": schema})
 
 
 def validate(
@@ -361,7 +388,8 @@ def _from_mask(
     what: str,
 ) -> CheckResult:
     positions = np.flatnonzero(bad)
-    examples = [Example(int(p), _plain(original.iloc[p])) for p in positions[:MAX_EXAMPLES]]
+    examples = [Example(row=int(p), value=_plain(original.iloc[p]))
+                for p in positions[:MAX_EXAMPLES]]
     message = ""
     if len(positions):
         message = f"Column '{column.name}': {len(positions)} of {rows} {what}"
@@ -411,8 +439,9 @@ def _table_results(frame: pd.DataFrame, schema: TableSchema, rows: int) -> list[
         message = (f"The table has {rows} rows; the schema allows "
                    f"{schema.min_rows if schema.min_rows is not None else 0} to "
                    f"{schema.max_rows if schema.max_rows is not None else 'any number'}.")
-    results.append(CheckResult(CheckKind.ROW_COUNT, None, severity, not message,
-                               rows if message else 0, 1.0 if message else 0.0, (), message))
+    results.append(CheckResult(
+        check=CheckKind.ROW_COUNT, column=None, severity=severity, passed=not message,
+        failing=rows if message else 0, share=1.0 if message else 0.0, message=message))
     if schema.max_duplicate_share is not None and rows:
         duplicated = _duplicated_rows(frame)
         count = int(duplicated.sum())
@@ -420,11 +449,12 @@ def _table_results(frame: pd.DataFrame, schema: TableSchema, rows: int) -> list[
         positions = np.flatnonzero(duplicated)[:MAX_EXAMPLES]
         failed = share > schema.max_duplicate_share
         results.append(CheckResult(
-            CheckKind.DUPLICATE_ROWS, None, schema.severity_of(CheckKind.DUPLICATE_ROWS),
-            not failed, count if failed else 0, share if failed else 0.0,
-            tuple(Example(int(p), None) for p in positions) if failed else (),
-            f"{count} of {rows} rows repeat an earlier row (share {share:.4g}, allowed "
-            f"{schema.max_duplicate_share:g})." if failed else "",
+            check=CheckKind.DUPLICATE_ROWS, column=None,
+            severity=schema.severity_of(CheckKind.DUPLICATE_ROWS), passed=not failed,
+            failing=count if failed else 0, share=share if failed else 0.0,
+            examples=tuple(Example(row=int(p)) for p in positions) if failed else (),
+            message=f"{count} of {rows} rows repeat an earlier row (share {share:.4g}, "
+                    f"allowed {schema.max_duplicate_share:g})." if failed else "",
         ))
     return results
 

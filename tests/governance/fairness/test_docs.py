@@ -33,3 +33,13 @@ def test_docs_favourable_outcome_example(capsys: pytest.CaptureFixture[str]) -> 
                 for line in block.splitlines() if re.match(r"# [01] ", line)]
     assert capsys.readouterr().out.strip().splitlines() == expected == [
         "1 0.08 fail", "0 0.9 pass"]
+
+
+def test_docs_service_example(capsys: pytest.CaptureFixture[str]) -> None:
+    block = _blocks()[2]
+    namespace = _run(block)
+    namespace["project"].close()  # type: ignore[attr-defined]
+    expected = [line.removeprefix("# ") for line in block.splitlines()
+                if line.startswith("# ")]
+    assert capsys.readouterr().out.strip().splitlines() == expected == [
+        "credit-risk@1 loans@1 True", "True"]

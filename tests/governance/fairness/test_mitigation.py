@@ -18,13 +18,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from rasad.artifacts.skops import dump_model, load_model
-from rasad.errors import InputError
+from rasad.errors import InputError, NotFoundError
 from rasad.examples import generate_portfolio
 from rasad.governance.fairness.mitigation import (
     Constraint,
     EvaluatedOn,
     ExponentiatedGradientClassifier,
     Method,
+    MitigationResult,
     Objective,
     ThresholdOptimizedClassifier,
     group_labels,
@@ -82,7 +83,16 @@ def test_threshold_optimizer_reduces_demographic_parity_on_held_out_data(
     predicted = result.estimator.predict(test)
     assert after == demographic_parity_difference(test["default"], predicted,
                                                   sensitive_features=test["nationality"])
-    json.dumps(result.to_dict())
+    # The JSON form names the estimator's class; read back, it holds the reports only.
+    data = json.loads(result.to_json())
+    assert list(data) == ["method", "constraint", "sensitive_columns", "estimator",
+                          "evaluated_on", "before", "after"]
+    assert data["estimator"] == "ThresholdOptimizedClassifier"
+    assert data["method"] == "threshold_optimizer" and data["evaluated_on"] == "test"
+    loaded = MitigationResult.from_dict(data)
+    assert loaded.to_dict() == data and loaded.compare("nationality") == (before, after)
+    with pytest.raises(NotFoundError, match="keeps only the estimator's class name"):
+        loaded.estimator  # noqa: B018 - the property raises
 
 
 def test_threshold_wrapper_predicts_what_fairlearn_predicts(train: pd.DataFrame,

@@ -84,18 +84,18 @@ def test_text_labels_give_the_same_numbers_as_their_codes(
     text = assess(credit["default"].map(words).rename("decision"), credit["pred"].map(words),
                   credit[["age"]], credit["proba_0"], favorable="approved", n_boot=200)
     assert text.to_dict()["attributes"] == approvals.to_dict()["attributes"]
-    assert text.outcome == Outcome("approved", "refused", "decision")
+    assert text.outcome == Outcome(favorable="approved", unfavorable="refused", target="decision")
 
 
 def test_the_report_says_which_outcome_it_measured(approvals: FairnessReport) -> None:
-    assert approvals.outcome == Outcome(0, 1, "default", declared=True)
+    assert approvals.outcome == Outcome(favorable=0, unfavorable=1, target="default", declared=True)
     assert approvals.to_dict()["outcome"] == {
         "target": "default", "favorable": 0, "unfavorable": 1, "declared": True,
         "description": "default = 0 is the favourable outcome; rates count "
                        "predictions of 0"}
     assumed = assess(np.array([0, 1] * 50), np.array([0, 1] * 50),
                      np.array(["a"] * 50 + ["b"] * 50), n_boot=100)
-    assert assumed.outcome == Outcome(1, 0, None, declared=False)
+    assert assumed.outcome == Outcome(favorable=1, unfavorable=0, target=None, declared=False)
     assert "assumed: none declared" in assumed.to_dict()["outcome"]["description"]
 
 

@@ -9,7 +9,12 @@ a :class:`Verdict`. Every rate counts the favourable outcome (``favorable=``, th
 positive label 1 when none is declared; :class:`Outcome`). Point estimates are
 Fairlearn's; intervals are rasad's vectorised bootstrap
 (:mod:`rasad.governance.fairness.bootstrap`). Numeric attributes are binned
-(:mod:`rasad.governance.fairness.groups`). See ``docs/fairness.md``.
+(:mod:`rasad.governance.fairness.groups`). Reports are typed results
+(:class:`rasad.results.Result`) with one JSON form. See ``docs/fairness.md``.
+
+Assessing a registered model on a project's dataset, and storing the report, is the
+service :mod:`rasad.governance.fairness.service`; this package never imports it, so
+it needs no project.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -48,6 +53,7 @@ from rasad.governance.fairness.report import (
     AttributeResult,
     DisparityResult,
     Estimate,
+    FairnessAssessment,
     FairnessReport,
     GroupMetric,
     GroupResult,
@@ -78,6 +84,7 @@ __all__ = [
     "Estimate",
     "EvaluatedOn",
     "ExponentiatedGradientClassifier",
+    "FairnessAssessment",
     "FairnessPolicy",
     "FairnessReport",
     "GroupMetric",

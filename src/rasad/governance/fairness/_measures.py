@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from rasad.governance.fairness.report import GroupMetric, Measure
+from rasad.governance.fairness.terms import GroupMetric, Measure
 
 FloatArray = npt.NDArray[np.float64]
 

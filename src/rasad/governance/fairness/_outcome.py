@@ -25,7 +25,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from rasad.errors import InputError
-from rasad.governance.fairness.report import Label, Outcome
+from rasad.governance.fairness.report import Outcome
+from rasad.governance.fairness.terms import Label
 
 BACKWARDS_AUC = 0.25
 """Scores whose ROC AUC against the predictions is below this rank the other outcome."""
@@ -183,8 +184,9 @@ def code_outcomes(y_true: Any, y_pred: Any, favorable: Label | None
                          f"{prediction}; they hold {_listed(values)}. Set the favourable "
                          f"outcome to one of those values.")
     others = [v for v in values if v != key]
-    outcome = Outcome(_value(key), _value(others[0]) if others else None,
-                      None if target == "y_true" else str(y_true.name),
+    outcome = Outcome(favorable=_value(key),
+                      unfavorable=_value(others[0]) if others else None,
+                      target=None if target == "y_true" else str(y_true.name),
                       declared=favorable is not None)
     return ((true_keys == key).astype(np.int64), (pred_keys == key).astype(np.int64),
             outcome)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -216,15 +215,16 @@ def _assess_attribute(attribute: Attribute, y_true: npt.NDArray[np.int64],
 
     groups = []
     for i, label in enumerate(attribute.labels):
-        metrics = MappingProxyType({
-            metric: Estimate(float(points[metric][i]), float(intervals[metric][0][i]),
-                             float(intervals[metric][1][i]))
-            if not np.isnan(points[metric][i]) else Estimate(float("nan"))
-            for metric in points})
+        metrics = {
+            metric: Estimate(value=float(points[metric][i]),
+                             lower=float(intervals[metric][0][i]),
+                             upper=float(intervals[metric][1][i]))
+            if not np.isnan(points[metric][i]) else Estimate(value=float("nan"))
+            for metric in points}
         groups.append(GroupResult(
             group=label, count=int(sizes["rows"][i]), positives=int(sizes["positives"][i]),
             negatives=int(sizes["negatives"][i]),
-            predicted_positives=int(sizes["predicted positives"][i]), metrics=metrics,
+            predicted_positives=int(sizes["predicted positives"][i]), metrics=dict(metrics),
             judged=bool(sizes["rows"][i] >= policy.min_group_size),
             reason=_group_reason(i, sizes, policy)))
 
@@ -353,5 +353,5 @@ def assess(y_true: Any, y_pred: Any, sensitive_features: Any, y_score: Any = Non
         rows=len(labels), attributes=results, verdict=verdict,
         reason=_report_reason(results, verdict), n_boot=n_boot,
         confidence=float(confidence), seed=seed,
-        policy=MappingProxyType(policy.to_dict()), has_scores=scores is not None,
+        policy=policy, has_scores=scores is not None,
         outcome=outcome)

@@ -42,7 +42,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from rasad.governance.fairness.report import GroupMetric
+from rasad.governance.fairness.terms import GroupMetric
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

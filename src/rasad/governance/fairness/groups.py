@@ -41,7 +41,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from rasad.errors import InputError
-from rasad.governance.fairness.report import AttributeKind
+from rasad.governance.fairness.terms import AttributeKind
 
 MAX_NUMERIC_CATEGORIES: Final = 10
 """A numeric column with more distinct values than this is binned."""

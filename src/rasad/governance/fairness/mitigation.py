@@ -53,7 +53,6 @@ from __future__ import annotations
 import enum
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -68,16 +67,19 @@ from fairlearn.reductions import (
     Moment,
     TruePositiveRateParity,
 )
+from pydantic import AliasChoices, Field
+from pydantic.json_schema import SkipJsonSchema
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from rasad.errors import InputError
+from rasad.errors import InputError, NotFoundError
 from rasad.governance.fairness.assess import assess
 from rasad.governance.fairness.groups import MISSING_LABEL
 from rasad.governance.fairness.report import FairnessReport, Measure
 from rasad.governance.fairness.verdict import FairnessPolicy
+from rasad.results import Result
 
 GROUP_SEPARATOR: Final = " | "
 """Joins the values of several sensitive columns into one group label."""
@@ -438,17 +440,39 @@ TRUSTED_TYPES: Final[tuple[str, ...]] = (
 """The type names a stored mitigated model adds to the trust policy."""
 
 
-@dataclass(frozen=True)
-class MitigationResult:
-    """A fitted mitigated estimator with its assessment before and after."""
+class MitigationResult(Result):
+    """A fitted mitigated estimator with its assessment before and after.
+
+    The JSON form names the estimator's class under ``"estimator"``; the fitted
+    estimator itself is not part of it (store it as a model: log it on a run and
+    register it). A result read back from JSON therefore has no :attr:`estimator`.
+    """
 
     method: Method
     constraint: Constraint
     sensitive_columns: tuple[str, ...]
-    estimator: MitigatedClassifier
+    estimator_type: str = Field(serialization_alias="estimator",
+                                validation_alias=AliasChoices("estimator", "estimator_type"))
     evaluated_on: EvaluatedOn
     before: FairnessReport
     after: FairnessReport
+    fitted_estimator: SkipJsonSchema[Any] = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def estimator(self) -> MitigatedClassifier:
+        """The fitted mitigated classifier.
+
+        Raises
+        ------
+        NotFoundError
+            When the result was read back from JSON, which holds only its class name.
+        """
+        if self.fitted_estimator is None:
+            raise NotFoundError(
+                f"This mitigation result was read from JSON, which keeps only the estimator's "
+                f"class name ({self.estimator_type}); load the registered model instead.")
+        fitted: MitigatedClassifier = self.fitted_estimator
+        return fitted
 
     def compare(self, attribute: str,
                 measure: Measure | str = Measure.DEMOGRAPHIC_PARITY_DIFFERENCE,
@@ -456,13 +480,6 @@ class MitigationResult:
         """Return a measure's value over all groups (Fairlearn's figure), before and after."""
         return (self.before.attribute(attribute).disparity(measure).value_all_groups,
                 self.after.attribute(attribute).disparity(measure).value_all_groups)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method.value, "constraint": self.constraint.value,
-                "sensitive_columns": list(self.sensitive_columns),
-                "estimator": type(self.estimator).__name__,
-                "evaluated_on": self.evaluated_on.value,
-                "before": self.before.to_dict(), "after": self.after.to_dict()}
 
 
 def mitigate(estimator: Any, X: pd.DataFrame, y: Any, sensitive_features: str | Sequence[str],
@@ -574,7 +591,10 @@ def mitigate(estimator: Any, X: pd.DataFrame, y: Any, sensitive_features: str | 
                       intersections=len(columns) > 1, policy=policy, n_boot=n_boot, seed=seed)
 
     before, after = report(base.predict(frame)), report(mitigated.predict(frame))
-    return MitigationResult(chosen, rule, columns, mitigated, where, before, after)
+    return MitigationResult(method=chosen, constraint=rule, sensitive_columns=columns,
+                            estimator_type=type(mitigated).__name__,
+                            fitted_estimator=mitigated, evaluated_on=where, before=before,
+                            after=after)
 
 
 __all__ = [

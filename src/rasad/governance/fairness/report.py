@@ -6,84 +6,37 @@ asked). Each attribute lists its groups (:class:`GroupResult`, every group metri
 :class:`Estimate` with its bootstrap interval) and its disparity measures
 (:class:`DisparityResult`, with the threshold, the verdict and the reason for it).
 
-``to_dict()`` renders every figure as JSON-ready data: enums become their string values
-and figures that do not exist (a rate with no denominator, an interval that was not
-computed) are ``None``, never NaN.
+Every class here is a :class:`rasad.results.Result`: ``to_dict()`` and ``to_json()``
+give the one JSON form (enums as their string values; figures that do not exist, such
+as a rate with no denominator or an interval that was not computed, as ``null``,
+never NaN), and ``from_dict()`` reads it back, including reports stored by rasad
+versions before these were pydantic models.
 
->>> Estimate(0.25, 0.2, 0.3).to_dict()
+>>> Estimate(value=0.25, lower=0.2, upper=0.3).to_dict()
 {'value': 0.25, 'lower': 0.2, 'upper': 0.3}
->>> Estimate(float("nan")).to_dict()
+>>> Estimate(value=float("nan")).to_dict()
 {'value': None, 'lower': None, 'upper': None}
 """
 
 from __future__ import annotations
 
-import enum
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from pydantic import Field, computed_field
 
 from rasad.errors import NotFoundError
+from rasad.governance.fairness.terms import (
+    AttributeKind,
+    Figure,
+    GroupMetric,
+    Label,
+    Measure,
+    Verdict,
+    finite,
+)
+from rasad.governance.fairness.verdict import FairnessPolicy
+from rasad.results import Result
 
 
-def finite(value: float | None) -> float | None:
-    """``value`` as a float, or None when it is None, NaN or infinite.
-
-    >>> finite(float("nan")) is None, finite(1)
-    (True, 1.0)
-    """
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-class GroupMetric(enum.StrEnum):
-    """A metric computed for each group."""
-
-    BASE_RATE = "base_rate"
-    SELECTION_RATE = "selection_rate"
-    TRUE_POSITIVE_RATE = "true_positive_rate"
-    FALSE_POSITIVE_RATE = "false_positive_rate"
-    PRECISION = "precision"
-    ACCURACY = "accuracy"
-    ROC_AUC = "roc_auc"
-
-
-class Measure(enum.StrEnum):
-    """A disparity measure between the groups of one attribute."""
-
-    DEMOGRAPHIC_PARITY_DIFFERENCE = "demographic_parity_difference"
-    DEMOGRAPHIC_PARITY_RATIO = "demographic_parity_ratio"
-    EQUALIZED_ODDS_DIFFERENCE = "equalized_odds_difference"
-    EQUALIZED_ODDS_RATIO = "equalized_odds_ratio"
-    EQUAL_OPPORTUNITY_DIFFERENCE = "equal_opportunity_difference"
-    DISPARATE_IMPACT_RATIO = "disparate_impact_ratio"
-    PREDICTIVE_PARITY_DIFFERENCE = "predictive_parity_difference"
-
-
-class Verdict(enum.StrEnum):
-    """The verdict on one measure, one attribute or a whole report.
-
-    ``PASS`` and ``FAIL`` need the whole confidence interval on one side of the
-    threshold; ``INCONCLUSIVE`` means it straddles the threshold (or that the measure
-    passes among the groups large enough to judge while a smaller group was left out);
-    ``NOT_JUDGED`` means fewer than two groups were large enough to compare.
-    """
-
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-    NOT_JUDGED = "not judged"
-
-
-Label = bool | int | float | str
-"""A label value: the favourable outcome is one of the values of the target column."""
-
-
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Result):
     """Which outcome the rates count: the favourable label value, and the other one.
 
     Every rate of a report is computed on the favourable outcome: the selection rate is
@@ -92,27 +45,27 @@ class Outcome:
 
     Parameters
     ----------
+    target : str or None
+        The label column's name, when the labels came as a named column.
     favorable : bool, int, float or str
         The label value that favours the person (a loan approved, no default).
     unfavorable : bool, int, float, str or None
         The other value; None when the data holds only the favourable one.
-    target : str or None
-        The label column's name, when the labels came as a named column.
     declared : bool
         False when no favourable outcome was declared and the positive label 1 was
         assumed.
 
     Examples
     --------
-    >>> Outcome(0, 1, "default").describe()
+    >>> Outcome(favorable=0, unfavorable=1, target="default").describe()
     'default = 0 is the favourable outcome; rates count predictions of 0'
-    >>> Outcome(1, 0, declared=False).describe()
+    >>> Outcome(favorable=1, unfavorable=0, declared=False).describe()
     'label = 1 is the favourable outcome (assumed: none declared); rates count predictions of 1'
     """
 
+    target: str | None = None
     favorable: Label
     unfavorable: Label | None
-    target: str | None = None
     declared: bool = True
 
     def describe(self) -> str:
@@ -121,39 +74,29 @@ class Outcome:
         return (f"{self.target or 'label'} = {self.favorable!s} is the favourable outcome"
                 f"{how}; rates count predictions of {self.favorable!s}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "favorable": self.favorable,
-                "unfavorable": self.unfavorable, "declared": self.declared,
-                "description": self.describe()}
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def description(self) -> str:
+        """:meth:`describe`, in the JSON form so that a reader needs no code to show it."""
+        return self.describe()
 
 
-ASSUMED_OUTCOME = Outcome(1, 0, declared=False)
+ASSUMED_OUTCOME = Outcome(favorable=1, unfavorable=0, declared=False)
 """The outcome when none is declared: the positive label 1 (labels coded 0/1)."""
 
 
-class AttributeKind(enum.StrEnum):
-    """How an attribute's groups were formed."""
+class Estimate(Result):
+    """A point estimate with its bootstrap percentile interval (None when not computed).
 
-    CATEGORICAL = "categorical"
-    BINNED = "binned"
-    INTERSECTION = "intersection"
+    ``value`` is NaN when the figure does not exist (a rate whose denominator is empty).
+    """
 
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with its bootstrap percentile interval (None when not computed)."""
-
-    value: float
+    value: Figure
     lower: float | None = None
     upper: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": finite(self.value), "lower": finite(self.lower),
-                "upper": finite(self.upper)}
 
-
-@dataclass(frozen=True)
-class GroupResult:
+class GroupResult(Result):
     """One group of one attribute.
 
     Parameters
@@ -164,13 +107,13 @@ class GroupResult:
     count, positives, negatives, predicted_positives : int
         Rows, rows whose label is the favourable outcome, rows whose label is the
         other outcome, rows predicted favourable (see :class:`Outcome`).
-    metrics : mapping of GroupMetric to Estimate
-        Every group metric that could be computed. A metric whose denominator is
-        zero (the true positive rate of a group with no positives) has a NaN value.
     judged : bool
         Whether the group has at least the policy's ``min_group_size`` rows.
     reason : str
         Why the group is or is not judged.
+    metrics : mapping of GroupMetric to Estimate
+        Every group metric that could be computed. A metric whose denominator is
+        zero (the true positive rate of a group with no positives) has a NaN value.
     """
 
     group: str
@@ -178,9 +121,9 @@ class GroupResult:
     positives: int
     negatives: int
     predicted_positives: int
-    metrics: Mapping[GroupMetric, Estimate]
     judged: bool
     reason: str
+    metrics: dict[GroupMetric, Estimate]
 
     def metric(self, name: GroupMetric | str) -> Estimate:
         """The estimate of ``name``; NotFoundError lists the metrics computed."""
@@ -192,21 +135,8 @@ class GroupResult:
                 f"Group {self.group!r} has no metric {str(name)!r}; it has {known}."
             ) from None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "count": self.count,
-            "positives": self.positives,
-            "negatives": self.negatives,
-            "predicted_positives": self.predicted_positives,
-            "judged": self.judged,
-            "reason": self.reason,
-            "metrics": {str(k): v.to_dict() for k, v in self.metrics.items()},
-        }
 
-
-@dataclass(frozen=True)
-class DisparityResult:
+class DisparityResult(Result):
     """One disparity measure of one attribute, with its verdict.
 
     Parameters
@@ -214,7 +144,8 @@ class DisparityResult:
     measure : Measure
         Which measure.
     value : float
-        The measure among the judged groups (those large enough for it).
+        The measure among the judged groups (those large enough for it); NaN when
+        no group is.
     lower, upper : float or None
         The bootstrap percentile interval of ``value``.
     value_all_groups : float
@@ -234,10 +165,10 @@ class DisparityResult:
     """
 
     measure: Measure
-    value: float
+    value: Figure
     lower: float | None
     upper: float | None
-    value_all_groups: float
+    value_all_groups: Figure
     threshold: float | None
     higher_is_better: bool
     verdict: Verdict | None
@@ -245,24 +176,14 @@ class DisparityResult:
     groups: tuple[str, ...]
     excluded: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "measure": str(self.measure),
-            "value": finite(self.value),
-            "lower": finite(self.lower),
-            "upper": finite(self.upper),
-            "value_all_groups": finite(self.value_all_groups),
-            "threshold": self.threshold,
-            "higher_is_better": self.higher_is_better,
-            "verdict": None if self.verdict is None else str(self.verdict),
-            "reason": self.reason,
-            "groups": list(self.groups),
-            "excluded": list(self.excluded),
-        }
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """``(lower, upper)`` when both ends exist, else None."""
+        lower, upper = finite(self.lower), finite(self.upper)
+        return None if lower is None or upper is None else (lower, upper)
 
 
-@dataclass(frozen=True)
-class AttributeResult:
+class AttributeResult(Result):
     """Everything a report says about one sensitive attribute.
 
     ``bins`` holds the edges used when a numeric attribute was binned (None otherwise);
@@ -271,11 +192,11 @@ class AttributeResult:
 
     name: str
     kind: AttributeKind
+    bins: tuple[Figure, ...] | None = None
+    bins_source: str | None = None
+    verdict: Verdict
     groups: tuple[GroupResult, ...]
     disparities: tuple[DisparityResult, ...]
-    verdict: Verdict
-    bins: tuple[float, ...] | None = None
-    bins_source: str | None = None
 
     def group(self, label: str) -> GroupResult:
         """The group labelled ``label``; NotFoundError lists the labels."""
@@ -294,38 +215,26 @@ class AttributeResult:
         raise NotFoundError(f"Attribute {self.name!r} has no measure {str(measure)!r}; "
                             f"it has {known}.")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": str(self.kind),
-            "bins": None if self.bins is None else [finite(b) for b in self.bins],
-            "bins_source": self.bins_source,
-            "verdict": str(self.verdict),
-            "groups": [g.to_dict() for g in self.groups],
-            "disparities": [d.to_dict() for d in self.disparities],
-        }
 
-
-@dataclass(frozen=True)
-class FairnessReport:
+class FairnessReport(Result):
     """The result of :func:`~rasad.governance.fairness.assess`.
 
     ``verdict`` is FAIL when any judged measure fails, PASS when every measure with a
     threshold passes, NOT_JUDGED when none could be judged, and INCONCLUSIVE otherwise.
-    ``policy`` is the policy as a dict (thresholds and minimum sizes actually applied);
-    ``outcome`` says which label value the rates count as favourable.
+    ``policy`` is the policy actually applied (its JSON lists every measure's
+    threshold); ``outcome`` says which label value the rates count as favourable.
     """
 
     rows: int
-    attributes: tuple[AttributeResult, ...]
     verdict: Verdict
     reason: str
     n_boot: int
     confidence: float
     seed: int
-    policy: Mapping[str, Any]
     has_scores: bool
     outcome: Outcome = ASSUMED_OUTCOME
+    policy: FairnessPolicy = Field(default_factory=FairnessPolicy)
+    attributes: tuple[AttributeResult, ...]
 
     @property
     def failed(self) -> bool:
@@ -340,16 +249,65 @@ class FairnessReport:
         names = ", ".join(repr(a.name) for a in self.attributes)
         raise NotFoundError(f"The report has no attribute {name!r}; it has {names}.")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "verdict": str(self.verdict),
-            "reason": self.reason,
-            "n_boot": self.n_boot,
-            "confidence": self.confidence,
-            "seed": self.seed,
-            "has_scores": self.has_scores,
-            "outcome": self.outcome.to_dict(),
-            "policy": dict(self.policy),
-            "attributes": [a.to_dict() for a in self.attributes],
-        }
+    def failures(self) -> list[str]:
+        """Each failed measure as ``"measure of 'attribute'"``, in report order.
+
+        >>> FairnessReport(rows=0, verdict="not judged", reason="", n_boot=100,
+        ...                confidence=0.95, seed=0, has_scores=False, attributes=()).failures()
+        []
+        """
+        return [f"{d.measure} of {a.name!r}" for a in self.attributes for d in a.disparities
+                if d.verdict is Verdict.FAIL]
+
+
+class FairnessAssessment(Result):
+    """A fairness report with what was assessed and where it was stored.
+
+    What :func:`rasad.governance.fairness.service.assess_model` returns and
+    ``rasad fairness --json`` prints.
+
+    Parameters
+    ----------
+    data : str
+        What was assessed, as people read it: ``"loans@1 scored by credit@1"`` or a
+        file path.
+    model, dataset : str or None
+        The model version and dataset version (``name@version``) when a registered
+        model scored a project dataset.
+    declared_in : str or None
+        Where the favourable outcome was declared; None when it was assumed.
+    result_id : int or None
+        The stored monitor result holding ``report``, when it was saved.
+    report : FairnessReport
+        The report itself.
+    """
+
+    data: str
+    model: str | None = None
+    dataset: str | None = None
+    declared_in: str | None = None
+    result_id: int | None = None
+    report: FairnessReport
+
+    @property
+    def failed(self) -> bool:
+        """Whether any measure failed."""
+        return self.report.failed
+
+
+__all__ = [
+    "ASSUMED_OUTCOME",
+    "AttributeKind",
+    "AttributeResult",
+    "DisparityResult",
+    "Estimate",
+    "FairnessAssessment",
+    "FairnessReport",
+    "GroupMetric",
+    "GroupResult",
+    "Label",
+    "Measure",
+    "Outcome",
+    "Verdict",
+    "finite",
+]

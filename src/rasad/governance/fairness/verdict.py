@@ -47,12 +47,14 @@ among the groups large enough for it, with the threshold:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from pydantic import BaseModel, Field, ValidationError, field_serializer, model_validator
+
 from rasad.errors import InputError
-from rasad.governance.fairness.report import GroupMetric, Measure, Verdict
+from rasad.governance.fairness.terms import GroupMetric, Measure, Verdict
+from rasad.results import Result
 
 DEFAULT_THRESHOLDS: Final[Mapping[Measure, float | None]] = MappingProxyType({
     Measure.DISPARATE_IMPACT_RATIO: 0.8,
@@ -94,57 +96,92 @@ def _measure(name: Measure | str) -> Measure:
             from None
 
 
-@dataclass(frozen=True)
-class FairnessPolicy:
+class FairnessPolicy(Result):
     """Thresholds and minimum sizes for fairness verdicts (see the module docstring).
 
     Parameters
     ----------
     thresholds : mapping of measure (or its name) to float or None
-        Overrides of :data:`DEFAULT_THRESHOLDS`, stored as given.
+        Overrides of :data:`DEFAULT_THRESHOLDS`. The JSON form lists the threshold
+        applied to every measure, so a stored policy reads back to the same verdicts.
     min_group_size : int
         Rows a group needs to be judged (default 30).
     min_class_count : int
         Rows the denominator of a conditional rate needs in a group for measures built
         on that rate (default 10).
 
+    Raises
+    ------
+    InputError
+        For an unknown measure, a threshold that is not a number, or a minimum that is
+        not an integer >= 1.
+
     Examples
     --------
     >>> FairnessPolicy().threshold(Measure.DEMOGRAPHIC_PARITY_RATIO) is None
     True
+    >>> FairnessPolicy(min_group_size=50).to_dict()["thresholds"]["disparate_impact_ratio"]
+    0.8
     """
 
-    thresholds: Mapping[Measure | str, float | None] = field(
-        default_factory=lambda: MappingProxyType({}))
+    thresholds: dict[Measure, float | None] = Field(default_factory=dict)
     min_group_size: int = 30
     min_class_count: int = 10
 
-    def __post_init__(self) -> None:
-        for name, value in self.thresholds.items():
+    def __init__(self, *, thresholds: Mapping[Measure | str, float | None] | None = None,
+                 min_group_size: int = 30, min_class_count: int = 10) -> None:
+        # Bad values are the caller's input: an InputError naming the value, not
+        # pydantic's ValidationError.
+        try:
+            BaseModel.__init__(self, thresholds={} if thresholds is None else thresholds,
+                               min_group_size=min_group_size, min_class_count=min_class_count)
+        except ValidationError as error:
+            raise InputError(_first_message(error)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        thresholds = data.get("thresholds") or {}
+        if not isinstance(thresholds, Mapping):
+            raise ValueError(f"thresholds must map measure names to numbers or None; "
+                             f"got {thresholds!r}.")
+        checked: dict[Measure, float | None] = {}
+        for name, value in thresholds.items():
             measure = _measure(name)
             if value is not None and not (isinstance(value, int | float)
                                           and value == value):
-                raise InputError(f"The threshold of {measure} must be a number or None; "
+                raise ValueError(f"The threshold of {measure} must be a number or None; "
                                  f"got {value!r}.")
+            checked[measure] = None if value is None else float(value)
         for name in ("min_group_size", "min_class_count"):
-            value = getattr(self, name)
+            value = data.get(name, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InputError(f"{name} must be an integer >= 1; got {value!r}.")
+                raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+        return {**data, "thresholds": checked}
+
+    @field_serializer("thresholds")
+    def _every_threshold(self, _: Any) -> dict[str, float | None]:
+        return {str(m): self.threshold(m) for m in Measure}
 
     def threshold(self, measure: Measure | str) -> float | None:
         """The threshold applied to ``measure`` (the override, else the default)."""
         measure = _measure(measure)
-        for name, value in self.thresholds.items():
-            if _measure(name) is measure:
-                return None if value is None else float(value)
+        if measure in self.thresholds:
+            value = self.thresholds[measure]
+            return None if value is None else float(value)
         return DEFAULT_THRESHOLDS[measure]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "thresholds": {str(m): self.threshold(m) for m in Measure},
-            "min_group_size": self.min_group_size,
-            "min_class_count": self.min_class_count,
-        }
+
+def _first_message(error: ValidationError) -> str:
+    """The message of the first problem, without pydantic's "Value error, " prefix."""
+    first = error.errors()[0]
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, Exception):
+        return str(cause)
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _fmt(value: float) -> str:

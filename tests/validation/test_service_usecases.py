@@ -1,0 +1,153 @@
+"""The use-cases behind ``rasad schema``, ``validate``, ``quality`` and ``pii scan``.
+
+They take a project context (a Project here, as the facade passes one) and read the
+identifier, time and protected columns from ``rasad.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rasad import Project
+from rasad.errors import InputError, NotFoundError
+from rasad.examples import generate_portfolio
+from rasad.tables import ColumnKind
+from rasad.validation import CheckKind, infer_schema
+from rasad.validation.service import (
+    dataset_quality,
+    get_schema,
+    infer_dataset_schema,
+    save_schema_file,
+    scan_dataset,
+    validate_dataset,
+    validate_file,
+    validation_record,
+    validations,
+)
+
+CONFIG = """\
+name: usecases
+data:
+  id_columns: [application_id, customer_no]
+  time_columns: [application_date]
+  protected_attributes: [gender, religion]
+"""
+
+
+@pytest.fixture
+def governed(backend: str, tmp_path: Path) -> Iterator[Project]:
+    with Project.init(tmp_path / "proj", config_text=CONFIG) as project:
+        project.add_dataset(_portfolio(), "loans")
+        yield project
+
+
+def _portfolio() -> pd.DataFrame:
+    frame = generate_portfolio(months=2, rows_per_month=200, seed=1)
+    frame["customer_no"] = range(len(frame))  # a number, an identifier only by declaration
+    return frame
+
+
+def test_infer_dataset_schema_uses_declared_columns_and_stores_once(governed: Project) -> None:
+    version = governed.dataset("loans")
+    stored = infer_dataset_schema(governed, version, tolerance=0.2)
+    assert (stored.dataset, stored.version, stored.source) == (
+        "loans", 1, "inferred from loans@1")
+    schema = stored.table_schema
+    assert schema.column("customer_no").kind is ColumnKind.IDENTIFIER
+    assert schema.column("customer_no").unique
+    assert infer_schema(_portfolio()).column("customer_no").kind is ColumnKind.NUMERIC
+    assert schema.column("age").tolerance == 0.2
+    assert get_schema(governed, "loans") == stored
+    assert infer_dataset_schema(governed, version, tolerance=0.2).version == 1
+    assert len(governed.audit_log(action="schema.save")) == 1
+
+
+def test_save_schema_file_checks_the_columns_of_the_latest_version(governed: Project,
+                                                                   tmp_path: Path) -> None:
+    inferred = infer_dataset_schema(governed, governed.dataset("loans"))
+    path = tmp_path / "edited.yaml"
+    path.write_text(inferred.table_schema.to_yaml().replace("min_rows: 1", "min_rows: 10"),
+                    encoding="utf-8")
+    saved = save_schema_file(governed, "loans", path)
+    assert (saved.version, saved.source, saved.table_schema.min_rows) == (
+        2, f"saved from {path}", 10)
+
+    other = tmp_path / "other.yaml"
+    other.write_text(infer_schema(pd.DataFrame({"x": [1.0, 2.0]})).to_yaml(), encoding="utf-8")
+    with pytest.raises(InputError, match=r"'x' that loans@1 does not have"):
+        save_schema_file(governed, "loans", other)
+    with pytest.raises(NotFoundError):
+        save_schema_file(governed, "nosuch", path)
+    assert get_schema(governed, "loans").version == 2
+
+
+def test_validate_dataset_returns_the_raw_report_and_stores_it_masked(
+        governed: Project, tmp_path: Path) -> None:
+    infer_dataset_schema(governed, governed.dataset("loans"))
+    batch = _portfolio()
+    batch.loc[4, "region"] = "Atlantis"
+    version = governed.add_dataset(batch, "loans").version
+
+    report = validate_dataset(governed, version)
+
+    assert (report.data, report.schema_label, report.ok) == ("loans@2", "loans schema v1", False)
+    [unseen] = [r for r in report.errors if r.check is CheckKind.UNSEEN_CATEGORY]
+    assert unseen.examples[0].value == "Atlantis"
+    [stored] = validations(governed, "loans")
+    record = validation_record(governed, stored)
+    assert (record.dataset, record.schema_label) == ("loans@2", "loans schema v1")
+    assert record.report == report.masked().model_copy(update={"data": None,
+                                                               "schema_label": None})
+    assert "Atlantis" not in governed.artifacts.get_bytes(stored.blob).decode("utf-8")
+
+    schema_file = tmp_path / "s.yaml"
+    schema_file.write_text(get_schema(governed, "loans").table_schema.to_yaml()
+                           .replace("- Makkah", "- Makkah\n  - Atlantis"), encoding="utf-8")
+    with_file = validate_dataset(governed, version, schema_path=schema_file)
+    assert with_file.ok and with_file.schema_label == str(schema_file)
+    assert [v.ok for v in validations(governed)] == [False, True]
+
+
+def test_validate_dataset_without_a_schema_names_the_command(governed: Project) -> None:
+    with pytest.raises(NotFoundError, match="rasad schema infer loans"):
+        validate_dataset(governed, governed.dataset("loans"))
+    assert validations(governed) == []
+
+
+def test_validate_file_needs_no_project_and_refuses_another_tables_schema(
+        tmp_path: Path) -> None:
+    frame = generate_portfolio(months=1, rows_per_month=100, seed=2)
+    data = tmp_path / "batch.csv"
+    frame.to_csv(data, index=False)
+    schema = tmp_path / "s.yaml"
+    schema.write_text(infer_schema(frame).to_yaml(), encoding="utf-8")
+    report = validate_file(data, schema)
+    assert report.ok and (report.data, report.schema_label) == (str(data), str(schema))
+    assert validate_file(data, schema, label="january").data == "january"
+
+    other = tmp_path / "other.yaml"
+    other.write_text(infer_schema(pd.DataFrame({"x": [1.0]})).to_yaml(), encoding="utf-8")
+    with pytest.raises(InputError, match="names none of"):
+        validate_file(data, other)
+
+
+def test_dataset_quality_and_scan_read_rasad_yaml(governed: Project) -> None:
+    version = governed.dataset("loans")
+    report = dataset_quality(governed, version, target="default")
+    assert report.data == "loans@1" and report.target == "default"
+    kinds = {c.name: c.kind for c in report.columns}
+    assert kinds["customer_no"] is ColumnKind.IDENTIFIER
+    assert "customer_no" not in [o.column for o in report.outliers]
+
+    pii = scan_dataset(governed, version)
+    assert pii.data == "loans@1"
+    assert pii.column("gender").protected and pii.missing_protected == ("religion",)
+    overridden = scan_dataset(governed, version, protected_attributes=["region"],
+                              sample_rows=None)
+    assert overridden.column("region").protected
+    assert "gender" not in [c.column for c in overridden.columns]
+    assert overridden.sampled_rows == overridden.rows == 400
