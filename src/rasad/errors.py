@@ -3,7 +3,7 @@
 Every error rasad raises on purpose derives from :class:`RasadError`. Subclasses
 also inherit the matching builtin, so callers can catch ``ValueError`` or
 ``LookupError`` as usual. Each message names the bad value and the next step.
-The CLI maps these classes to exit codes in one place (``rasad.cli._errors``).
+The CLI maps these classes to exit codes in one place (``rasad.cli.app.run``).
 
 >>> issubclass(NotFoundError, LookupError)
 True

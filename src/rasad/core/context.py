@@ -16,6 +16,7 @@ and pass it down, so a service never reaches back up for the object that called 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from rasad.artifacts import ArtifactStore
 from rasad.config import ProjectConfig, resolve_artifacts_url, resolve_database_url
-from rasad.identity import current_actor
+from rasad.identity import Principal, current_actor
 from rasad.ledger import Tx, utc_now
 from rasad.store import Database
 from rasad.store.lengths import check_length
@@ -49,6 +50,9 @@ class Context:
         Who acts: recorded on every audit event written through this context.
     clock : callable
         Returns the current UTC time as stored (ISO 8601 text); services stamp rows with it.
+    authenticated : Principal or None
+        The principal a door authenticated (the HTTP API, from a token). None on a local
+        project: :attr:`principal` is then the local user with the roles granted to it.
     """
 
     root: Path
@@ -57,22 +61,36 @@ class Context:
     artifacts: ArtifactStore
     actor: str
     clock: Callable[[], str] = field(default=utc_now, repr=False)
+    authenticated: Principal | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def principal(self) -> Principal:
+        """Who acts, with the roles in force and how it authenticated (looked up once)."""
+        if self.authenticated is not None:
+            return self.authenticated
+        from rasad.identity.service import local_principal
+
+        return local_principal(self)
 
     @classmethod
-    def build(cls, root: Path, config: ProjectConfig, *, actor: str | None = None) -> Context:
+    def build(cls, root: Path, config: ProjectConfig, *, actor: str | None = None,
+              principal: Principal | None = None) -> Context:
         """Wire the database and artifact store ``config`` names; no I/O beyond that.
 
+        ``principal`` is one a door authenticated (its name is the actor). Otherwise
         ``actor`` defaults to :func:`rasad.identity.current_actor` (``RASAD_USER``, else the
         operating-system user), read once here and never inside a transaction.
         """
-        if actor is None:
+        if principal is not None:
+            actor = principal.name
+        elif actor is None:
             actor = current_actor()
         else:  # the same bound as RASAD_USER: the name must fit the ledger's actor column
             check_length(actor, "audit_events.actor", "Actor name")
         return cls(root=root, config=config,
                    db=Database(resolve_database_url(config, root)),
                    artifacts=ArtifactStore(resolve_artifacts_url(config, root)),
-                   actor=actor)
+                   actor=actor, authenticated=principal)
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
