@@ -145,6 +145,7 @@ def process(rows: int, repeats: int, data: Path | None) -> dict[str, Any]:
             raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
         return wall, cpu, done
 
+    load_before = os.getloadavg()[0]
     walls, cpus = [], []
     for _ in range(repeats):
         wall, cpu, _done = timed(command)
@@ -157,9 +158,9 @@ def process(rows: int, repeats: int, data: Path | None) -> dict[str, Any]:
         "columns": len(report["columns"]), "repeats": repeats,
         "command": " ".join(["rasad", "drift", ref.name, cur.name]),
         "wall_s_median": median(walls), "wall_s_runs": [round(t, 3) for t in walls],
-        "cpu_s_median": median(cpus), "cpus": os.cpu_count(),
-        "imports_s_median": median(imports),
-        "loadavg_1m": os.getloadavg()[0],
+        "cpu_s_median": median(cpus), "cpu_s_runs": [round(t, 3) for t in cpus],
+        "cpus": os.cpu_count(), "imports_s_median": median(imports),
+        "loadavg_1m_before": load_before, "loadavg_1m": os.getloadavg()[0],
         "dataset_drifted": report["drifted"],
         "flags": flag_match(report["drifted_columns"]),
     }

@@ -14,11 +14,13 @@ from rasad.drift.numeric import (
     KS_EXACT_MAX,
     NUMERIC_METHODS,
     NumericPair,
+    _largest,
     anderson_darling,
     bin_counts,
     cramer_von_mises,
     ks,
     ks_statistic,
+    kstwo_sf,
     quantile_edges,
     quantiles,
     sorted_finite,
@@ -55,6 +57,68 @@ def test_ks_statistic_is_scipys_unrounded_statistic() -> None:
         kind = ("continuous", "ties", "rounded")[seed % 3]
         a, b = samples(seed, int(rng.integers(1, 400)), int(rng.integers(1, 400)), kind)
         assert ks_statistic(a, b) == stats.ks_2samp(a, b, method="asymp").statistic
+
+
+def large_samples(seed: int, n1: int, n2: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Samples for the asymptotic branch, with the shapes that stress the extremes."""
+    rng = np.random.default_rng(seed)
+    if kind == "discrete":  # three values: every difference sits on a tie
+        a, b = rng.integers(0, 3, n1).astype(float), rng.integers(0, 3, n2).astype(float)
+    elif kind == "constant":  # the current side holds one value the reference has
+        a, b = rng.integers(0, 4, n1).astype(float), np.full(n2, 2.0)
+    elif kind == "disjoint":  # every current value above every reference value
+        a, b = rng.normal(size=n1), rng.normal(size=n2) + 100.0
+    elif kind == "same":  # equal samples: the statistic is 0
+        a = rng.normal(size=n1)
+        b = a.copy() if n1 == n2 else rng.normal(size=n2)
+    else:
+        return samples(seed, n1, n2, kind)
+    return np.sort(a), np.sort(b)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "rounded", "discrete", "constant",
+                                  "disjoint", "same"])
+@pytest.mark.parametrize(("n1", "n2"), [(200_000, 150_000), (12_000, 60_000), (30_000, 30_000)])
+def test_ks_equals_scipy_exactly_on_large_samples(kind: str, n1: int, n2: int) -> None:
+    a, b = large_samples(n1 + n2, n1, n2, kind)
+    expected = stats.ks_2samp(a, b)  # asymptotic: both sizes are above KS_EXACT_MAX
+    assert ks(a, b) == (float(expected.statistic), float(expected.pvalue))
+    assert ks(b, a) == tuple(map(float, stats.ks_2samp(b, a)[:2]))
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "rounded", "discrete", "constant",
+                                  "disjoint"])
+def test_searching_every_value_or_every_kth_gives_the_same_extremes(kind: str) -> None:
+    # The blocks left unsearched hold no larger difference, whatever their size: the
+    # result equals the plain maximum over every current value.
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        n1, n2 = int(rng.integers(1, 3000)), int(rng.integers(1, 3000))
+        a, b = large_samples(seed, n1, n2, kind)
+        j = np.arange(n2)
+        below = np.searchsorted(a, b, "left") / n1 - j / n2
+        at_most = (j + 1) / n2 - np.searchsorted(a, b, "right") / n1
+        for step in (1, 2, 3, 7, 64, n2 + 5):
+            assert _largest(a, b, "left", step) == below.max()
+            assert _largest(a, b, "right", step) == at_most.max()
+
+
+def test_ks_in_scipys_exact_smirnov_range_equals_scipy() -> None:
+    # n d^2 between 2.2 and 370 is where kstwo.sf sums the one-sided Smirnov series;
+    # rasad calls that ufunc with the GIL released, and must still give SciPy's figure.
+    rng = np.random.default_rng(11)
+    a, b = np.sort(rng.normal(size=20_000)), np.sort(rng.normal(0.04, size=20_000))
+    expected = stats.ks_2samp(a, b)
+    assert 2.2 <= 10_000 * expected.statistic ** 2 < 370
+    assert ks(a, b) == (float(expected.statistic), float(expected.pvalue))
+
+
+@pytest.mark.parametrize("n", [1, 2, 140, 141, 5_000, 10_000, 60_000])
+def test_kstwo_sf_equals_scipy_on_every_branch(n: int) -> None:
+    edges = np.sqrt(np.array([2.19, 2.2, 2.21, 10.0, 369.9, 370.0, 371.0]) / n)
+    points = [*np.linspace(0.0, 1.0, 41), *edges, 0.5 / n, 1 / n, 1.01 / n, (n - 1) / n, 0.4999]
+    for d in (float(x) for x in points if 0.0 <= x <= 1.0):
+        assert kstwo_sf(d, n) == float(stats.kstwo.sf(d, n)), d
 
 
 @pytest.mark.parametrize("kind", ["continuous", "ties", "rounded"])

@@ -74,18 +74,28 @@ def category_codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.intp], tuple
     >>> codes, labels = category_codes(pa.chunked_array([["b", None, "a", "b"]]))
     >>> codes.tolist(), labels
     ([0, -1, 1, 0], ('b', 'a'))
+    >>> codes, labels = category_codes(pa.chunked_array([[1.0, float("nan")], [2.0, 1.0]]))
+    >>> codes.tolist(), labels
+    ([0, -1, 1, 0], ('1', '2'))
     """
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
-    uniques = pc.unique(column).drop_null()
-    positions = pc.index_in(column, value_set=uniques).fill_null(-1)
+    # One hashing pass (pc.unique then pc.index_in took two): the dictionary holds the
+    # distinct values in order of first occurrence, the indices each row's position.
+    encoded = pc.dictionary_encode(column)
+    if encoded.num_chunks == 0:
+        return np.empty(0, dtype=np.intp), ()
+    if encoded.num_chunks > 1:
+        encoded = encoded.unify_dictionaries()  # chunks may carry dictionaries of their own
+    values = encoded.chunk(0).dictionary.to_pylist()
+    positions = pa.chunked_array([chunk.indices for chunk in encoded.chunks]).fill_null(-1)
     raw = np.asarray(positions.to_numpy(), dtype=np.intp)
     labels: list[str] = []
     index: dict[str, int] = {}
-    mapping = np.empty(len(uniques) + 1, dtype=np.intp)
+    mapping = np.empty(len(values) + 1, dtype=np.intp)
     mapping[-1] = -1  # code -1 (missing) maps to itself through mapping[-1]
-    for position, value in enumerate(uniques.to_pylist()):
-        if isinstance(value, float) and value != value:  # NaN
+    for position, value in enumerate(values):
+        if value is None or (isinstance(value, float) and value != value):  # null, NaN
             mapping[position] = -1
             continue
         label = category_label(value)
@@ -93,6 +103,8 @@ def category_codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.intp], tuple
             index[label] = len(labels)
             labels.append(label)
         mapping[position] = index[label]
+    if len(labels) == len(values):  # nothing missing or merged: the positions are the codes
+        return raw, tuple(labels)
     return mapping[raw], tuple(labels)
 
 
@@ -102,8 +114,8 @@ def count_codes(codes: npt.NDArray[np.intp], n_labels: int) -> npt.NDArray[np.in
     >>> count_codes(np.array([0, -1, 1, 0]), 3).tolist()
     [2, 1, 0]
     """
-    present = codes[codes >= 0]
-    return np.bincount(present, minlength=n_labels).astype(np.int64)
+    # Shifted by one so the missing rows land in a bin of their own, dropped after.
+    return np.bincount(codes + 1, minlength=n_labels + 1)[1:].astype(np.int64)
 
 
 def missing_count(column: pa.ChunkedArray) -> int:

@@ -7,8 +7,9 @@ arrays. Where SciPy has the test, rasad's figures are SciPy's:
 
 - KS: for samples of at most :data:`KS_EXACT_MAX` values SciPy's ``ks_2samp`` is
   called as is (it uses the exact distribution there); above, the statistic is
-  computed here with the same arithmetic and the p-value comes from the same
-  ``scipy.stats.kstwo`` call, so both equal ``ks_2samp``'s bit for bit.
+  computed here with the same arithmetic and the p-value is the same
+  ``scipy.stats.kstwo`` survival function (:func:`kstwo_sf`), so both equal
+  ``ks_2samp``'s bit for bit.
 - Anderson-Darling and Cramér-von Mises: SciPy is called as is.
 - Wasserstein: ``scipy.stats.wasserstein_distance``'s sum, term for term, without its
   sort of both samples; equal up to rounding in the last bits.
@@ -25,12 +26,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +49,11 @@ is larger than this; rasad calls SciPy directly there."""
 PLOT_BINS: Final[int] = 20
 """Equal-width bins of the histograms a report carries for plotting."""
 
+_UFUNC_GIL_FREE: Final[int] = 512
+"""Values in a ufunc call long enough for NumPy to release the GIL (above 500)."""
 
+_KS_MIN_STEP: Final[int] = 16
+"""Fewest current values between two searched ones in :func:`_largest`."""
 
 @functools.cache
 def _ad_has_variant() -> bool:
@@ -92,54 +98,110 @@ def ks(reference: Floats, current: Floats) -> tuple[float, float]:
     # ks_2samp's asymptotic branch, verbatim: kstwo with n = round(m n / (m + n)).
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
-    p = float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
+    p = float(np.clip(kstwo_sf(d, int(np.round(en))), 0, 1))
     return d, p
+
+
+def kstwo_sf(d: float, n: int) -> float:
+    """``scipy.stats.kstwo.sf(d, n)``: the two-sided one-sample KS survival function.
+
+    For ``n > 140`` and ``2.2 <= n d^2 < 370`` SciPy computes it as twice the exact
+    one-sided Smirnov sum, ``2 * scipy.special.smirnov(n, d)``, whose cost grows with
+    ``n`` (0.7 s at n = 500,000); called on one value, that ufunc holds the GIL
+    throughout and stalls the threads comparing the other columns. NumPy releases
+    the GIL around ufunc loops of more than 500 values, so the same ufunc is called
+    here on the value followed by trivial ones (``smirnov(n, 1) = 0``). Everywhere
+    else SciPy's ``kstwo.sf`` is called as is; the tests hold both to SciPy's figure.
+
+    >>> from scipy import stats
+    >>> p = kstwo_sf(0.02, 10_000)  # n d^2 = 4: the Smirnov sum
+    >>> round(p, 4), p == float(stats.kstwo.sf(0.02, 10_000))
+    (0.0007, True)
+    """
+    from scipy import special, stats
+
+    t = n * d
+    if n > 140 and 1.0 < t < n - 1 and d < 0.5 and 2.2 <= t * d < 370.0:
+        sizes = np.full(_UFUNC_GIL_FREE, n, dtype=np.int64)  # SciPy's int n: the same loop
+        values = np.ones(_UFUNC_GIL_FREE)
+        values[0] = d
+        return float(np.clip(2 * special.smirnov(sizes, values)[0], 0.0, 1.0))
+    return float(stats.kstwo.sf(d, n))
 
 
 def ks_statistic(reference: Floats, current: Floats) -> float:
     """The two-sided KS statistic of two sorted samples, computed as SciPy does.
 
-    SciPy evaluates both empirical CDFs at every value of both samples and takes the
-    extremes of their difference. Here the same integer counts are divided by the same
-    sizes, so every difference is the same float; but between two consecutive current
-    values the current CDF is constant, so among the reference values there only the
-    first (lowest reference CDF) and the last (highest) can hold an extreme. One binary
-    search of the current values in the reference finds them: the cost follows the
-    current sample's size, not the reference's.
+    SciPy evaluates both empirical CDFs at every value of both samples, as integer
+    counts divided by the sizes, and takes the extremes of their difference
+    ``cdf_ref - cdf_cur``. Rounding is monotone, so a count that is larger (or a
+    divisor's count that is smaller) never gives a smaller float: the same argument
+    that holds for the exact values holds for SciPy's floats, and the extremes below
+    are SciPy's, bit for bit.
+
+    - The largest difference is at a reference value. Where ``j`` current values lie
+      at or below it, the reference CDF is at most ``below[j] / n1`` (``below[j]``
+      counting the reference values smaller than ``current[j]``) and reaches it at
+      the largest of those; so the largest difference is
+      ``max_j(below[j] / n1 - j / n2)``, or 0 above both samples.
+    - The smallest is at a current value: ``min_j(at_most[j] / n1 - (j + 1) / n2)``,
+      ``at_most[j]`` counting the reference values at most ``current[j]``.
+
+    Both counts are binary searches of current values in the reference (ties within
+    or across the samples need no other treatment); :func:`_largest` does them only
+    where the extreme can be.
     """
-    n1, n2 = len(reference), len(current)
-    # at_most[j]: reference values <= current[j]; below[j]: reference values < current[j].
-    at_most = np.searchsorted(reference, current, "right")
-    below = at_most
-    last = np.maximum(at_most - 1, 0)
-    if bool(np.any((at_most > 0) & (reference[last] == current))):
-        below = np.searchsorted(reference, current, "left")
-    at_cur = at_most / n1 - _right_counts(current) / n2
-    # Reference values strictly between current[j - 1] and current[j] (gap j, j = 0..n2)
-    # have indices start[j] <= i < stop[j]; j current values lie below each of them.
-    start = np.concatenate(([0], at_most))
-    stop = np.concatenate((below, [n1]))
-    gaps = np.flatnonzero(stop > start)
-    below_gap = gaps / n2
-    first = start[gaps] + 1
-    if len(reference) > 1 and bool(np.any(reference[1:] == reference[:-1])):
-        first = np.searchsorted(reference, reference[first - 1], "right")
-    highs = stop[gaps] / n1 - below_gap
-    lows = first / n1 - below_gap
-    max_s = float(at_cur.max())
-    min_s = float(at_cur.min())
-    if len(highs):
-        max_s = max(max_s, float(highs.max()))
-        min_s = min(min_s, float(lows.min()))
-    min_s = float(np.clip(-min_s, 0, 1))
+    max_s = max(_largest(reference, current, "left"), 0.0)
+    # -min(d) is max(-d), and negating a difference is exact.
+    min_s = float(np.clip(_largest(reference, current, "right"), 0, 1))
     return min_s if min_s > max_s else max_s
 
 
-def _right_counts(values: Floats) -> npt.NDArray[np.intp]:
-    """For each value of a sorted array, how many values are at most it."""
-    if len(values) > 1 and bool(np.any(values[1:] == values[:-1])):
-        return np.searchsorted(values, values, "right")
-    return np.arange(1, len(values) + 1)
+def _largest(reference: Floats, current: Floats, side: Literal["left", "right"],
+             step: int | None = None) -> float:
+    """``max_j(below[j] / n1 - j / n2)`` (side ``"left"``) or, side ``"right"``,
+    ``max_j((j + 1) / n2 - at_most[j] / n1)``, over ``j`` = 0 .. n2 - 1.
+
+    A binary search of every current value costs more than the rest of the KS test.
+    The counts are monotone in ``j``, so searching every ``step``-th value bounds the
+    difference over each block in between; only blocks whose bound beats the best
+    value found at the searched ones are searched in full. The result is the exact
+    maximum: a skipped block holds no larger value. Samples from one distribution
+    leave a few percent of the blocks open, drifted ones fewer.
+    """
+    n1, n2 = len(reference), len(current)
+    if step is None:
+        # The difference wanders by about 1 / sqrt(n2); blocks of sqrt(n2) / 8 values
+        # move their bound by a fraction of that, so few stay open.
+        step = max(_KS_MIN_STEP, math.isqrt(n2) // 8)
+    grid = np.append(np.arange(0, n2 - 1, step), n2 - 1)
+    counts = np.searchsorted(reference, current[grid], side)
+    best = float(_differences(counts, grid, n1, n2, side).max())
+    # Within block k, j runs over grid[k] + 1 .. grid[k + 1] - 1 and the count over
+    # counts[k] .. counts[k + 1]; the bound takes each at its most favourable end.
+    if side == "left":
+        bound = counts[1:] / n1 - (grid[:-1] + 1) / n2
+    else:
+        bound = grid[1:] / n2 - counts[:-1] / n1
+    open_blocks = np.flatnonzero((bound > best) & (np.diff(grid) > 1))
+    if len(open_blocks):
+        starts = grid[open_blocks] + 1
+        lengths = grid[open_blocks + 1] - starts
+        offsets = np.cumsum(lengths) - lengths
+        inside = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+        found = np.searchsorted(reference, current[inside], side)
+        best = max(best, float(_differences(found, inside, n1, n2, side).max()))
+    return best
+
+
+def _differences(counts: npt.NDArray[np.intp], j: npt.NDArray[np.intp], n1: int, n2: int,
+                 side: Literal["left", "right"]) -> Floats:
+    """The differences :func:`_largest` maximises, with SciPy's arithmetic (count / size)."""
+    if side == "left":
+        result: Floats = counts / n1 - j / n2
+    else:
+        result = (j + 1) / n2 - counts / n1
+    return result
 
 
 def wasserstein(reference: Floats, current: Floats) -> float:
