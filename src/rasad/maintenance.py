@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from rasad.artifacts import BlobInfo, TempFile
 from rasad.config import STATE_DIR
 from rasad.errors import InputError
+from rasad.identity import Permission
 from rasad.store._tables import (
     DatasetVersionRow,
     ModelVersionRow,
@@ -76,6 +77,9 @@ def gc(ctx: Context, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcRe
     the references are read and the blobs listed and deleted under the write lock, and
     the writer's own transaction re-checks its blobs once it holds that lock.
 
+    Needs ``project.maintain`` (admin), a dry run too: it holds the write lock while it
+    lists the store, and deleting is not undone.
+
     >>> import tempfile
     >>> from rasad import Project
     >>> project = Project.init(tempfile.mkdtemp())
@@ -86,12 +90,15 @@ def gc(ctx: Context, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcRe
     """
     if min_age_s < 0:
         raise InputError(f"--min-age must be 0 or more seconds, not {min_age_s:g}.")
+    action = "list unreferenced artifacts" if dry_run else "delete unreferenced artifacts"
+    ctx.require(Permission.PROJECT_MAINTAIN, action)
     store = ctx.artifacts
     # This thread's own blobs awaiting their transaction: gc's transaction settles them,
     # and a caller may still record them.
     in_flight = store.unsettled()
     now = time.time()
-    with ctx.transaction() as tx:  # holds the write lock: no new reference lands meanwhile
+    # The transaction holds the write lock: no new reference lands meanwhile.
+    with ctx.transaction(Permission.PROJECT_MAINTAIN, action) as tx:
         refs = referenced(tx.session) | in_flight
         orphans, young = [], 0
         for blob in store.list_blobs():

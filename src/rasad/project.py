@@ -18,12 +18,16 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rasad.config import CONFIG_FILE, STATE_DIR, TEMPLATE, ProjectConfig
 from rasad.core import Context
 from rasad.errors import ConflictError, NotFoundError
+from rasad.identity import Permission
+from rasad.identity.service import authorize, bootstrap_admin, is_claimed
+from rasad.identity.tokens import DEFAULT_LIFETIME as DEFAULT_TOKEN_LIFETIME
 from rasad.store import migrate
 
 if TYPE_CHECKING:
@@ -36,6 +40,14 @@ if TYPE_CHECKING:
     from rasad.evaluation.metrics import Metric, Task
     from rasad.governance.fairness import FairnessPolicy
     from rasad.governance.fairness.report import FairnessAssessment
+    from rasad.identity import (
+        CreatedToken,
+        Principal,
+        PrincipalInfo,
+        PrincipalKind,
+        Role,
+        TokenInfo,
+    )
     from rasad.ledger import AuditEvent, Tx, Verification
     from rasad.ledger.checkpoint import CheckpointResult
     from rasad.maintenance import GcReport
@@ -88,6 +100,15 @@ class Project:
     def clock(self) -> Callable[[], str]:
         return self.context.clock
 
+    @property
+    def principal(self) -> Principal:
+        """Who acts, with its roles in force and how it authenticated."""
+        return self.context.principal
+
+    def require(self, permission: Permission, action: str) -> None:
+        """Refuse ``action`` unless the principal holds ``permission``."""
+        self.context.require(permission, action)
+
     def read(self) -> AbstractContextManager[Session]:
         """A read-only session (see :meth:`rasad.core.Context.read`)."""
         return self.context.read()
@@ -98,6 +119,11 @@ class Project:
     def init(cls, path: str | os.PathLike[str] = ".", *, name: str | None = None,
              config_text: str | None = None) -> Project:
         """Create a project in ``path``: a commented ``rasad.yaml``, ``.rasad/``, the tables.
+
+        The local user creating it (``RASAD_USER``, else the operating-system user) is
+        recorded as its first admin, in the same transaction; the ``project.init`` event
+        names it (``first_admin``). On a shared database that has principals already
+        (``RASAD_DATABASE_URL``), the creator must hold ``project.maintain`` there.
 
         ``config_text`` replaces the commented template (it is validated first).
         """
@@ -118,9 +144,17 @@ class Project:
             (state / ".gitignore").write_text("*\n", encoding="utf-8")
             project = cls(root, config)
             migrate.upgrade(project.db)
+            details: dict[str, Any] = {"root": str(root),
+                                       "config": config.model_dump(by_alias=True)}
             with project.transaction() as tx:
-                tx.record("project.init", f"project:{project_name}",
-                          {"root": str(root), "config": config.model_dump(by_alias=True)})
+                if is_claimed(tx.session):  # a shared database: only its admins add a folder
+                    authorize(tx, project.principal, Permission.PROJECT_MAINTAIN,
+                              "initialise a project on this database, which has principals",
+                              now=project.clock())
+                else:  # the creator claims it: its first admin
+                    bootstrap_admin(tx, project.actor, now=project.clock(), record=False)
+                    details["first_admin"] = project.actor
+                tx.record("project.init", f"project:{project_name}", details)
             config_path.write_text(text, encoding="utf-8")
         except BaseException:
             if created_root:
@@ -160,9 +194,50 @@ class Project:
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r}, name={self.config.name!r})"
 
-    def transaction(self) -> AbstractContextManager[Tx]:
+    def transaction(self, permission: Permission | None = None, action: str = "", *,
+                    by: Principal | None = None) -> AbstractContextManager[Tx]:
         """A serialised write transaction (see :meth:`rasad.core.Context.transaction`)."""
-        return self.context.transaction()
+        return self.context.transaction(permission, action, by=by)
+
+    # -- identity --------------------------------------------------------------------------
+
+    def add_principal(self, name: str, *, kind: PrincipalKind | str = "person",
+                      roles: Iterable[Role] = ()) -> PrincipalInfo:
+        """Add a person or service account (needs ``identity.manage``)."""
+        from rasad.identity import PrincipalKind, service
+        return service.add_principal(self.context, name, kind=PrincipalKind(kind), roles=roles,
+                                     by=self.context.principal)
+
+    def grant(self, name: str, *roles: Role) -> PrincipalInfo:
+        from rasad.identity import service
+        return service.grant(self.context, name, *roles, by=self.context.principal)
+
+    def revoke_role(self, name: str, *roles: Role) -> PrincipalInfo:
+        from rasad.identity import service
+        return service.revoke_role(self.context, name, *roles, by=self.context.principal)
+
+    def disable_principal(self, name: str) -> PrincipalInfo:
+        from rasad.identity import service
+        return service.disable(self.context, name, by=self.context.principal)
+
+    def principals(self) -> list[PrincipalInfo]:
+        from rasad.identity import service
+        return service.list_principals(self.context)
+
+    def create_token(self, name: str, *, roles: Iterable[Role] | None = None,
+                     lifetime: timedelta | None = DEFAULT_TOKEN_LIFETIME) -> CreatedToken:
+        """A new API token for ``name``: its text is in the result this once."""
+        from rasad.identity import service
+        return service.create_token(self.context, name, roles=roles, lifetime=lifetime,
+                                    by=self.context.principal)
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        from rasad.identity import service
+        return service.revoke_token(self.context, token_id, by=self.context.principal)
+
+    def tokens(self, name: str | None = None) -> list[TokenInfo]:
+        from rasad.identity import service
+        return service.list_tokens(self.context, name)
 
     # -- audit -----------------------------------------------------------------------------
 

@@ -60,8 +60,26 @@ def test_log_records_are_one_cleaned_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert stream.getvalue() == f"warning: waiting on {SHOWN}\n"
 
 
+def _admin_named(project: Project, name: str) -> None:
+    """Make ``name`` an admin although `rasad users add` refuses such a name: only a first
+    admin keeps the name the system gives it, so that is how such an actor acts."""
+    from rasad.identity import PrincipalKind, Role
+    from rasad.store._tables import PrincipalRow, RoleGrantRow
+
+    now = project.clock()
+    with project.transaction() as tx:
+        row = PrincipalRow(name=name, kind=PrincipalKind.PERSON.value, created_by="tester",
+                           created_at=now)
+        tx.session.add(row)
+        tx.session.flush()
+        tx.session.add(RoleGrantRow(principal_id=row.id, role=Role.ADMIN.value,
+                                    granted_by="tester", granted_at=now))
+        tx.record("principal.add", f"principal:{name}", {"kind": "person", "roles": ["admin"]})
+
+
 def test_every_renderer_escapes_user_text(project: Project, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _admin_named(project, EVIL)
     monkeypatch.setenv("RASAD_USER", EVIL)
     rasad = Cli(capsys, project.root)
     frame = portfolio(rows_per_month=100).rename(columns={"region": EVIL})

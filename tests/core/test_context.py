@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from rasad.core import Context
-from rasad.store._tables import AuditEventRow
 from rasad.project import Project
+from rasad.store._tables import AuditEventRow
 
 
 def test_the_actor_is_read_once_when_the_context_is_built(

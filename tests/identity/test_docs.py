@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rasad.identity import ROLE_PERMISSIONS, Permission, Role
+from rasad.identity import ROLE_PERMISSIONS, Permission, Role, roles_granting
 
 DOCS = Path(__file__).parents[2] / "docs" / "identity.md"
 
@@ -23,3 +23,10 @@ def test_the_documented_python_example_runs(capsys: pytest.CaptureFixture[str]) 
     (block,) = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
     exec(compile(block, str(DOCS), "exec"), {})
     assert capsys.readouterr().out.startswith("'ci-bot' (token:")
+
+
+def test_the_enforcement_table_names_the_roles_that_grant_each_permission() -> None:
+    rows = re.findall(r"^\| (.+?) \| `([\w.]+)` \| ([\w, ]+) \|$", DOCS.read_text(), flags=re.M)
+    assert {Permission(p) for _, p, _ in rows} == set(Permission) - {Permission.MODEL_APPROVE}
+    for _, permission, roles in rows:
+        assert roles.split(", ") == roles_granting(Permission(permission)), permission

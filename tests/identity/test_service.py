@@ -48,7 +48,8 @@ def test_add_grant_revoke_disable_each_record_their_event(project: Project, ctx:
     assert revoke_role(ctx, "bob", Role.VIEWER, by=admin).roles == (Role.DATA_SCIENTIST,)
     gone = disable(ctx, "bob", by=admin)
     assert gone.disabled_at is not None and principal_info(ctx, "bob") == gone
-    by = {"by": "tester", "auth": "os-user"}
+    by = {"auth": "os-user"}  # the actor, tester, is the event's own
+    assert {e.actor for e in project.audit_log(subject="principal:bob")} == {"tester"}
     assert _events(project, "principal:bob") == [
         ("principal.add", {"kind": "person", "roles": ["viewer"], **by}),
         ("principal.grant", {"role": "data_scientist", **by}),  # viewer was held: no event
@@ -76,7 +77,7 @@ def test_the_local_principal_carries_its_granted_roles(ctx: Context, admin: Prin
     as_stranger = Context.build(ctx.root, ctx.config, actor="mallory")
     try:
         assert local_principal(as_bob).roles == (Role.DEPLOYER,)
-        assert local_principal(as_stranger).roles == ()
+        assert local_principal(as_stranger).roles == (Role.VIEWER,)  # reads only
         disable(ctx, "bob", by=admin)
         with pytest.raises(PermissionDenied, match="'bob' was disabled at"):
             local_principal(as_bob)
@@ -175,7 +176,7 @@ def test_the_first_identity_change_on_an_unclaimed_project_records_its_admin(
         "bob": (Role.VIEWER,), "tester": (Role.ADMIN,)}
     assert _events(project, "principal:tester") == [
         ("principal.add", {"kind": "person", "roles": ["admin"], "first_admin": True,
-                           "by": "tester", "auth": "os-user"})]
+                           "auth": "os-user"})]
     assert local_principal(ctx).roles == (Role.ADMIN,)  # now from its grant
 
 
@@ -188,8 +189,9 @@ def test_bootstrap_admin_makes_the_first_admin_only(project: Project, ctx: Conte
     with pytest.raises(ConflictError, match="first admin exists"), ctx.transaction() as tx:
         bootstrap_admin(tx, "usurper", now=ctx.clock())
     assert [p.name for p in list_principals(ctx)] == ["founder"]
-    # The local user is no longer implicitly admin once the project is claimed.
-    assert local_principal(ctx).roles == ()
+    # The local user is no longer implicitly admin once the project is claimed: a
+    # name that is not a principal may only read.
+    assert local_principal(ctx).roles == (Role.VIEWER,)
 
 
 def test_a_stale_principal_is_checked_again_under_the_lock(project: Project, ctx: Context,

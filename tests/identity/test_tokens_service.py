@@ -51,7 +51,7 @@ def test_a_token_is_shown_once_and_only_its_hash_is_stored(project: Project, ctx
     assert secret not in log and hash_secret(secret) not in log
     assert project.audit_log(subject=f"token:{created.info.id}")[0].details == {
         "principal": "bob", "roles": ["viewer", "data_scientist"],
-        "expires_at": created.info.expires_at, "by": "tester", "auth": "os-user"}
+        "expires_at": created.info.expires_at, "auth": "os-user"}
     listed = list_tokens(ctx)
     assert [t.id for t in listed] == [created.info.id] and listed[0] == created.info
     assert secret not in repr(listed)

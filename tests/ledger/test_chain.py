@@ -153,7 +153,7 @@ def test_subject_filter(project: Project) -> None:
     assert [e.subject for e in project.audit_log(subject="thing:1")] == ["thing:1"]
     assert len(project.audit_log(subject="thing:*")) == 3
     assert json.loads(canonical_json(project.audit_log(subject="thing:2")[0].details)) == {
-        "i": 2, "note": "é"}
+        "i": 2, "note": "é", "auth": "os-user"}
 
 
 def test_missing_head_row_refuses_writes_and_fails_verify(project: Project) -> None:

@@ -106,22 +106,24 @@ def test_appended_events_carry_their_fields_and_advance_the_head(project: Projec
     assert isinstance(event, AuditEvent)
     assert (event.seq, event.actor, event.action, event.subject) == (
         2, "tester", "test.event", "thing:a")
-    assert dict(event.details) == {"n": 1.5, "s": "\u00e9"}
+    # The transaction adds how the actor authenticated; the chain covers it with the rest.
+    assert dict(event.details) == {"n": 1.5, "s": "\u00e9", "auth": "os-user"}
+    assert event.auth == "os-user"
     assert STORED_TIME.match(event.occurred_at)
     first = project.audit_log()[0]
     assert event.prev_hash == first.hash
     assert event.hash == event_hash(2, event.occurred_at, "tester", "test.event", "thing:a",
-                                    '{"n":1.5,"s":"\u00e9"}', first.hash)
+                                    '{"auth":"os-user","n":1.5,"s":"\u00e9"}', first.hash)
     with project.db.read() as session:
         head = session.execute(sa.text("SELECT seq, hash FROM ledger_head WHERE id = 1")).one()
     assert (head.seq, head.hash) == (2, event.hash)
     assert event.to_dict() == {
         "seq": 2, "occurred_at": event.occurred_at, "actor": "tester", "action": "test.event",
-        "subject": "thing:a", "details": {"n": 1.5, "s": "\u00e9"},
+        "subject": "thing:a", "details": {"n": 1.5, "s": "\u00e9", "auth": "os-user"},
         "prev_hash": first.hash, "hash": event.hash}
     with project.transaction() as tx:
         empty = tx.record("test.event", "thing:b")
-    assert dict(empty.details) == {} and empty.seq == 3
+    assert dict(empty.details) == {"auth": "os-user"} and empty.seq == 3
     assert _verify(project) == Verification(True, 3)
 
 

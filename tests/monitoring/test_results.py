@@ -65,7 +65,7 @@ def test_save_list_and_load(project: Project) -> None:
     assert (event.subject, event.actor) == ("monitor:credit", "tester")
     assert event.details == {"kind": "drift", "reference": "loans@1", "current": "loans@2",
                              "alert": True, "summary": saved.summary,
-                             "result_sha256": saved.blob}
+                             "result_sha256": saved.blob, "auth": "os-user"}
     assert project.verify_audit().ok
 
     assert list_results(project) == [saved]

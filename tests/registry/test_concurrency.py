@@ -44,6 +44,9 @@ def test_concurrent_promotions_keep_one_current_deployment_and_one_chain(
     from ._helpers import current_rows, registered
 
     versions = registered(project, versions=WRITERS)
+    from rasad.identity import Role
+    for w in range(WRITERS):  # each writer is a deployer: promotion needs model.promote
+        project.add_principal(f"writer-{w}", roles=[Role.DEPLOYER])
     url = os.environ.get("RASAD_DATABASE_URL")
     ctx = mp.get_context("spawn")
     start = ctx.Barrier(WRITERS)

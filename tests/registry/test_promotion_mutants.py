@@ -48,7 +48,8 @@ def test_a_rollback_to_a_version_trusted_by_the_project_records_that_trust(
         ("model:custom@1", "promotion to dev"), ("model:custom@2", "promotion to dev"),
         ("model:custom@1", "rollback in dev")]
     assert trust[-1].details == {"types": [CUSTOM_ESTIMATOR], "use": "rollback in dev",
-                                 "source": f"registry.trusted_types in {config}"}
+                                 "source": f"registry.trusted_types in {config}",
+                                 "auth": "os-user"}
     rollback = project.audit_log(action="model.rollback")[-1]
     assert trust[-1].seq == rollback.seq + 1  # in the rollback's transaction
 

@@ -55,6 +55,8 @@ def test_an_actor_too_long_is_refused_on_both_databases(
     with pytest.raises(InputError, match=r"Actor name .* 201 characters"):
         Context.build(project.root, project.config, actor="u" * 201)
     assert _counts(project) == before
+    from rasad.identity import Role
+    project.add_principal("u" * 200, roles=[Role.DATA_SCIENTIST])  # starting a run: run.write
     monkeypatch.setenv("RASAD_USER", "u" * 200)
     with Project.open(project.root) as opened, opened.start_run("ok"):
         pass

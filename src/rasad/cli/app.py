@@ -99,6 +99,8 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("users", "rasad.cli.users_cmd", "app",
           "Principals (people and service accounts) and their roles."),
     Entry("tokens", "rasad.cli.tokens_cmd", "app", "API tokens for the HTTP API and remote mode."),
+    Entry("server", "rasad.cli.server_cmd", "server",
+          "Serve the management HTTP API for the project (token authentication)."),
     Entry("db", "rasad.cli.project_cmds", "db_app",
           "The metadata database: migrate and inspect."),
     Entry("gc", "rasad.cli.project_cmds", "gc",

@@ -18,14 +18,18 @@ def init(
     name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a project: a commented rasad.yaml, .rasad/ and the metadata tables."""
+    """Create a project: a commented rasad.yaml, .rasad/ and the metadata tables.
+
+    Whoever creates it (RASAD_USER, else the operating-system user) is its first admin.
+    """
     from rasad.config import CONFIG_FILE
     from rasad.project import Project
 
     with Project.init(directory, name=name) as project:
         created = {"name": project.config.name, "root": str(project.root),
                    "config": str(project.root / CONFIG_FILE),
-                   "database": project.db.safe_url, "artifacts": project.artifacts.url}
+                   "database": project.db.safe_url, "artifacts": project.artifacts.url,
+                   "admin": project.actor}
     if as_json:
         emit_json(created)
         return
@@ -33,6 +37,8 @@ def init(
     say(f"  configuration: {clean(created['config'])}")
     say(f"  database:      {clean(created['database'])}")
     say(f"  artifacts:     {clean(created['artifacts'])}")
+    say(f"  first admin:   {clean(created['admin'])} (`rasad users add NAME --role ROLE` "
+        "for the others)")
     say("Next: `rasad data add data.csv --name NAME`")
 
 

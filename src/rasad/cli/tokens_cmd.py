@@ -28,9 +28,7 @@ def create(
 
     roles = identity.parse_roles(role) if role else None
     lifetime = identity.parse_lifetime(expires)
-    context = state(ctx).project().context
-    created = identity.create_token(context, name, roles=roles, lifetime=lifetime,
-                                    by=identity.local_principal(context))
+    created = state(ctx).project().create_token(name, roles=roles, lifetime=lifetime)
     warning = ("[yellow]warning:[/] this token is shown once and cannot be shown again; "
                "store it now (for example in a secret manager).")
     err_console().print(warning)
@@ -52,9 +50,7 @@ def list_(
     as_json: JsonFlag = False,
 ) -> None:
     """List tokens (never their secrets): owner, roles, expiry, revocation."""
-    from rasad import identity
-
-    tokens = identity.list_tokens(state(ctx).project().context, name)
+    tokens = state(ctx).project().tokens(name)
     if as_json:
         emit_json([t.to_dict() for t in tokens])
         return
@@ -76,10 +72,7 @@ def revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke a token: it stops working at once."""
-    from rasad import identity
-
-    context = state(ctx).project().context
-    info = identity.revoke_token(context, token_id, by=identity.local_principal(context))
+    info = state(ctx).project().revoke_token(token_id)
     if as_json:
         emit_json(info)
         return

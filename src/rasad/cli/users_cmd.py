@@ -48,18 +48,14 @@ def add(
 
     roles = identity.parse_roles(role or [])
     kind = identity.PrincipalKind.SERVICE if service else identity.PrincipalKind.PERSON
-    context = state(ctx).project().context
-    info = identity.add_principal(context, name, kind=kind, roles=roles,
-                                  by=identity.local_principal(context))
+    info = state(ctx).project().add_principal(name, kind=kind, roles=roles)
     _done(info, "Added", as_json)
 
 
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List principals, their roles, and whether they are disabled."""
-    from rasad import identity
-
-    principals = identity.list_principals(state(ctx).project().context)
+    principals = state(ctx).project().principals()
     if as_json:
         emit_json([p.to_dict() for p in principals])
         return
@@ -83,8 +79,7 @@ def grant(
     from rasad import identity
 
     roles = identity.parse_roles([role])
-    context = state(ctx).project().context
-    info = identity.grant(context, name, *roles, by=identity.local_principal(context))
+    info = state(ctx).project().grant(name, *roles)
     _done(info, "Roles of", as_json)
 
 
@@ -99,8 +94,7 @@ def revoke(
     from rasad import identity
 
     roles = identity.parse_roles([role])
-    context = state(ctx).project().context
-    info = identity.revoke_role(context, name, *roles, by=identity.local_principal(context))
+    info = state(ctx).project().revoke_role(name, *roles)
     _done(info, "Roles of", as_json)
 
 
@@ -111,10 +105,7 @@ def disable(
     as_json: JsonFlag = False,
 ) -> None:
     """Disable a principal: it can no longer act and its tokens stop working."""
-    from rasad import identity
-
-    context = state(ctx).project().context
-    info = identity.disable(context, name, by=identity.local_principal(context))
+    info = state(ctx).project().disable_principal(name)
     if as_json:
         emit_json(info)
         return

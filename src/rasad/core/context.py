@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from rasad.artifacts import ArtifactStore
 from rasad.config import ProjectConfig, resolve_artifacts_url, resolve_database_url
-from rasad.identity import Principal, current_actor
+from rasad.identity import Permission, Principal, current_actor, require
 from rasad.ledger import Tx, utc_now
 from rasad.store import Database
 from rasad.store.lengths import check_length
@@ -92,18 +92,55 @@ class Context:
                    artifacts=ArtifactStore(resolve_artifacts_url(config, root)),
                    actor=actor, authenticated=principal)
 
+    def require(self, permission: Permission, action: str) -> None:
+        """Refuse ``action`` unless :attr:`principal` holds ``permission``.
+
+        Services call it first, before any work (reading files, storing blobs), so a
+        refusal costs nothing and leaves nothing behind; :meth:`transaction` checks again
+        under the write lock.
+
+        Raises
+        ------
+        PermissionDenied
+            Naming the principal, the permission and the roles that grant it.
+        """
+        require(self.principal, permission, action)
+
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """A serialised write transaction; every change in it records its audit event.
+    def transaction(self, permission: Permission | None = None, action: str = "", *,
+                    by: Principal | None = None) -> Iterator[Tx]:
+        """A serialised write transaction; every change in it records its audit event,
+        naming who acts and how they authenticated.
+
+        Parameters
+        ----------
+        permission : Permission, optional
+            What the change needs. It is checked before waiting for the lock and again
+            once the lock is held, against the roles the principal holds then
+            (:func:`rasad.identity.service.authorize`): a role revoked, a principal
+            disabled or a token revoked a moment earlier cannot act. A refusal raises
+            :class:`rasad.errors.PermissionDenied` and the transaction writes nothing.
+        action : str
+            The change in words, for the refusal: ``"promote credit@3 to production"``.
+        by : Principal, optional
+            Who acts; :attr:`principal` by default.
 
         Once the lock is held, the blobs this thread stored since its last transaction
         are checked (and stored again if a concurrent gc removed them), so a row written
         here never points at a missing blob (see ``rasad.artifacts.store``).
         """
+        acting = self.principal if by is None else by
+        if permission is not None:
+            require(acting, permission, action)
         with self.db.write() as session:
             session.connection()  # the lock itself: SQLite's BEGIN IMMEDIATE runs on connecting
+            tx = Tx(session, acting.name, acting.auth)
+            if permission is not None:
+                from rasad.identity.service import authorize
+
+                authorize(tx, acting, permission, action, now=self.clock())
             self.artifacts.settle()
-            yield Tx(session, self.actor)
+            yield tx
 
     @contextmanager
     def read(self) -> Iterator[Session]:

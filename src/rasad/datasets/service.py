@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from rasad.artifacts import sha256_file
 from rasad.datasets.version import AddResult, DatasetVersion
 from rasad.errors import NotFoundError
+from rasad.identity import Permission
 from rasad.ledger import canonical_json
 from rasad.names import check_name
 from rasad.store._tables import DatasetVersionRow
@@ -24,8 +25,13 @@ if TYPE_CHECKING:
 
 def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
         *, description: str | None = None) -> AddResult:
-    """Store ``source`` as the next version of ``name``; identical content is not stored twice."""
+    """Store ``source`` as the next version of ``name``; identical content is not stored twice.
+
+    Needs ``dataset.write``: checked before the file is read and again under the lock.
+    """
     check_name(name)
+    action = f"add a version of dataset {name!r}"
+    ctx.require(Permission.DATASET_WRITE, action)
     table = read_table(source)
     data = ctx.config.data
     kinds = infer_kinds(
@@ -45,7 +51,7 @@ def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
             return AddResult(existing, created=False)
         profile = profile_table(table, kinds)
         ctx.artifacts.put_file(staged, digest=content_hash, link=True)
-        with ctx.transaction() as tx:
+        with ctx.transaction(Permission.DATASET_WRITE, action) as tx:
             row = tx.session.execute(
                 select(DatasetVersionRow).where(DatasetVersionRow.name == name,
                                                 DatasetVersionRow.content_hash == content_hash)
@@ -81,7 +87,8 @@ def _find_by_hash(ctx: Context, name: str, content_hash: str) -> DatasetVersion 
 
 
 def list_versions(ctx: Context, name: str | None = None) -> list[DatasetVersion]:
-    """Every version (of one name, or of all), by name then version."""
+    """Every version (of one name, or of all), by name then version (needs ``read``)."""
+    ctx.require(Permission.READ, "list datasets")
     with ctx.db.read() as session:
         query = select(DatasetVersionRow).order_by(DatasetVersionRow.name,
                                                    DatasetVersionRow.version)
@@ -94,7 +101,8 @@ def list_versions(ctx: Context, name: str | None = None) -> list[DatasetVersion]
 
 
 def get(ctx: Context, name: str, version: int | None = None) -> DatasetVersion:
-    """One version; the latest when ``version`` is None."""
+    """One version; the latest when ``version`` is None (needs ``read``)."""
+    ctx.require(Permission.READ, f"read dataset {name!r}")
     with ctx.db.read() as session:
         query = select(DatasetVersionRow).where(DatasetVersionRow.name == name)
         if version is None:
@@ -116,6 +124,7 @@ def get(ctx: Context, name: str, version: int | None = None) -> DatasetVersion:
 
 def load_frame(ctx: Context, version: DatasetVersion) -> pd.DataFrame:
     """Read a version's rows after checking the stored file against its hash."""
+    ctx.require(Permission.READ, f"read dataset {version.name!r}")
     with ctx.artifacts.local_copy(version.blob) as path:
         return pd.read_parquet(path)
 

@@ -45,7 +45,8 @@ class Permission(StrEnum):
     MODEL_APPROVE = "model.approve"
     """Approve or reject a promotion request (the checker in maker-checker)."""
     MONITOR_WRITE = "monitor.write"
-    """Create monitors and save their results and alerts."""
+    """Create monitors; save their results (drift, performance, estimation, fairness),
+    alerts and reference profiles."""
     AUDIT_READ = "audit.read"
     """Read and verify the audit log, export evidence."""
     AUDIT_CHECKPOINT = "audit.checkpoint"

@@ -1,11 +1,13 @@
 """The identity use-cases: principals, their roles, their API tokens, and authentication.
 
 Every change writes its rows and its audit event in one serialised transaction, after
-checking that the acting principal ``by`` holds ``identity.manage``: once before the
-transaction (a cheap refusal) and again under the write lock against the roles ``by``
-holds then, so a role revoked or a principal disabled a moment earlier cannot act. A
-refused call changes nothing. Audit details name the principal, roles, kind and expiry,
-never a token secret or its hash.
+checking that the acting principal ``by`` (the context's principal unless given) holds
+``identity.manage``: once before the transaction (a cheap refusal) and again under the
+write lock against the roles ``by`` holds then (:func:`authorize`, which every service's
+transaction uses), so a role revoked or a principal disabled a moment earlier cannot act.
+A refused call changes nothing. Each event names its actor and how it authenticated
+(the transaction adds that); details name the principal, roles, kind and expiry, never a
+token secret or its hash.
 
 ``ctx`` is a :class:`rasad.core.Context` (or the :class:`rasad.Project` facade). This
 package sits below ``rasad.core`` in the layers (the context carries a principal, so
@@ -68,6 +70,9 @@ from rasad.identity.tokens import (
 from rasad.results import Result
 from rasad.store._tables import ApiTokenRow, PrincipalRow, RoleGrantRow
 
+UNLISTED_ROLES: tuple[Role, ...] = (Role.VIEWER,)
+"""The roles of a local user who is not a principal of a claimed project: reading only."""
+
 
 class AuditedWrite(Protocol):
     """A write transaction that records audit events (:class:`rasad.ledger.Tx`)."""
@@ -88,7 +93,11 @@ class IdentityContext(Protocol):
     @property
     def clock(self) -> Callable[[], str]: ...
 
-    def transaction(self) -> AbstractContextManager[AuditedWrite]: ...
+    @property
+    def principal(self) -> Principal: ...
+
+    def transaction(self, permission: Permission | None = None, action: str = "", *,
+                    by: Principal | None = None) -> AbstractContextManager[AuditedWrite]: ...
 
     def read(self) -> AbstractContextManager[Session]: ...
 
@@ -160,20 +169,24 @@ def _stored_roles(text: str) -> tuple[Role, ...]:
 
 
 def principal_info(ctx: IdentityContext, name: str) -> PrincipalInfo:
-    """One principal, with its roles."""
+    """One principal, with its roles (needs ``read``)."""
+    require(ctx.principal, Permission.READ, f"read principal {name!r}")
     with ctx.read() as session:
         return _info(session, _row(session, name))
 
 
 def list_principals(ctx: IdentityContext) -> list[PrincipalInfo]:
-    """Every principal, disabled ones included, by name."""
+    """Every principal, disabled ones included, by name (needs ``read``)."""
+    require(ctx.principal, Permission.READ, "list principals")
     with ctx.read() as session:
         rows = session.execute(select(PrincipalRow).order_by(PrincipalRow.name)).scalars()
         return [_info(session, row) for row in rows]
 
 
 def list_tokens(ctx: IdentityContext, name: str | None = None) -> list[TokenInfo]:
-    """Every token (of principal ``name`` if given), oldest first; never a secret."""
+    """Every token (of principal ``name`` if given), oldest first; never a secret (needs
+    ``read``: ids, owners and expiry are not secrets)."""
+    require(ctx.principal, Permission.READ, "list tokens")
     query = (select(ApiTokenRow, PrincipalRow.name)
              .join(PrincipalRow, PrincipalRow.id == ApiTokenRow.principal_id)
              .order_by(ApiTokenRow.created_at, ApiTokenRow.id))
@@ -193,7 +206,9 @@ def local_principal(ctx: IdentityContext) -> Principal:
     principal authenticated as ``os-user``, with the roles granted to that name.
 
     On an unclaimed project (no principals yet) the local user acts as admin, as everyone
-    could before identities existed; a name that is not a principal holds no roles.
+    could before identities existed. On a claimed project a name that is not a principal
+    holds :data:`UNLISTED_ROLES` (viewer): it may read, as anyone who can open the
+    database file can, and change nothing.
 
     Raises
     ------
@@ -206,8 +221,9 @@ def local_principal(ctx: IdentityContext) -> Principal:
             return Principal(name=name, kind=PrincipalKind.PERSON, roles=(Role.ADMIN,),
                              auth=OS_USER)
         row = session.execute(select(PrincipalRow).where(PrincipalRow.name == name)).scalar()
-        if row is None:
-            return Principal(name=name, kind=PrincipalKind.PERSON, roles=(), auth=OS_USER)
+        if row is None:  # reads only: the database file is readable to them anyway
+            return Principal(name=name, kind=PrincipalKind.PERSON, roles=UNLISTED_ROLES,
+                             auth=OS_USER)
         if row.disabled_at is not None:
             raise PermissionDenied(f"Principal {name!r} was disabled at {row.disabled_at}; "
                                    "an admin can tell you why (`rasad audit log --subject "
@@ -271,37 +287,56 @@ def authenticate(ctx: IdentityContext, token: str) -> Principal:
 # ---- changes -------------------------------------------------------------------------
 
 
-def _by(by: Principal) -> dict[str, str]:
-    # Until the context carries the principal (and its Tx records it on every event), the
-    # details say who acted and how they authenticated.
-    return {"by": by.name, "auth": by.auth}
-
-
-def _authorize(tx: AuditedWrite, by: Principal, permission: Permission, action: str,
-               now: str) -> None:
+def authorize(tx: AuditedWrite, by: Principal, permission: Permission, action: str, *,
+              now: str) -> None:
     """Check ``by`` again under the write lock, against the roles it holds now.
 
-    ``by`` was built before the transaction began; a role revoked, a principal disabled
-    or the project claimed since then must not let a stale value act. On an unclaimed
-    project the local user acting on it is recorded as its first admin, in this
-    transaction.
+    :meth:`rasad.core.Context.transaction` calls this once it holds the lock. ``by`` was
+    built before the transaction began; a role revoked, a principal disabled, a token
+    revoked or expired, or the project claimed since then must not let a stale value act.
+    On an unclaimed project the local user may do anything, and its first identity change
+    (``identity.manage``) records it as the project's first admin, in this transaction.
+
+    Raises
+    ------
+    PermissionDenied
+        If ``by`` does not hold ``permission`` now.
     """
     if by.auth == OS_USER and not is_claimed(tx.session):
-        bootstrap_admin(tx, by.name, now=now)
+        if permission is Permission.IDENTITY_MANAGE:
+            bootstrap_admin(tx, by.name, now=now)
         return
     row = tx.session.execute(select(PrincipalRow).where(PrincipalRow.name == by.name)).scalar()
-    current = (() if row is None or row.disabled_at is not None
-               else _covered(by.roles, _roles(tx.session, row.id)))
+    if row is None:
+        current = _covered(by.roles, UNLISTED_ROLES) if by.auth == OS_USER else ()
+    elif row.disabled_at is not None or not _token_in_force(tx.session, by.auth, now):
+        current = ()
+    else:
+        current = _covered(by.roles, _roles(tx.session, row.id))
     require(by.model_copy(update={"roles": current}), permission, action)
 
 
-def bootstrap_admin(tx: AuditedWrite, name: str, *, now: str) -> PrincipalInfo:
+def _token_in_force(session: Session, auth: str, now: str) -> bool:
+    """Whether the token ``auth`` names (if any) is neither revoked nor expired."""
+    if not auth.startswith(TOKEN_AUTH_PREFIX):
+        return True
+    row = session.get(ApiTokenRow, auth.removeprefix(TOKEN_AUTH_PREFIX))
+    return (row is not None and row.revoked_at is None
+            and (row.expires_at is None or row.expires_at > now))
+
+
+def bootstrap_admin(tx: AuditedWrite, name: str, *, now: str,
+                    record: bool = True) -> PrincipalInfo:
     """Record ``name`` as a person holding ``admin``, inside ``tx``: the creator of a new
     project (``rasad init``), or the first user to manage an unclaimed one.
 
     ``name`` is the local user's name as the context records it (``RASAD_USER``, else
     the operating-system user), taken as it is: the names :func:`add_principal` accepts
     are stricter, but the first admin is whoever the system says is acting.
+
+    ``record=False`` leaves the event to the caller: ``rasad init`` names the first admin
+    in its own ``project.init`` event (``first_admin``), one fact in one event, so a new
+    ledger still starts with that one event.
 
     Raises
     ------
@@ -318,14 +353,14 @@ def bootstrap_admin(tx: AuditedWrite, name: str, *, now: str) -> PrincipalInfo:
     tx.session.add(RoleGrantRow(principal_id=row.id, role=Role.ADMIN.value, granted_by=name,
                                 granted_at=now))
     tx.session.flush()
-    tx.record("principal.add", f"principal:{name}",
-              {"kind": PrincipalKind.PERSON, "roles": [Role.ADMIN], "first_admin": True,
-               "by": name, "auth": OS_USER})
+    if record:
+        tx.record("principal.add", f"principal:{name}",
+                  {"kind": PrincipalKind.PERSON, "roles": [Role.ADMIN], "first_admin": True})
     return _info(tx.session, row)
 
 
 def add_principal(ctx: IdentityContext, name: str, *, kind: PrincipalKind = PrincipalKind.PERSON,
-                  roles: Iterable[Role] = (), by: Principal) -> PrincipalInfo:
+                  roles: Iterable[Role] = (), by: Principal | None = None) -> PrincipalInfo:
     """Add a person or service account with ``roles``.
 
     Raises
@@ -338,10 +373,9 @@ def add_principal(ctx: IdentityContext, name: str, *, kind: PrincipalKind = Prin
     check_principal_name(name)
     granted = ordered(roles)
     action = f"add principal {name!r}"
-    require(by, Permission.IDENTITY_MANAGE, action)
+    by = ctx.principal if by is None else by
     now = ctx.clock()
-    with ctx.transaction() as tx:
-        _authorize(tx, by, Permission.IDENTITY_MANAGE, action, now)
+    with ctx.transaction(Permission.IDENTITY_MANAGE, action, by=by) as tx:
         taken = tx.session.execute(select(PrincipalRow)
                                    .where(PrincipalRow.name == name)).scalar()
         if taken is not None:
@@ -356,7 +390,7 @@ def add_principal(ctx: IdentityContext, name: str, *, kind: PrincipalKind = Prin
                                         granted_at=now))
         tx.session.flush()
         tx.record("principal.add", f"principal:{name}",
-                  {"kind": PrincipalKind(kind), "roles": list(granted), **_by(by)})
+                  {"kind": PrincipalKind(kind), "roles": list(granted)})
         return _info(tx.session, row)
 
 
@@ -381,7 +415,8 @@ def _keep_an_admin(tx: AuditedWrite, row: PrincipalRow, what: str) -> None:
                             "admin`).")
 
 
-def grant(ctx: IdentityContext, name: str, *roles: Role, by: Principal) -> PrincipalInfo:
+def grant(ctx: IdentityContext, name: str, *roles: Role,
+          by: Principal | None = None) -> PrincipalInfo:
     """Give principal ``name`` the ``roles`` (one event per role it did not hold yet).
 
     Raises
@@ -393,10 +428,9 @@ def grant(ctx: IdentityContext, name: str, *roles: Role, by: Principal) -> Princ
     if not wanted:
         raise InputError(f"Name at least one role to grant {name!r}: {', '.join(Role)}.")
     action = f"grant {', '.join(wanted)} to {name!r}"
-    require(by, Permission.IDENTITY_MANAGE, action)
+    by = ctx.principal if by is None else by
     now = ctx.clock()
-    with ctx.transaction() as tx:
-        _authorize(tx, by, Permission.IDENTITY_MANAGE, action, now)
+    with ctx.transaction(Permission.IDENTITY_MANAGE, action, by=by) as tx:
         row = _enabled_row(tx, name)
         held = _roles(tx.session, row.id)
         for role in wanted:
@@ -405,12 +439,12 @@ def grant(ctx: IdentityContext, name: str, *roles: Role, by: Principal) -> Princ
             tx.session.add(RoleGrantRow(principal_id=row.id, role=role.value,
                                         granted_by=by.name, granted_at=now))
             tx.session.flush()
-            tx.record("principal.grant", f"principal:{name}", {"role": role, **_by(by)})
+            tx.record("principal.grant", f"principal:{name}", {"role": role})
         return _info(tx.session, row)
 
 
 def revoke_role(ctx: IdentityContext, name: str, *roles: Role,
-                by: Principal) -> PrincipalInfo:
+                by: Principal | None = None) -> PrincipalInfo:
     """Take the ``roles`` from principal ``name``; its tokens lose them too.
 
     Raises
@@ -423,10 +457,8 @@ def revoke_role(ctx: IdentityContext, name: str, *roles: Role,
     if not wanted:
         raise InputError(f"Name at least one role to revoke from {name!r}.")
     action = f"revoke {', '.join(wanted)} from {name!r}"
-    require(by, Permission.IDENTITY_MANAGE, action)
-    now = ctx.clock()
-    with ctx.transaction() as tx:
-        _authorize(tx, by, Permission.IDENTITY_MANAGE, action, now)
+    by = ctx.principal if by is None else by
+    with ctx.transaction(Permission.IDENTITY_MANAGE, action, by=by) as tx:
         row = _row(tx.session, name)
         held = _roles(tx.session, row.id)
         missing = [role for role in wanted if role not in held]
@@ -439,32 +471,31 @@ def revoke_role(ctx: IdentityContext, name: str, *roles: Role,
             grant_row = tx.session.get(RoleGrantRow, (row.id, role.value))
             tx.session.delete(grant_row)
             tx.session.flush()
-            tx.record("principal.revoke", f"principal:{name}", {"role": role, **_by(by)})
+            tx.record("principal.revoke", f"principal:{name}", {"role": role})
         return _info(tx.session, row)
 
 
-def disable(ctx: IdentityContext, name: str, *, by: Principal) -> PrincipalInfo:
+def disable(ctx: IdentityContext, name: str, *, by: Principal | None = None) -> PrincipalInfo:
     """Disable principal ``name``: it can no longer act, and its tokens stop working.
 
     The row stays (audit events name it) and the name stays taken.
     """
     action = f"disable principal {name!r}"
-    require(by, Permission.IDENTITY_MANAGE, action)
+    by = ctx.principal if by is None else by
     now = ctx.clock()
-    with ctx.transaction() as tx:
-        _authorize(tx, by, Permission.IDENTITY_MANAGE, action, now)
+    with ctx.transaction(Permission.IDENTITY_MANAGE, action, by=by) as tx:
         row = _enabled_row(tx, name)
         if Role.ADMIN in _roles(tx.session, row.id):
             _keep_an_admin(tx, row, f"Disabling {name!r}")
         row.disabled_at = now
         tx.session.flush()
-        tx.record("principal.disable", f"principal:{name}", _by(by))
+        tx.record("principal.disable", f"principal:{name}")
         return _info(tx.session, row)
 
 
 def create_token(ctx: IdentityContext, name: str, *, roles: Iterable[Role] | None = None,
                  lifetime: timedelta | None = DEFAULT_LIFETIME,
-                 by: Principal) -> CreatedToken:
+                 by: Principal | None = None) -> CreatedToken:
     """Make an API token for principal ``name``; the only time its text is available.
 
     Parameters
@@ -484,12 +515,11 @@ def create_token(ctx: IdentityContext, name: str, *, roles: Iterable[Role] | Non
         If a scope role is not held by ``name``, or the principal holds no role at all.
     """
     action = f"create a token for {name!r}"
-    require(by, Permission.IDENTITY_MANAGE, action)
+    by = ctx.principal if by is None else by
     if lifetime is not None and lifetime <= timedelta(0):
         raise InputError(f"A token lifetime must be positive, not {lifetime}.")
     now = ctx.clock()
-    with ctx.transaction() as tx:
-        _authorize(tx, by, Permission.IDENTITY_MANAGE, action, now)
+    with ctx.transaction(Permission.IDENTITY_MANAGE, action, by=by) as tx:
         row = _enabled_row(tx, name)
         held = _roles(tx.session, row.id)
         scope = held if roles is None else ordered(Role(r) for r in roles)
@@ -511,11 +541,12 @@ def create_token(ctx: IdentityContext, name: str, *, roles: Iterable[Role] | Non
         tx.session.flush()
         tx.record("token.create", f"token:{made.id}",
                   {"principal": name, "roles": list(scope), "expires_at": token_row.expires_at,
-                   **_by(by)})
+                   })
         return CreatedToken(token=made.text, info=_token_info(token_row, name))
 
 
-def revoke_token(ctx: IdentityContext, token_id: str, *, by: Principal) -> TokenInfo:
+def revoke_token(ctx: IdentityContext, token_id: str, *,
+                 by: Principal | None = None) -> TokenInfo:
     """Revoke a token by its public id; it stops working at once.
 
     Raises
@@ -526,10 +557,9 @@ def revoke_token(ctx: IdentityContext, token_id: str, *, by: Principal) -> Token
         If it was revoked already.
     """
     action = f"revoke token {token_id!r}"
-    require(by, Permission.IDENTITY_MANAGE, action)
+    by = ctx.principal if by is None else by
     now = ctx.clock()
-    with ctx.transaction() as tx:
-        _authorize(tx, by, Permission.IDENTITY_MANAGE, action, now)
+    with ctx.transaction(Permission.IDENTITY_MANAGE, action, by=by) as tx:
         found = tx.session.execute(
             select(ApiTokenRow, PrincipalRow.name)
             .join(PrincipalRow, PrincipalRow.id == ApiTokenRow.principal_id)
@@ -542,11 +572,11 @@ def revoke_token(ctx: IdentityContext, token_id: str, *, by: Principal) -> Token
             raise ConflictError(f"Token {token_id} was revoked already, at {row.revoked_at}.")
         row.revoked_at = now
         tx.session.flush()
-        tx.record("token.revoke", f"token:{token_id}", {"principal": owner, **_by(by)})
+        tx.record("token.revoke", f"token:{token_id}", {"principal": owner})
         return _token_info(row, owner)
 
 
-__all__ = ["AuditedWrite", "CreatedToken", "IdentityContext", "PrincipalInfo", "TokenInfo",
-           "add_principal", "authenticate", "bootstrap_admin", "create_token", "disable",
-           "grant", "is_claimed", "list_principals", "list_tokens", "local_principal",
-           "principal_info", "revoke_role", "revoke_token"]
+__all__ = ["UNLISTED_ROLES", "AuditedWrite", "CreatedToken", "IdentityContext", "PrincipalInfo",
+           "TokenInfo", "add_principal", "authenticate", "authorize", "bootstrap_admin",
+           "create_token", "disable", "grant", "is_claimed", "list_principals", "list_tokens",
+           "local_principal", "principal_info", "revoke_role", "revoke_token"]

@@ -62,6 +62,13 @@ class AuditEvent:
     prev_hash: str
     hash: str
 
+    @property
+    def auth(self) -> str | None:
+        """How the actor authenticated (``os-user`` or ``token:<id>``); None on events
+        recorded before identities existed (see :data:`rasad.ledger.transaction.AUTH_KEY`)."""
+        value = self.details.get("auth")
+        return value if isinstance(value, str) else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq,

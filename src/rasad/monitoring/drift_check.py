@@ -33,6 +33,7 @@ from rasad.drift import (
     compare,
 )
 from rasad.errors import InputError
+from rasad.identity import Permission
 from rasad.monitoring.results import MonitorKind, MonitorResult
 from rasad.results import Result
 from rasad.tables import ColumnKind
@@ -128,6 +129,9 @@ def check(ctx: Context, reference: Side, current: Side, *,
 
     check_options(reference, current, multivariate=multivariate, use_profile=use_profile,
                   save=save, monitor=monitor)
+    # Before any work: a principal who may not save is refused, not told after the check.
+    ctx.require(Permission.MONITOR_WRITE if save else Permission.READ,
+                f"save a drift result to monitor {monitor!r}" if save else "check drift")
     profile: ReferenceProfile | None = None
     built: bool | None = None
     if use_profile and _is_version(reference):  # check_options made sure

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from rasad.datasets.service import load_frame
 from rasad.drift import ReferenceProfile
 from rasad.drift.reference import is_time_text
+from rasad.identity import Permission
 from rasad.ledger import canonical_json
 from rasad.store._tables import ReferenceProfileRow
 from rasad.tables import ColumnKind
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
 
 def reference_profile(ctx: Context, version: DatasetVersion, *, bins: int = 10
                       ) -> tuple[ReferenceProfile, bool]:
-    """The stored profile of ``version`` (built and stored on first use); (profile, built)."""
+    """The stored profile of ``version`` (built and stored on first use); (profile, built).
+
+    Storing it needs ``monitor.write``; for a principal without it the profile is built
+    and returned but not stored, so reading (a drift check) never needs a write.
+    """
     with ctx.db.read() as session:
         row = session.execute(select(ReferenceProfileRow).where(
             ReferenceProfileRow.dataset_version_id == version.id,
@@ -40,8 +45,11 @@ def reference_profile(ctx: Context, version: DatasetVersion, *, bins: int = 10
         return ReferenceProfile.from_dict(data), False
     frame = load_frame(ctx, version)
     profile = ReferenceProfile.from_frame(frame, kinds=_drift_kinds(frame, version), bins=bins)
+    if not ctx.principal.can(Permission.MONITOR_WRITE):
+        return profile, True
     blob = ctx.artifacts.put_bytes(canonical_json(profile.to_dict()).encode("utf-8"))
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.MONITOR_WRITE,
+                         f"store the reference profile of {version.ref}") as tx:
         existing = tx.session.execute(select(ReferenceProfileRow).where(
             ReferenceProfileRow.dataset_version_id == version.id,
             ReferenceProfileRow.bins == bins)).scalar_one_or_none()

@@ -81,15 +81,19 @@ def save_result(ctx: Context, *, monitor: str, kind: MonitorKind | str, referenc
     ``summary`` goes in the row and the audit event (keep it small); ``payload`` is
     the full report, stored as canonical JSON named by its sha256. The row and the
     event are written in one transaction; a bad monitor name or kind stores nothing.
+    Needs ``monitor.write``, checked before the blob is stored and again under the lock.
     """
+    from rasad.identity import Permission
     from rasad.ledger import canonical_json
     from rasad.names import check_name
     from rasad.store._tables import MonitorResultRow
 
     check_name(monitor, "Monitor")
     kind = _kind(kind)
+    action = f"save a {kind.value} result of monitor {monitor!r}"
+    ctx.require(Permission.MONITOR_WRITE, action)
     blob = ctx.artifacts.put_bytes(canonical_json(payload).encode("utf-8"))
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.MONITOR_WRITE, action) as tx:
         row = MonitorResultRow(monitor=monitor, kind=kind.value, reference=reference,
                                current=current, alert=alert, summary=canonical_json(summary),
                                blob=blob, created_by=tx.actor, created_at=ctx.clock())
@@ -110,8 +114,10 @@ def list_results(ctx: Context, monitor: str | None = None,
     """
     from sqlalchemy import select
 
+    from rasad.identity import Permission
     from rasad.store._tables import MonitorResultRow
 
+    ctx.require(Permission.READ, "list monitor results")
     checked = None if kind is None else _kind(kind)
     with ctx.read() as session:
         query = select(MonitorResultRow).order_by(MonitorResultRow.id)
@@ -126,8 +132,10 @@ def get_result(ctx: Context, id: int) -> MonitorResult:  # noqa: A002 - the resu
     """The saved result with this id; :class:`~rasad.errors.NotFoundError` if there is none."""
     from sqlalchemy import func, select
 
+    from rasad.identity import Permission
     from rasad.store._tables import MonitorResultRow
 
+    ctx.require(Permission.READ, f"read monitor result {id}")
     with ctx.read() as session:
         row = session.get(MonitorResultRow, id)
         if row is not None:
@@ -145,6 +153,9 @@ def load_payload(ctx: Context, result: MonitorResult) -> dict[str, Any]:
 
     A changed, truncated or missing blob raises :class:`~rasad.errors.IntegrityError`.
     """
+    from rasad.identity import Permission
+
+    ctx.require(Permission.READ, f"read monitor result {result.id}")
     data: dict[str, Any] = json.loads(ctx.artifacts.get_bytes(result.blob))
     return data
 

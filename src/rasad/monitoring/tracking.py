@@ -26,6 +26,7 @@ from rasad.datasets.service import get, load_frame
 from rasad.datasets.version import DatasetVersion
 from rasad.errors import InputError
 from rasad.evaluation.metrics import Metric, Task, parse_task
+from rasad.identity import Permission
 from rasad.monitoring.estimation import EstimationReport, estimate
 from rasad.monitoring.performance import MIN_CHUNK_ROWS, PerformanceReport, track
 from rasad.monitoring.regression_estimation import estimate_regression
@@ -112,8 +113,9 @@ def track_performance(
         If the monitor name is not allowed, or the engine refuses the data (a missing
         column, no labels in the reference...). Nothing is stored then.
     """
-    if save:
+    if save:  # refused before any computation
         check_name(monitor, "Monitor")
+        ctx.require(Permission.MONITOR_WRITE, f"save results of monitor {monitor!r}")
     (ref_version, ref_frame), (cur_version, cur_frame) = _sides(ctx, reference, current)
     report = track(ref_frame, cur_frame, task=task, target=target, prediction=prediction,
                    score=score, chunker=chunker, metrics=metrics, threshold=threshold,
@@ -167,8 +169,9 @@ def estimate_performance(
         As :func:`estimate_frames`, or for a monitor name that is not allowed. Nothing
         is stored then.
     """
-    if save:
+    if save:  # refused before any computation
         check_name(monitor, "Monitor")
+        ctx.require(Permission.MONITOR_WRITE, f"save results of monitor {monitor!r}")
     (ref_version, ref_frame), (cur_version, cur_frame) = _sides(ctx, reference, current)
     report = estimate_frames(ref_frame, cur_frame, target=target, prediction=prediction,
                              task=task, score=score, features=features, chunker=chunker,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from rasad.config import CONFIG_FILE
 from rasad.errors import ConflictError, InputError, NotFoundError
+from rasad.identity import Permission
 from rasad.ledger import Tx, canonical_json
 from rasad.names import check_name
 from rasad.registry.version import Deployment, ModelDetail, ModelVersion, Registration
@@ -63,9 +64,12 @@ def register(ctx: Context, run_id: str, name: str) -> Registration:
 
     The artifact is verified first (:func:`verify_artifact`); a refused artifact
     leaves no row and no event. A run that already is a version of ``name`` is not
-    registered twice: that version comes back with ``created=False``.
+    registered twice: that version comes back with ``created=False``. Needs
+    ``model.register``.
     """
     check_name(name, "Model")
+    action = f"register run {run_id} as model {name!r}"
+    ctx.require(Permission.MODEL_REGISTER, action)
     with ctx.db.read() as session:
         run = run_row(session, run_id)
         datasets = run_datasets(session, [run.id])[run.id]
@@ -79,7 +83,7 @@ def register(ctx: Context, run_id: str, name: str) -> Registration:
     decision = verify_artifact(ctx, run.model_blob,
                                list(model_info.get("untrusted_types", [])))
     found = decision.types  # what the bytes hold, not what the run row claims
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.MODEL_REGISTER, action) as tx:
         existing = tx.session.execute(
             select(ModelVersionRow).where(ModelVersionRow.name == name,
                                           ModelVersionRow.run_id == run.id)
@@ -153,6 +157,7 @@ def resolve(ctx: Context, name: str, *, version: int | None = None,
         No such model, environment, version, or nothing serves ``env``; the message
         lists what there is.
     """
+    ctx.require(Permission.READ, f"read model {name!r}")
     if version is not None and env is not None:
         raise InputError("Give either a version or an environment, not both.")
     if env is not None:
@@ -196,6 +201,7 @@ def history(ctx: Context, name: str) -> list[Deployment]:
     NotFoundError
         No model is named ``name``; the message lists the models.
     """
+    ctx.require(Permission.READ, f"read model {name!r}")
     with ctx.db.read() as session:
         found = _histories(session, name).get(name, [])
         if not found and session.execute(select(ModelVersionRow.id).where(
@@ -276,6 +282,7 @@ def detail(ctx: Context, name: str) -> ModelDetail:
     NotFoundError
         No model is named ``name``; the message lists the models.
     """
+    ctx.require(Permission.READ, f"read model {name!r}")
     with ctx.db.read() as session:
         found = _details(ctx, session, name)
         if not found:
@@ -285,12 +292,14 @@ def detail(ctx: Context, name: str) -> ModelDetail:
 
 def list_models(ctx: Context) -> list[ModelDetail]:
     """Every model, by name, as :func:`detail` gives it: four queries in all."""
+    ctx.require(Permission.READ, "list models")
     with ctx.db.read() as session:
         return _details(ctx, session, None)
 
 
 def load(ctx: Context, version: ModelVersion) -> Any:
     """Load a version's pipeline: hash checked first, then only trusted types are built."""
+    ctx.require(Permission.READ, f"load model {version.name!r}")
     from rasad.artifacts.skops import load_model
 
     data = ctx.artifacts.get_bytes(version.blob)

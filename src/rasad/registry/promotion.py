@@ -4,7 +4,8 @@ A rollback is a promotion too (invariant 3): it redeploys the version the curren
 deployment replaced. Both run through :func:`_deploy`, inside one serialised
 transaction with its audit event, so at most one version serves a model in an
 environment even when several processes promote at once. Policy gates and
-approvals will plug into :func:`promote` before :func:`_deploy` is called.
+approvals will plug into :func:`promote` before :func:`_deploy` is called. Both need
+``model.promote``, checked before anything is read and again under the write lock.
 
 Nothing starts serving unchecked: the version's bytes are verified first (present,
 matching their hash, a skops archive, holding only recorded types the trust policy
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from rasad.errors import ConflictError
+from rasad.identity import Permission
 from rasad.ledger import Tx, utc_now
 from rasad.registry.models import check_environment, record_trust, resolve, verify_artifact
 from rasad.registry.version import Deployment, DeploymentKind, ModelVersion
@@ -33,11 +35,16 @@ if TYPE_CHECKING:
 
 def promote(ctx: Context, name: str, version: int, to: str, *,
             reason: str | None = None) -> Deployment:
-    """Deploy ``name@version`` to environment ``to``; the version serving there leaves."""
+    """Deploy ``name@version`` to environment ``to``; the version serving there leaves.
+
+    Needs ``model.promote``.
+    """
     check_environment(ctx, to)
+    action = f"promote {name}@{version} to {to}"
+    ctx.require(Permission.MODEL_PROMOTE, action)
     candidate = resolve(ctx, name, version=version)
     decision = verify_artifact(ctx, candidate.blob, candidate.trusted_types)
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.MODEL_PROMOTE, action) as tx:
         deployment = _deploy(tx, candidate, to, kind=DeploymentKind.PROMOTION, reason=reason)
         if deployment.changed:
             record_trust(tx, ctx, f"model:{candidate.ref}", decision, f"promotion to {to}")
@@ -45,10 +52,13 @@ def promote(ctx: Context, name: str, version: int, to: str, *,
 
 
 def rollback(ctx: Context, name: str, env: str, *, reason: str | None = None) -> Deployment:
-    """Return ``env`` to the version the current deployment replaced."""
+    """Return ``env`` to the version the current deployment replaced (needs
+    ``model.promote``)."""
     check_environment(ctx, env)
+    action = f"roll back {name} in {env}"
+    ctx.require(Permission.MODEL_PROMOTE, action)
     resolve(ctx, name)  # the model must exist
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.MODEL_PROMOTE, action) as tx:
         current = _current_row(tx, name, env)
         if current is None:
             raise ConflictError(f"Model {name!r} has nothing deployed in {env!r}; there is "

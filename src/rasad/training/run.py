@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from rasad.errors import ConflictError, InputError
+from rasad.identity import Permission
 from rasad.ledger import canonical_json
 from rasad.ledger.replay import step_metrics_digest
 from rasad.results import Result
@@ -151,6 +152,7 @@ class ActiveRun:
         from rasad.tables.signature import Signature
 
         self._require_open()
+        self.ctx.require(Permission.RUN_WRITE, f"store a model in run {self.id}")
         table = read_table(sample)
         kinds = infer_kinds(table)
         frame = table.to_pandas()
@@ -174,6 +176,7 @@ class ActiveRun:
         self._last_flush = time.monotonic()
         if not self._buffer:
             return
+        self.ctx.require(Permission.RUN_WRITE, f"log metrics to run {self.id}")
         batch, self._buffer = self._buffer, []
         with self.ctx.db.write_engine.begin() as conn:  # one executemany, no ORM
             conn.execute(insert(StepMetricRow), batch)
@@ -205,6 +208,8 @@ class ActiveRun:
 
     def _close(self, status: RunStatus, error: str | None) -> Run:
         self._require_open()
+        action = f"close run {self.id}"
+        self.ctx.require(Permission.RUN_WRITE, action)  # refused: the run stays open
         try:
             self.flush()
         except Exception as exc:  # the run still gets closed, with the reason
@@ -214,7 +219,7 @@ class ActiveRun:
         digest, count = metrics_digest(self.ctx, self.id)
         ended = self.ctx.clock()
         duration = round(time.monotonic() - self.started, 6)
-        with self.ctx.transaction() as tx:
+        with self.ctx.transaction(Permission.RUN_WRITE, action) as tx:
             tx.session.execute(update(RunRow).where(RunRow.id == self.id).values(
                 status=str(status), params=canonical_json(self.params),
                 metrics=canonical_json(self.metrics), model_blob=self.model_blob,
@@ -239,7 +244,8 @@ class ActiveRun:
             raise ConflictError(f"Run {self.id} is closed; start a new run to log more.")
 
     def use_dataset(self, version: DatasetVersion, role: str = "train") -> None:
-        with self.ctx.transaction() as tx:
+        with self.ctx.transaction(Permission.RUN_WRITE,
+                                  f"record a dataset of run {self.id}") as tx:
             tx.session.add(RunDatasetRow(run_id=self.id, dataset_version_id=version.id,
                                          role=role))
             tx.record("run.use_dataset", f"run:{self.id}",
@@ -249,12 +255,17 @@ class ActiveRun:
 
 def start(ctx: Context, name: str | None = None, *, params: dict[str, Any] | None = None,
           seed: int | None = None, extra_packages: tuple[str, ...] = ()) -> ActiveRun:
-    """Open a new run record (status running) and return its live handle."""
+    """Open a new run record (status running) and return its live handle.
+
+    Needs ``run.write``, and so do logging to it and closing it.
+    """
+    action = "start a run" if name is None else f"start run {name!r}"
+    ctx.require(Permission.RUN_WRITE, action)
     run_id = uuid.uuid4().hex
     clean_params = json.loads(canonical_json(params or {}))
     environment = capture_environment(extra_packages)
     code = git_state(ctx.root)
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.RUN_WRITE, action) as tx:
         tx.session.add(RunRow(
             id=run_id, name=name, status=str(RunStatus.RUNNING),
             params=canonical_json(clean_params), metrics="{}",
@@ -300,7 +311,13 @@ def _pid_alive(pid: int) -> bool:
 
 
 def reconcile(ctx: Context) -> int:
-    """Mark failed every 'running' run of this host whose process is gone; returns how many."""
+    """Mark failed every 'running' run of this host whose process is gone; returns how many.
+
+    Only a principal with ``run.write`` does it (reading runs calls this first); for one
+    without, stale runs keep showing 'running' until someone who may write reads them.
+    """
+    if not ctx.principal.can(Permission.RUN_WRITE):
+        return 0
     host = socket.gethostname()
     with ctx.db.read() as session:
         stale = [(r.id, r.pid) for r in session.execute(
@@ -308,7 +325,7 @@ def reconcile(ctx: Context) -> int:
         ).scalars() if not _pid_alive(r.pid)]
     for run_id, pid in stale:
         error = f"The process (pid {pid} on {host}) ended without finishing the run."
-        with ctx.transaction() as tx:
+        with ctx.transaction(Permission.RUN_WRITE, f"mark run {run_id} failed") as tx:
             changed = tx.session.execute(  # type: ignore[attr-defined]
                 update(RunRow).where(RunRow.id == run_id,
                                      RunRow.status == str(RunStatus.RUNNING))
@@ -320,6 +337,7 @@ def reconcile(ctx: Context) -> int:
 
 def get(ctx: Context, run_id: str, *, reconcile_first: bool = True) -> Run:
     """The run ``run_id`` (or the one run whose id starts with it)."""
+    ctx.require(Permission.READ, f"read run {run_id!r}")
     if reconcile_first:
         reconcile(ctx)
     with ctx.db.read() as session:
@@ -328,6 +346,7 @@ def get(ctx: Context, run_id: str, *, reconcile_first: bool = True) -> Run:
 
 
 def list_runs(ctx: Context, status: str | None = None) -> list[Run]:
+    ctx.require(Permission.READ, "list runs")
     reconcile(ctx)
     with ctx.db.read() as session:
         query = select(RunRow).order_by(RunRow.started_at.desc())

@@ -13,6 +13,7 @@ from rasad.config import TrainingConfig
 from rasad.datasets import service as datasets
 from rasad.errors import CheckFailed, InputError
 from rasad.evaluation.metrics import DEFAULT_METRICS, Task, compute_metrics, parse_metrics
+from rasad.identity import Permission
 from rasad.registry import models
 from rasad.tables import ColumnKind
 from rasad.tables.signature import Signature
@@ -78,7 +79,9 @@ def train(ctx: Context, *, name: str | None = None, progress: Progress | None = 
     Every mistake that can be seen before training is refused before anything is
     written (no run, event or blob): the actor and run name must fit their columns,
     ``register_as`` must be a valid model name of the same task as the estimator, and
-    the target must exist and not be an identifier column.
+    the target must exist and not be an identifier column. The principal needs
+    ``run.write`` (and ``model.register`` with ``register_as``, ``dataset.write`` when the
+    dataset has a schema, for the stored validation), checked before training too.
     """
     from rasad.identity import current_actor
     from rasad.names import check_name
@@ -88,8 +91,10 @@ def train(ctx: Context, *, name: str | None = None, progress: Progress | None = 
     current_actor()  # a RASAD_USER too long for the ledger fails here, not after training
     check_length(name, "runs.name", "Run name")
     cfg = resolve_config(ctx.config.training, **overrides)
+    ctx.require(Permission.RUN_WRITE, "train a model")
     if cfg.register_as:
         check_name(cfg.register_as, "Model")
+        ctx.require(Permission.MODEL_REGISTER, f"register the trained run as {cfg.register_as!r}")
     if not cfg.dataset:
         raise InputError("No dataset to train on: set training.dataset in rasad.yaml or pass "
                          "--dataset NAME.")

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from rasad.datasets.service import get as get_dataset
 from rasad.datasets.service import load_frame
 from rasad.errors import InputError, NotFoundError
+from rasad.identity import Permission
 from rasad.ledger import canonical_json
 from rasad.results import Result
 from rasad.store._tables import SchemaVersionRow, ValidationRow
@@ -114,13 +115,18 @@ def _hash(text: str) -> str:
 
 
 def save_schema(ctx: Context, dataset: str, schema: TableSchema, source: str) -> StoredSchema:
-    """Store ``schema`` as the next version for ``dataset`` (unchanged content is not stored)."""
+    """Store ``schema`` as the next version for ``dataset`` (unchanged content is not stored).
+
+    Needs ``dataset.write``: a schema is part of the data's contract.
+    """
     from rasad.names import check_name
 
     check_name(dataset)
+    action = f"save a schema of dataset {dataset!r}"
+    ctx.require(Permission.DATASET_WRITE, action)
     text = schema.to_yaml()
     digest = _hash(text)
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.DATASET_WRITE, action) as tx:
         latest = tx.session.execute(
             select(SchemaVersionRow).where(SchemaVersionRow.dataset == dataset)
             .order_by(SchemaVersionRow.version.desc()).limit(1)).scalar_one_or_none()
@@ -162,6 +168,7 @@ def file_schema(path: Path, dataset: str, *, source: str | None = None) -> Store
 
 def get_schema(ctx: Context, dataset: str, version: int | None = None) -> StoredSchema:
     """The schema for ``dataset``: declared in rasad.yaml first, else the latest stored one."""
+    ctx.require(Permission.READ, f"read the schema of dataset {dataset!r}")
     if version is None:
         declared = declared_schema(ctx, dataset)
         if declared is not None:
@@ -189,14 +196,20 @@ def find_schema(ctx: Context, dataset: str) -> StoredSchema | None:
 
 def validate_version(ctx: Context, version: DatasetVersion,
                      schema: StoredSchema) -> tuple[ValidationReport, StoredValidation]:
-    """Validate a stored dataset version and record the result with its audit event."""
+    """Validate a stored dataset version and record the result with its audit event.
+
+    Needs ``dataset.write``: the stored validation is a record about the data, made by
+    whoever may add it (``rasad validate FILE --schema`` stores nothing and needs none).
+    """
+    action = f"record a validation of {version.ref}"
+    ctx.require(Permission.DATASET_WRITE, action)
     frame = load_frame(ctx, version)
     report = validate(frame, schema.table_schema)
     # Stored masked: an identifier or free-text column can hold personal data.
     record = ValidationRecord(dataset=version.ref, schema_label=schema.label,
                               schema_sha256=schema.content_hash, report=report.masked())
     blob = ctx.artifacts.put_bytes(canonical_json(record.to_dict()).encode("utf-8"))
-    with ctx.transaction() as tx:
+    with ctx.transaction(Permission.DATASET_WRITE, action) as tx:
         row = ValidationRow(dataset_version_id=version.id, schema_source=schema.label,
                             schema_hash=schema.content_hash, ok=report.ok,
                             errors=len(report.errors), warnings=len(report.warnings),
@@ -218,6 +231,7 @@ def validations(ctx: Context, dataset: str | None = None) -> list[StoredValidati
     """The validations recorded, oldest first; only those of ``dataset`` when given."""
     from rasad.store._tables import DatasetVersionRow
 
+    ctx.require(Permission.READ, "list validations")
     with ctx.db.read() as session:
         query = (select(ValidationRow, DatasetVersionRow.name, DatasetVersionRow.version)
                  .join(DatasetVersionRow, DatasetVersionRow.id == ValidationRow.dataset_version_id)
@@ -257,6 +271,7 @@ def infer_dataset_schema(ctx: Context, version: DatasetVersion, *,
     ``data.time_columns``) that the version has are inferred as such. Content equal to
     the latest stored version is not stored again (see :func:`save_schema`).
     """
+    ctx.require(Permission.DATASET_WRITE, f"save a schema of dataset {version.name!r}")
     data = ctx.config.data
     inferred = infer_data_schema(
         load_frame(ctx, version), label=version.ref, tolerance=tolerance,
@@ -276,6 +291,7 @@ def save_schema_file(ctx: Context, dataset: str, path: str | os.PathLike[str]) -
     NotFoundError
         If there is no dataset of that name.
     """
+    ctx.require(Permission.DATASET_WRITE, f"save a schema of dataset {dataset!r}")
     schema = TableSchema.read(path)
     latest = get_dataset(ctx, dataset)  # the dataset must exist
     unknown = [c.name for c in schema.columns if c.name not in latest.kinds]
@@ -322,6 +338,7 @@ def validate_dataset(ctx: Context, version: DatasetVersion, *,
     InputError
         If the schema file is not valid, or names none of the version's columns.
     """
+    ctx.require(Permission.DATASET_WRITE, f"record a validation of {version.ref}")
     schema = (file_schema(Path(schema_path), version.name) if schema_path is not None
               else get_schema(ctx, version.name))
     check_applies(schema, version.kinds, version.ref)

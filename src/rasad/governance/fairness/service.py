@@ -36,6 +36,7 @@ from rasad.datasets import service as datasets
 from rasad.errors import InputError
 from rasad.governance.fairness.assess import assess
 from rasad.governance.fairness.report import FairnessAssessment, FairnessReport
+from rasad.identity import Permission
 from rasad.monitoring.results import (
     MonitorKind,
     MonitorResult,
@@ -94,7 +95,8 @@ def assess_model(ctx: Context, model: str, dataset: str, *, version: int | None 
     bins, intersections, policy, n_boot, seed
         As for :func:`rasad.governance.fairness.assess`.
     save : bool
-        Store the report (default). False computes it and writes nothing.
+        Store the report (default; needs ``monitor.write``). False computes it and writes
+        nothing.
     monitor : str
         The monitor name to store it under.
 
@@ -116,8 +118,9 @@ def assess_model(ctx: Context, model: str, dataset: str, *, version: int | None 
         The model's bytes fail their hash check or hold a type the trust policy refuses;
         nothing is stored.
     """
-    if save:
+    if save:  # refused before the model is scored
         check_name(monitor, "Monitor")
+        ctx.require(Permission.MONITOR_WRITE, f"save results of monitor {monitor!r}")
     version_ = _model_version(ctx, model, version, env)
     classes = list(version_.classes or [])
     if version_.task != "classification" or len(classes) != 2:

@@ -1,0 +1,97 @@
+"""A viewer token changes nothing: every mutating endpoint answers 403 and leaves every
+table (the audit log included) as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from rasad import Project
+from tests.api.conftest import Tokens
+from tests.api.test_endpoints import csv_bytes
+from tests.identity._helpers import snapshot
+from tests.registry._helpers import registered
+
+V1 = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One state-changing request, and what the project needs before it can succeed."""
+
+    method: str
+    path: str
+    setup: Callable[[Project, Tokens], dict[str, Any]]
+
+
+def nothing(project: Project, tokens: Tokens) -> dict[str, Any]:
+    return {}
+
+
+def with_model(project: Project, tokens: Tokens) -> dict[str, Any]:
+    """Two versions of 'credit', both promoted to staging (so a rollback could run)."""
+    first, second = registered(project, "credit", versions=2)
+    project.promote("credit", 1, "staging")
+    project.promote("credit", 2, "staging")
+    return {"run_id": first.run_id}
+
+
+def token_id(project: Project, tokens: Tokens) -> dict[str, Any]:
+    return {"id": tokens.admin.split("_")[1]}
+
+
+MUTATIONS: dict[str, tuple[Mutation, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "upload": (Mutation("POST", "/datasets/loans/versions", nothing),
+               lambda _: {"files": {"file": ("loans.csv", csv_bytes(), "text/csv")}}),
+    "register": (Mutation("POST", "/models/other/versions", with_model),
+                 lambda given: {"json": {"run_id": given["run_id"]}}),
+    "promote": (Mutation("POST", "/models/credit/promotions", with_model),
+                lambda _: {"json": {"version": 1, "to": "production"}}),
+    "rollback": (Mutation("POST", "/models/credit/rollbacks", with_model),
+                 lambda _: {"json": {"env": "staging"}}),
+    "add user": (Mutation("POST", "/users", nothing),
+                 lambda _: {"json": {"name": "mallory", "roles": ["admin"]}}),
+    "grant": (Mutation("POST", "/users/vic/grant", nothing),
+              lambda _: {"json": {"roles": ["admin"]}}),
+    "revoke role": (Mutation("POST", "/users/ada/revoke", nothing),
+                    lambda _: {"json": {"roles": ["admin"]}}),
+    "disable": (Mutation("POST", "/users/ada/disable", nothing), lambda _: {}),
+    "create token": (Mutation("POST", "/tokens", nothing),
+                     lambda _: {"json": {"principal": "ada"}}),
+    "revoke token": (Mutation("POST", "/tokens/{id}/revoke", token_id), lambda _: {}),
+}
+
+
+@pytest.mark.parametrize("case", list(MUTATIONS))
+def test_a_viewer_cannot_change_anything(project: Project, client: TestClient, tokens: Tokens,
+                                         case: str) -> None:
+    mutation, request = MUTATIONS[case]
+    given = mutation.setup(project, tokens)
+    before = snapshot(project)
+    events = len(project.audit_log())
+    response = client.request(mutation.method, V1 + mutation.path.format(**given),
+                              headers=tokens.as_viewer, **request(given))
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (body["type"], body["status"], body["error"]) == \
+        ("urn:rasad:problem:permission-denied", 403, "PermissionDenied")
+    assert body["detail"].startswith("'vic' (token:")
+    assert snapshot(project) == before
+    assert len(project.audit_log()) == events
+
+
+def test_every_mutating_route_is_tried(app: FastAPI) -> None:
+    routes = {(method.upper(), path.removeprefix(V1))
+              for path, operations in app.openapi()["paths"].items()
+              for method in operations if method not in {"get", "head"}}
+    tried = {(m.method, m.path.replace("{id}", "{token_id}").replace("/loans/", "/{name}/")
+              .replace("/credit/", "/{name}/").replace("/other/", "/{name}/")
+              .replace("/vic/", "/{name}/").replace("/ada/", "/{name}/"))
+             for m, _ in MUTATIONS.values()}
+    assert routes == tried
