@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from rasad.monitoring.results import MonitorResult
     from rasad.monitoring.tracking import PerformanceCheck
     from rasad.registry import Deployment, ModelDetail, ModelVersion
+    from rasad.remote import RemoteProject
     from rasad.serving import BatchResult
     from rasad.store import Database
     from rasad.training import ActiveRun, Run, RunComparison, TrainResult
@@ -172,6 +173,16 @@ class Project:
         if check:
             migrate.check_current(project.db)
         return project
+
+    @classmethod
+    def connect(cls, url: str, token: str) -> RemoteProject:
+        """The project ``rasad server`` serves at ``url``, acting as ``token``'s principal.
+
+        It has the verbs the management API covers, with these signatures and results;
+        the others raise :class:`~rasad.errors.InputError` (docs/api.md, "Remote mode").
+        """
+        from rasad.remote import RemoteProject  # a door: loaded only when asked for
+        return RemoteProject(url, token)
 
     @staticmethod
     def find(start: Path) -> Path:

@@ -23,15 +23,6 @@ from fastapi.testclient import TestClient
 from rasad import Project
 from rasad.api import PREFIX, PROBLEMS, create_app
 from rasad.api.auth import server_context
-from rasad.api.client import (
-    API_PREFIX,
-    ERRORS,
-    Client,
-    ServerUnreachable,
-    base_url,
-    error_for,
-)
-from rasad.api.remote import LOCAL_ONLY, NO_ROW_ID, RemoteProject, lifetime_text
 from rasad.core import Context
 from rasad.errors import (
     ConflictError,
@@ -51,6 +42,15 @@ from rasad.identity import (
 )
 from rasad.registry import ModelDetail
 from rasad.registry.models import register as registration
+from rasad.remote.client import (
+    API_PREFIX,
+    ERRORS,
+    Client,
+    ServerUnreachable,
+    base_url,
+    error_for,
+)
+from rasad.remote.project import LOCAL_ONLY, NO_ROW_ID, RemoteProject, lifetime_text
 from tests.api.conftest import Tokens
 from tests.api.test_endpoints import csv_bytes
 from tests.identity._helpers import snapshot

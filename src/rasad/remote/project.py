@@ -3,7 +3,7 @@
 :class:`RemoteProject` has the names, signatures and return types of the Project verbs
 the API covers; each is one or two requests, and the answer (the result's one JSON form)
 is read back into the same typed value the local verb returns. A refusal raises the same
-rasad error with the server's message (:mod:`rasad.api.client`). A Project verb the API
+rasad error with the server's message (:mod:`rasad.remote.client`). A Project verb the API
 does not cover yet raises :class:`~rasad.errors.InputError` saying so, rather than an
 ``AttributeError``.
 
@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from rasad.api.client import DEFAULT_TIMEOUT, Client, segment
 from rasad.datasets import AddResult, DatasetVersion
 from rasad.errors import InputError
 from rasad.identity import (
@@ -37,6 +36,7 @@ from rasad.identity.tokens import DEFAULT_LIFETIME as DEFAULT_TOKEN_LIFETIME
 from rasad.ledger import AuditEvent, Problem, ProblemKind, Verification
 from rasad.monitoring.results import MonitorResult
 from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
+from rasad.remote.client import DEFAULT_TIMEOUT, Client, segment
 from rasad.training import Run
 
 if TYPE_CHECKING:
