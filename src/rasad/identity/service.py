@@ -302,17 +302,23 @@ def authorize(tx: AuditedWrite, by: Principal, permission: Permission, action: s
     PermissionDenied
         If ``by`` does not hold ``permission`` now.
     """
-    if by.auth == OS_USER and not is_claimed(tx.session):
-        if permission is Permission.IDENTITY_MANAGE:
-            bootstrap_admin(tx, by.name, now=now)
-        return
-    row = tx.session.execute(select(PrincipalRow).where(PrincipalRow.name == by.name)).scalar()
-    if row is None:
+    # One query for the common case (the principal exists): its state and grants together,
+    # since this runs inside every write transaction.
+    rows = tx.session.execute(
+        select(PrincipalRow.disabled_at, RoleGrantRow.role)
+        .outerjoin(RoleGrantRow, RoleGrantRow.principal_id == PrincipalRow.id)
+        .where(PrincipalRow.name == by.name)).all()
+    if not rows:
+        if by.auth == OS_USER and not is_claimed(tx.session):
+            if permission is Permission.IDENTITY_MANAGE:
+                bootstrap_admin(tx, by.name, now=now)
+            return
         current = _covered(by.roles, UNLISTED_ROLES) if by.auth == OS_USER else ()
-    elif row.disabled_at is not None or not _token_in_force(tx.session, by.auth, now):
+    elif rows[0].disabled_at is not None or not _token_in_force(tx.session, by.auth, now):
         current = ()
     else:
-        current = _covered(by.roles, _roles(tx.session, row.id))
+        held = ordered(Role(r.role) for r in rows if r.role is not None)
+        current = _covered(by.roles, held)
     require(by.model_copy(update={"roles": current}), permission, action)
 
 
