@@ -113,3 +113,11 @@ def test_dumps_hide_the_database_password() -> None:
 ])
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_a_control_character_in_yaml_is_a_clean_config_error() -> None:
+    # PyYAML refuses it while building the loader, before parsing starts.
+    from rasad.config import load_yaml
+
+    with pytest.raises(ConfigError, match=r"x\.yaml is not valid YAML"):
+        load_yaml("a: \x07b\n", "x.yaml")

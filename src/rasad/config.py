@@ -227,8 +227,11 @@ def load_yaml(text: str, source: str, *, max_nodes: int = DEFAULT_LIMITS.yaml_no
     rasad.errors.ConfigError: rasad.yaml: its aliases (*name) expand to more than 10,000 \
 values; write the values out or use fewer aliases.
     """
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        # The loader reads the stream as it is built: a character YAML does not allow (a
+        # control character) raises here already, and must get the same clean error.
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -237,13 +240,15 @@ values; write the values out or use fewer aliases.
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
+        problem = (getattr(exc, "problem", None) or getattr(exc, "reason", None)
+                   or "syntax error")
         raise ConfigError(f"{source} is not valid YAML{where}: {problem}. Fix the syntax."
                           ) from None
     except RecursionError:
         raise ConfigError(f"{source} nests lists or mappings too deeply; flatten it.") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_expansion(root: yaml.Node, source: str, max_nodes: int) -> None:

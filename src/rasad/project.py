@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from rasad.monitoring.drift_check import DriftCheck, Side
     from rasad.monitoring.results import MonitorResult
     from rasad.monitoring.tracking import PerformanceCheck
-    from rasad.registry import Deployment, ModelDetail, ModelVersion
+    from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
     from rasad.remote import RemoteProject
     from rasad.serving import BatchResult
     from rasad.store import Database
@@ -320,6 +320,11 @@ class Project:
         from rasad.registry import models
         return models.register(self.context, run_id, name).version
 
+    def registration(self, run_id: str, name: str) -> Registration:
+        """Register a run as model ``name`` and say whether a version was created."""
+        from rasad.registry import models
+        return models.register(self.context, run_id, name)
+
     def models(self) -> list[ModelDetail]:
         from rasad.registry import models
         return models.list_models(self.context)
@@ -404,14 +409,18 @@ class Project:
                         favorable: bool | int | float | str | None = None,
                         intersections: bool = False, policy: FairnessPolicy | None = None,
                         n_boot: int = 1000, seed: int = 0, save: bool = True,
-                        monitor: str = "fairness") -> FairnessAssessment:
+                        monitor: str = "fairness",
+                        bins: dict[str, list[float] | None] | None = None,
+                        favorable_source: str = "the favorable argument"
+                        ) -> FairnessAssessment:
         """Score a dataset version with a registered model, assess and store its fairness
         (see :func:`rasad.governance.fairness.service.assess_model`)."""
         from rasad.governance.fairness import service
         return service.assess_model(
             self.context, model, dataset, version=version, env=env, target=target,
             protected=protected, favorable=favorable, intersections=intersections,
-            policy=policy, n_boot=n_boot, seed=seed, save=save, monitor=monitor)
+            policy=policy, n_boot=n_boot, seed=seed, save=save, monitor=monitor, bins=bins,
+            favorable_source=favorable_source)
 
     def fairness_assessments(self, monitor: str | None = None) -> list[MonitorResult]:
         """Saved fairness assessments, oldest first."""
@@ -482,6 +491,11 @@ class Project:
     def monitor_result(self, result_id: int) -> MonitorResult:
         from rasad.monitoring import results
         return results.get_result(self.context, result_id)
+
+    def monitor_report(self, result_id: int) -> dict[str, Any]:
+        """The full saved report of result ``result_id`` (its blob, hash-checked)."""
+        from rasad.monitoring import results
+        return results.load_payload(self.context, results.get_result(self.context, result_id))
 
     # -- drift -----------------------------------------------------------------------------
 

@@ -64,6 +64,28 @@ MUTATIONS: dict[str, tuple[Mutation, Callable[[dict[str, Any]], dict[str, Any]]]
     "create token": (Mutation("POST", "/tokens", nothing),
                      lambda _: {"json": {"principal": "ada"}}),
     "revoke token": (Mutation("POST", "/tokens/{id}/revoke", token_id), lambda _: {}),
+    "infer a schema": (Mutation("POST", "/schemas/loans/inferences", with_model),
+                       lambda _: {"json": {}}),
+    "save a schema": (Mutation("POST", "/schemas/loans", with_model), lambda _: {"files": {
+        "file": ("loans.yaml", b"columns: {}\n", "application/yaml")}}),
+    "store a validation": (Mutation("POST", "/validations", with_model),
+                           lambda _: {"json": {"dataset": "loans@1"}}),
+    "train": (Mutation("POST", "/runs", with_model),
+              lambda _: {"json": {"dataset": "loans", "target": "default"}}),
+    # Checks change something only when they save; a viewer may run them unsaved.
+    "save a drift check": (Mutation("POST", "/checks/drift", with_model), lambda _: {"json": {
+        "reference": "loans@1", "current": "loans@1", "save": True, "monitor": "m"}}),
+    "save a fairness assessment": (Mutation("POST", "/checks/fairness", with_model),
+                                   lambda _: {"json": {"model": "credit", "dataset": "loans@1",
+                                                       "save": True}}),
+    "save performance": (Mutation("POST", "/checks/performance", with_model),
+                         lambda _: {"json": {"reference": "loans@1", "current": "loans@1",
+                                             "target": "default", "prediction": "default",
+                                             "save": True}}),
+    "save an estimate": (Mutation("POST", "/checks/estimation", with_model),
+                         lambda _: {"json": {"reference": "loans@1", "current": "loans@1",
+                                             "target": "default", "prediction": "default",
+                                             "score": "income", "save": True}}),
 }
 
 
@@ -92,6 +114,12 @@ def test_every_mutating_route_is_tried(app: FastAPI) -> None:
               for method in operations if method not in {"get", "head"}}
     tried = {(m.method, m.path.replace("{id}", "{token_id}").replace("/loans/", "/{name}/")
               .replace("/credit/", "/{name}/").replace("/other/", "/{name}/")
-              .replace("/vic/", "/{name}/").replace("/ada/", "/{name}/"))
+              .replace("/vic/", "/{name}/").replace("/ada/", "/{name}/")
+              .replace("/schemas/loans", "/schemas/{name}"))
              for m, _ in MUTATIONS.values()}
-    assert routes == tried
+    # Reads that need a request body: a viewer may run them (tests/api/test_validation_routes.py
+    # and test_training_routes.py); scoring records a `model.predict` event, as locally.
+    reads = {("POST", "/quality"), ("POST", "/pii-scans"),
+             ("POST", "/models/{name}/predictions")}
+    assert routes == tried | reads
+    assert not tried & reads

@@ -601,3 +601,31 @@ def test_multivariate_leaves_out_identifiers_and_times(project: Project, data: d
             "not compared: their values are unique by design)") in out
     assert "left out of multivariate drift: applied, month (date and time columns" in out
     assert result.code == 0, str(result)
+
+
+def test_drift_over_the_server(project: Project, data: dict[str, Path], rasad: Cli,
+                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With RASAD_URL set, `rasad drift` on datasets runs on the server: the same report as
+    on the project folder; saving as a viewer is refused and stores nothing; files stay
+    local only when both sides are files."""
+    from tests.api.test_checks import cli_over_server
+
+    project.add_dataset(data["reference"], "loans")
+    project.add_dataset(data["drifted"], "loans")
+    local = Cli(rasad.capsys, project.root).ok("drift", "loans@1", "loans@2", "--json",
+                                               "--chunk-size", "100").json()
+    with cli_over_server(project, monkeypatch) as tokens:
+        far = rasad.ok("drift", "loans@1", "loans@2", "--json", "--chunk-size", "100")
+        assert far.json() == local
+        text = rasad.ok("drift", "loans@1", "loans@2", "--save", "--monitor", "nightly")
+        [saved] = project.monitor_results()
+        assert saved.created_by == "ada" and saved.monitor == "nightly"
+        assert f"Saved as monitor result {saved.id} of nightly" in _text(text.out)
+        both_files = rasad.ok("drift", data["reference"], data["drifted"], "--json").json()
+        assert (both_files["reference"], both_files["drift"]["drifted"]) == (
+            str(data["reference"]), True)
+        assert_user_error(rasad("drift", data["reference"], "loans@2"),
+                          "is a file: over the server")
+        monkeypatch.setenv("RASAD_TOKEN", tokens.viewer)
+        assert_user_error(rasad("drift", "loans@1", "loans@2", "--save"), "monitor.write")
+    assert project.monitor_results() == [saved]

@@ -287,3 +287,34 @@ def test_json_flag_prints_only_the_assessment(cli: Cli, tmp_path: Path) -> None:
     assert printed == json.loads((tmp_path / "same.json").read_text())
     assert printed["data"] == str(tmp_path / "unfair.csv")
     assert printed["report"]["verdict"] == "fail" and printed["model"] is None
+
+
+def test_model_assessment_over_the_server(project: Project, capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    """With RASAD_URL set, --model/--data runs on the server: the same assessment as on the
+    project folder (bins and --favorable included); stored under the token's principal; a
+    viewer may assess with --no-save but not store."""
+    from tests.api.test_checks import cli_over_server
+    from tests.registry._helpers import registered
+
+    registered(project, "credit")
+    args = ("fairness", "--model", "credit@1", "--data", "loans@1", "--sensitive",
+            "gender,age", "--bins", "age=18,35,50,90", "--favorable", "0", "--n-boot", "100")
+    here = Cli(capsys, project.root)(*args, "--no-save", "--json")
+    assert here.code in (0, 1), str(here)
+    far = Cli(capsys)
+    monkeypatch.chdir(tmp_path)
+    with cli_over_server(project, monkeypatch) as tokens:
+        unsaved = far(*args, "--no-save", "--json")
+        assert (unsaved.code, unsaved.json()) == (here.code, here.json())
+        assert unsaved.json()["declared_in"] == "the --favorable option"
+        stored = far(*args, "--json")
+        assert stored.code == here.code, str(stored)
+        assert stored.json() == {**here.json(), "result_id": stored.json()["result_id"]}
+        [result] = project.fairness_assessments()
+        assert (result.id, result.created_by) == (stored.json()["result_id"], "ada")
+        monkeypatch.setenv("RASAD_TOKEN", tokens.viewer)
+        assert far(*args, "--no-save", "--json").json() == here.json()
+        assert_user_error(far(*args), "monitor.write")
+    assert project.fairness_assessments() == [result]

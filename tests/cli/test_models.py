@@ -9,7 +9,15 @@ import pytest
 
 from rasad import Project
 
-from ._helpers import Cli, Trained, add_and_train, portfolio, train_args, write_csv
+from ._helpers import (
+    Cli,
+    Trained,
+    add_and_train,
+    assert_user_error,
+    portfolio,
+    train_args,
+    write_csv,
+)
 
 
 @pytest.fixture
@@ -103,3 +111,30 @@ def test_predict_by_environment_and_version(rasad: Cli, trained: Trained,
     assert [(e["subject"], e["details"]["environment"], e["details"]["rows"])
             for e in predictions] == [("model:credit@1", "staging", 120),
                                       ("model:credit@1", None, 120)]
+
+
+def test_register_and_predict_over_the_server(project: Project, rasad: Cli, trained: Trained,
+                                              tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """With RASAD_URL set, `models register` and `predict` run on the server; the scored
+    file is written here, the same bytes as a local run's."""
+    from tests.api.test_validation_routes import cli_over_server
+
+    second = rasad.ok(*train_args(register_as=None), "--json").json()["run"]["id"]
+    applications = portfolio(months=1, rows_per_month=50, seed=5).drop(columns=["default"])
+    data = write_csv(tmp_path / "applications.csv", applications)
+    far = Cli(rasad.capsys)
+    with cli_over_server(project, monkeypatch):
+        again = far.ok("models", "register", trained.run_id[:8], "--name", "credit").out
+        assert "already registered as credit@1" in again
+        made = far.ok("models", "register", second[:8], "--name", "credit", "--json").json()
+        assert (made["created"], made["version"], made["created_by"]) == (True, 2, "ada")
+        remote_out = tmp_path / "remote.csv"
+        text = far.ok("predict", "credit", data, "--version", "2", "-o", remote_out).out
+        assert f"Scored 50 rows with credit v2; wrote {remote_out}" in text
+        assert_user_error(far("predict", "credit", data, "--version", "2", "-o", data),
+                          "would destroy the input")
+    monkeypatch.delenv("RASAD_URL")  # the folder again
+    local_out = tmp_path / "local.csv"
+    rasad.ok("predict", "credit", data, "--version", "2", "-o", local_out)
+    assert remote_out.read_bytes() == local_out.read_bytes()

@@ -108,3 +108,25 @@ def test_a_corrupt_blob_is_refused(cli: Cli, project: Project,
     refused = cli("monitor", "show", str(saved[1].id), "--json")
     assert refused.code != 0 and "corrupt" in refused.err
     assert "0.01" not in refused.out
+
+
+def test_results_and_show_over_the_server(cli: Cli, project: Project,
+                                          saved: list[MonitorResult],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """With RASAD_URL set, `monitor results` and `monitor show` print what they print on
+    the project folder, read from the server (a viewer may read them)."""
+    from tests.api.test_checks import cli_over_server
+
+    listed = cli.ok("monitor", "results", "--json").json()
+    table = cli.ok("monitor", "results", "--kind", "fairness").out
+    shown = cli.ok("monitor", "show", str(saved[1].id)).out
+    far = Cli(cli.capsys)
+    with cli_over_server(project, monkeypatch) as tokens:
+        monkeypatch.setenv("RASAD_TOKEN", tokens.viewer)
+        assert far.ok("monitor", "results", "--json").json() == listed
+        assert far.ok("monitor", "results", "--kind", "fairness").out == table
+        assert far.ok("monitor", "show", str(saved[1].id)).out == shown
+        assert far.ok("monitor", "show", str(saved[0].id), "--json").json() == \
+            load_payload(project, saved[0])
+        missing = far("monitor", "show", "999")
+        assert missing.code == 2 and "No monitor result with id 999" in missing.err

@@ -363,3 +363,33 @@ def test_bad_input_on_a_project_stores_nothing(args: tuple[str, ...], fragment: 
     assert not (tmp_path / "p.json").exists()
     assert list_results(project.context) == []
     assert snapshot(project) == before
+
+
+def test_track_and_estimate_over_the_server(project: Project, data: dict[str, Path],
+                                            rasad: Cli, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """With RASAD_URL set, both commands on datasets run on the server: the same reports
+    as on the project folder; --save files the result under the token's principal."""
+    from tests.api.test_checks import cli_over_server
+
+    project.add_dataset(data["reference"], "apps")
+    project.add_dataset(data["current"], "apps")
+    here = Cli(rasad.capsys, project.root)
+    tracked = here.ok("performance", "track", "apps@1", "apps@2", *CLASSIFICATION,
+                      "--json").json()
+    estimated = here.ok("performance", "estimate", "apps@1", "apps@2", *CLASSIFICATION,
+                        "--json").json()
+    with cli_over_server(project, monkeypatch) as tokens:
+        assert rasad.ok("performance", "track", "apps@1", "apps@2", *CLASSIFICATION,
+                        "--json").json() == tracked
+        assert rasad.ok("performance", "estimate", "apps@1", "apps@2", *CLASSIFICATION,
+                        "--save", "--json").json() == estimated
+        [saved] = list_results(project.context, kind="estimation")
+        assert (saved.monitor, saved.created_by) == ("estimation", "ada")
+        assert load_payload(project.context, saved) == estimated
+        monkeypatch.setenv("RASAD_TOKEN", tokens.viewer)
+        assert_user_error(rasad("performance", "track", "apps@1", "apps@2", *CLASSIFICATION,
+                                "--save"), "monitor.write")
+        assert_user_error(rasad("performance", "track", data["reference"], "apps@2",
+                                *CLASSIFICATION), "Give both sides as files")
+    assert project.monitor_results() == [saved]

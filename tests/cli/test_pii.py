@@ -148,3 +148,22 @@ def test_personal_data_inside_free_text_is_reported_masked(outside: Cli, tmp_pat
     for output in (shown.out, json.dumps(report)):
         for raw in ("client0@", "123 4567", "6080 1016", "1111 1111 1111", "1058529940"):
             assert raw not in output
+
+
+def test_scan_over_the_server(project: Project, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """With RASAD_URL set, a dataset is scanned on the server (the same report as on the
+    folder, examples masked); a file is scanned here."""
+    from tests.api.test_validation_routes import cli_over_server
+
+    project.add_dataset(planted(), "loans")
+    local = Cli(capsys, project.root).ok("pii", "scan", "loans", "--json", "--all-rows").json()
+    with cli_over_server(project, monkeypatch):
+        far = Cli(capsys)
+        assert far.ok("pii", "scan", "loans", "--json", "--all-rows").json() == local
+        text = far.ok("pii", "scan", "loans@1").out
+        data = write_csv(tmp_path / "pii.csv", planted())
+        from_file = far.ok("pii", "scan", data, "--json", "--all-rows").json()
+    assert not any(raw in text + json.dumps(local) for raw in RAW)
+    assert _kinds(from_file) == _kinds(local)

@@ -8,7 +8,15 @@ import pytest
 
 from rasad import Project
 
-from ._helpers import ESTIMATOR, FEATURES, Cli, portfolio, train_args, write_csv
+from ._helpers import (
+    ESTIMATOR,
+    FEATURES,
+    Cli,
+    assert_user_error,
+    portfolio,
+    train_args,
+    write_csv,
+)
 
 
 @pytest.fixture
@@ -83,3 +91,24 @@ def test_runs_list_show_compare(rasad: Cli) -> None:
     assert "test.roc_auc" in compared["metrics"]
     table = rasad.ok("runs", "compare", first, second).out
     assert "* estimator_params.C" in table
+
+
+def test_train_and_compare_over_the_server(project: Project, rasad: Cli,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """With RASAD_URL set, `rasad train` trains on the server (the same run as on the
+    folder, by the token's principal) and `runs compare` compares there."""
+    from tests.api.test_validation_routes import cli_over_server
+
+    local = rasad.ok(*train_args("--seed", "3", "--json", register_as=None)).json()
+    far = Cli(rasad.capsys)
+    with cli_over_server(project, monkeypatch) as tokens:
+        remote = far.ok(*train_args("--seed", "3", "--json", register_as="credit")).json()
+        assert (remote["run"]["created_by"], remote["model_version"]["version"]) == ("ada", 1)
+        assert remote["run"]["metrics"] == local["run"]["metrics"]
+        ids = (local["run"]["id"], remote["run"]["id"])
+        compared = far.ok("runs", "compare", *ids, "--json").json()
+        monkeypatch.setenv("RASAD_TOKEN", tokens.viewer)
+        assert_user_error(far(*train_args(register_as=None)), "run.write")
+    monkeypatch.delenv("RASAD_URL")  # the folder again
+    assert compared == rasad.ok("runs", "compare", *ids, "--json").json()
+    assert len(project.runs()) == 2

@@ -327,3 +327,34 @@ def test_a_schema_naming_absent_columns_is_bad_input(loans: Cli, project: Projec
     assert snapshot(project) == before
     assert_user_error(outside("validate", write_csv(tmp_path / "a.csv"), "--schema", other),
                       "names none of")
+
+
+def test_schema_validate_quality_over_the_server(project: Project, loans: Cli, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With RASAD_URL set, the commands on a dataset run on the server and print what they
+    print on the folder; a viewer's validation is refused and stores nothing; a file
+    with a schema file stays local."""
+    from tests.api.test_validation_routes import cli_over_server
+
+    far = Cli(loans.capsys)  # no --project: the server is the project
+    with cli_over_server(project, monkeypatch) as tokens:
+        inferred = far.ok("schema", "infer", "loans", "--json").json()
+        assert inferred == project.schema("loans").to_dict()
+        assert inferred["created_by"] == "ada"
+        assert far.ok("schema", "show", "loans", "--json").json() == inferred
+        schema_file = tmp_path / "schema.yaml"
+        far.ok("schema", "infer", "loans", "-o", schema_file)
+        assert "Stored loans schema v1 from" in far.ok("schema", "save", "loans",
+                                                       schema_file).out
+        remote_report = far.ok("validate", "loans@1", "--json").json()
+        remote_quality = far.ok("quality", "loans", "--target", "default", "--json").json()
+        # A file against a schema file is checked here: no request, nothing stored.
+        data = write_csv(tmp_path / "again.csv")
+        assert far.ok("validate", data, "--schema", schema_file, "--json").json()["ok"]
+        monkeypatch.setenv("RASAD_TOKEN", tokens.viewer)
+        assert_user_error(far("validate", "loans"), "dataset.write")
+    monkeypatch.delenv("RASAD_URL")  # the folder again
+    assert [v.created_at is not None for v in project.validations()] == [True]
+    assert remote_report == loans.ok("validate", "loans@1", "--json").json()
+    assert remote_quality == loans.ok("quality", "loans", "--target", "default",
+                                      "--json").json()

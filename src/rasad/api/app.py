@@ -18,7 +18,17 @@ from fastapi import APIRouter, FastAPI
 
 from rasad.api.limits import BodySizeLimit, max_upload_bytes
 from rasad.api.problems import HANDLERS, MEDIA_TYPE, Problem
-from rasad.api.routes import audit, datasets, identity, models, monitoring, runs
+from rasad.api.routes import (
+    audit,
+    checks,
+    datasets,
+    identity,
+    models,
+    monitoring,
+    runs,
+    training,
+    validation,
+)
 from rasad.config import CONFIG_FILE, ProjectConfig
 from rasad.core import Context
 from rasad.errors import NotFoundError
@@ -72,7 +82,8 @@ def create_app(root: Path, *, environ: Mapping[str, str] | None = None) -> FastA
     app.state.context = context
     app.state.max_upload_bytes = limit
     api = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (datasets, runs, models, monitoring, audit, identity):
+    for module in (datasets, runs, training, validation, models, monitoring, checks, audit,
+                   identity):
         api.include_router(module.router)
     app.include_router(api)
     for error, handler in HANDLERS.items():

@@ -1,8 +1,9 @@
 """``rasad drift REFERENCE CURRENT``: works on files alone, or on a project's datasets.
 
 The command parses, resolves each side (a path as given, else a project dataset
-version), calls the drift check (:func:`rasad.monitoring.drift_check.check` on a
-project, :func:`~rasad.monitoring.drift_check.evaluate` on files alone) and renders.
+version), calls the drift check (:meth:`rasad.Project.check_drift` on a project, which
+runs on the server when ``RASAD_URL`` is set; :func:`rasad.monitoring.drift_check.evaluate`
+on files alone) and renders.
 """
 
 from __future__ import annotations
@@ -75,11 +76,10 @@ def drift(
                                       current_label=str(cur_side), columns=names,
                                       chunker=chunker, multivariate=multivariate)
     else:
-        from rasad.monitoring import drift_check
-
-        result = drift_check.check(state(ctx).project().context, ref_side, cur_side,
-                                   columns=names, chunker=chunker, multivariate=multivariate,
-                                   use_profile=use_profile, save=save, monitor=monitor)
+        # A Project verb, not the service: with RASAD_URL set it runs on the server.
+        result = state(ctx).project().check_drift(
+            ref_side, cur_side, columns=names, chunker=chunker, multivariate=multivariate,
+            use_profile=use_profile, save=save, monitor=monitor)
     if output is not None:
         write_text_atomic(output, json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
                           + "\n")

@@ -22,6 +22,7 @@ from rasad.cli._output import HtmlFile, JsonFlag, OutputFile, clean, emit_json, 
 from rasad.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:  # the engine (Fairlearn) is imported only when the command runs
+    from rasad import Project
     from rasad.governance.fairness.report import FairnessAssessment
     from rasad.governance.fairness.terms import Label
 
@@ -97,6 +98,29 @@ def _assess_file(ctx: typer.Context, data: str, *, target: str, prediction: str,
     return FairnessAssessment(data=label, declared_in=declared_in, report=report)
 
 
+def _assess_model(project: Project, model: str, dataset: str, *, target: str | None,
+                  protected: list[str] | None, favorable: str | None,
+                  bins: dict[str, list[float]], intersections: bool, n_boot: int, seed: int,
+                  save: bool, monitor: str) -> FairnessAssessment:
+    """The model's assessment through the project's verb: on the server with RASAD_URL."""
+    from rasad.remote._checks import CheckVerbs
+
+    opened: object = project
+    if isinstance(opened, CheckVerbs):
+        return opened.assess_fairness(
+            model, dataset, target=target, protected=protected, favorable=favorable,
+            favorable_source=FAVORABLE_OPTION, bins=dict(bins), intersections=intersections,
+            n_boot=n_boot, seed=seed, save=save, monitor=monitor)
+    # Project.assess_fairness does not take bins or the favourable outcome's source yet:
+    # the service, on the local project's context, until it does.
+    from rasad.governance.fairness import service
+
+    return service.assess_model(
+        project.context, model, dataset, target=target, protected=protected,
+        favorable=favorable, favorable_source=FAVORABLE_OPTION, bins=bins,
+        intersections=intersections, n_boot=n_boot, seed=seed, save=save, monitor=monitor)
+
+
 def fairness(
     ctx: typer.Context,
     data: Annotated[str | None, typer.Argument(help="CSV/Parquet with labels and predictions, "
@@ -140,14 +164,11 @@ def fairness(
     if model is not None or dataset is not None:
         if model is None or dataset is None:
             raise InputError("--model and --data go together: the model scores the dataset.")
-        from rasad.governance.fairness import service
-
-        project = state(ctx).project()
-        assessment = service.assess_model(
-            project.context, model, dataset, target=target or None,
-            protected=columns or None, favorable=flag, favorable_source=FAVORABLE_OPTION,
-            bins=_bins(bins or []), intersections=intersections, n_boot=n_boot, seed=seed,
-            save=save, monitor=monitor)
+        assessment = _assess_model(
+            state(ctx).project(), model, dataset, target=target or None,
+            protected=columns or None, favorable=flag, bins=_bins(bins or []),
+            intersections=intersections, n_boot=n_boot, seed=seed, save=save,
+            monitor=monitor)
     else:
         if not target:
             raise InputError("Give the label column with --target.")

@@ -27,9 +27,16 @@ def register(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="
     The model's bytes are checked first (hash, skops format, trusted types); a run
     that already is a version of NAME is not registered again.
     """
-    from rasad.registry.models import register as register_run
+    from rasad.remote import RemoteProject
 
-    registration = register_run(state(ctx).project().context, run_id, name)
+    project = state(ctx).project()
+    if isinstance(project, RemoteProject):
+        registration = project.registration(run_id, name)
+    else:
+        # Until rasad.Project has the `registration` verb RemoteProject has.
+        from rasad.registry.models import register as register_run
+
+        registration = register_run(project.context, run_id, name)
     emit_json(registration.to_dict()) if as_json else say(registration.message)
 
 
@@ -68,10 +75,13 @@ def history(ctx: typer.Context, name: str,
             env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
             as_json: JsonFlag = False) -> None:
     """Show where a model's versions were deployed, rolled back and replaced, oldest first."""
-    from rasad.registry.models import check_environment
+    from rasad.remote import RemoteProject
 
     project = state(ctx).project()
-    if env is not None:
+    if env is not None and not isinstance(project, RemoteProject):
+        # An environment not in rasad.yaml is a typo, not an empty history.
+        from rasad.registry.models import check_environment
+
         check_environment(project.context, env)
     detail = project.model(name)
     deployments = [d for d in detail.history if env is None or d.environment == env]
@@ -136,13 +146,16 @@ def predict(
 ) -> None:
     """Score a file with a model version, checking the input against its signature first."""
     from rasad.config import CONFIG_FILE, STATE_DIR
+    from rasad.remote import RemoteProject
 
     if (version is None) == (env is None):
         raise InputError("Give exactly one of --version V or --env ENV.")
     project = state(ctx).project()
-    # The project's own files (config, database, artifacts) are inputs of every command.
-    check_outputs([output], inputs=[input_path, project.root / CONFIG_FILE,
-                                    project.root / STATE_DIR])
+    inputs: list[object] = [input_path]
+    if not isinstance(project, RemoteProject):
+        # A local project's own files (config, database, artifacts) are inputs too.
+        inputs += [project.root / CONFIG_FILE, project.root / STATE_DIR]
+    check_outputs([output], inputs=inputs)
     result = project.predict(name, input_path, version=version, env=env,
                              output=output, strict_categories=strict)
     if as_json:

@@ -1,13 +1,14 @@
 """``rasad monitor``: the results saved by checks (``rasad drift --save`` and others).
 
 ``rasad monitor results`` lists them (a table, or a JSON list with ``--json``);
-``rasad monitor show ID`` prints one result's saved report, its hash checked.
+``rasad monitor show ID`` prints one result's saved report, its hash checked. Both call
+Project verbs, so with ``RASAD_URL`` set they read the server's results.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,6 +16,11 @@ from rasad._files import write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._output import JsonFlag, OutputFile, clean, emit_json, say, table
 from rasad.errors import InputError
+
+if TYPE_CHECKING:
+    from rasad.monitoring.results import MonitorResult
+    from rasad.project import Project
+    from rasad.remote import RemoteProject
 
 app = typer.Typer(no_args_is_help=True, help="Saved monitor results: list them, show one.")
 
@@ -28,9 +34,7 @@ def results(
     as_json: JsonFlag = False,
 ) -> None:
     """List saved results, oldest first."""
-    from rasad.monitoring.results import list_results
-
-    found = list_results(state(ctx).project().context, monitor=monitor, kind=kind)
+    found = state(ctx).project().monitor_results(monitor, kind)
     if as_json:
         emit_json([item.to_dict() for item in found])
         return
@@ -55,13 +59,11 @@ def show(
     output: OutputFile = None,
 ) -> None:
     """Print a saved result's report JSON (checked against its hash); -o also writes it."""
-    from rasad.monitoring.results import get_result, load_payload
-
     if output is not None and output.is_dir():
         raise InputError(f"{output} is a folder; give a file name.")
-    context = state(ctx).project().context
-    found = get_result(context, result_id)
-    payload = load_payload(context, found)
+    project = state(ctx).project()
+    found = project.monitor_result(result_id)
+    payload = _payload(project, found)
     if output is not None:
         write_text_atomic(output, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     if as_json or output is None:
@@ -76,3 +78,14 @@ def show(
         return
     say(f"Result {found.id} of {clean(found.monitor)} ({found.kind.value}) written to "
         f"{clean(output)}")
+
+
+def _payload(project: Project | RemoteProject, found: MonitorResult) -> dict[str, Any]:
+    """The saved report, checked against its hash (by the server, over one)."""
+    from rasad.remote import RemoteProject
+
+    if isinstance(project, RemoteProject):
+        return project.monitor_report(found.id)
+    from rasad.monitoring.results import load_payload
+
+    return load_payload(project.context, found)

@@ -1,8 +1,8 @@
 """``rasad performance track`` (with labels) and ``rasad performance estimate`` (without).
 
 Both sides are two files (no project needed: the pure engines run on them) or two
-dataset versions of the project, ``NAME[@VERSION]`` (the services in
-:mod:`rasad.monitoring.tracking` run, and ``--save`` keeps the report).
+dataset versions of the project, ``NAME[@VERSION]`` (the Project verbs run, on the server
+when ``RASAD_URL`` is set, and ``--save`` keeps the report).
 """
 
 from __future__ import annotations
@@ -145,10 +145,10 @@ def track_cmd(ctx: typer.Context, reference: Reference, current: Current, target
     else:
         from rasad.monitoring import tracking
 
-        checked = tracking.track_performance(
-            state(ctx).project().context, sides[0], sides[1], target=target,
-            prediction=prediction, task=task, score=score, chunker=chunker, save=save,
-            monitor=monitor or tracking.TRACKING_MONITOR)
+        # A Project verb, not the service: with RASAD_URL set it runs on the server.
+        checked = state(ctx).project().track_performance(
+            sides[0], sides[1], target=target, prediction=prediction, task=task, score=score,
+            chunker=chunker, save=save, monitor=monitor or tracking.TRACKING_MONITOR)
         report, label, saved = checked.report, checked.current, checked.saved
     _output(report, f"Performance: {label}", as_json=as_json, output=output, html=html,
             saved=saved)
@@ -186,10 +186,10 @@ def estimate_cmd(ctx: typer.Context, reference: Reference, current: Current, tar
                                           chunker=chunker)
         label = sides[1].name
     else:
-        checked = tracking.estimate_performance(
-            state(ctx).project().context, sides[0], sides[1], target=target,
-            prediction=prediction, task=task, score=score, features=names, chunker=chunker,
-            save=save, monitor=monitor or tracking.ESTIMATION_MONITOR)
+        checked = state(ctx).project().estimate_performance(
+            sides[0], sides[1], target=target, prediction=prediction, task=task, score=score,
+            features=names, chunker=chunker, save=save,
+            monitor=monitor or tracking.ESTIMATION_MONITOR)
         report, label, saved = checked.report, checked.current, checked.saved
     _output(report, f"Estimated performance: {label}", as_json=as_json, output=output,
             html=html, saved=saved)

@@ -1,7 +1,8 @@
 """``rasad schema``, ``rasad validate`` and ``rasad quality``.
 
-Each command parses, calls one function of :mod:`rasad.validation.service` (or a pure
-function for a file outside a project) and renders. ``--json`` prints the result on
+Each command parses, calls one :class:`rasad.Project` verb for a project dataset (so it
+runs against a server when ``RASAD_URL`` is set) or a pure function for a file, which
+needs no project, and renders. ``--json`` prints the result on
 stdout and nothing else; ``-o FILE`` writes the same JSON to a file. Validation examples
 are masked in everything printed or written.
 """
@@ -16,7 +17,7 @@ import typer
 
 from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
-from rasad.cli._inputs import resolve_data
+from rasad.cli._inputs import resolve_side
 from rasad.cli._output import JsonFlag, OutputFile, emit_json, say, table
 from rasad.errors import InputError
 
@@ -36,15 +37,16 @@ def infer(ctx: typer.Context, data: Data,
 
     Without ``-o`` or ``--json``, the schema of a file is printed as YAML.
     """
-    from rasad.validation.service import infer_data_schema, infer_dataset_schema
+    from rasad.validation.service import infer_data_schema
 
     check_outputs([output], inputs=[data])
-    source, label, version = resolve_data(ctx, data)
-    if version is not None:
-        stored = infer_dataset_schema(state(ctx).project().context, version,
-                                      tolerance=tolerance)
+    side = resolve_side(ctx, data)
+    version = None if isinstance(side, Path) else side
+    label = str(side) if isinstance(side, Path) else side.ref
+    if isinstance(side, Path):
+        stored = infer_data_schema(side, label=label, tolerance=tolerance)
     else:
-        stored = infer_data_schema(source, label=label, tolerance=tolerance)
+        stored = state(ctx).project().infer_schema(side.ref, tolerance=tolerance)
     if output is not None:
         write_text_atomic(output, stored.table_schema.to_yaml())
     if as_json:
@@ -64,9 +66,7 @@ def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Dataset n
          version: Annotated[int | None, typer.Option(help="Schema version.")] = None,
          as_json: JsonFlag = False) -> None:
     """Show the schema in force for a dataset (declared in rasad.yaml, else the latest)."""
-    from rasad.validation.service import get_schema
-
-    stored = get_schema(state(ctx).project().context, name, version)
+    stored = state(ctx).project().schema(name, version)
     if as_json:
         emit_json(stored)
         return
@@ -78,9 +78,7 @@ def save(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Dataset n
          path: Annotated[Path, typer.Argument(help="An edited schema YAML file.")],
          as_json: JsonFlag = False) -> None:
     """Store an edited schema file as the dataset's next schema version."""
-    from rasad.validation.service import save_schema_file
-
-    stored = save_schema_file(state(ctx).project().context, name, path)
+    stored = state(ctx).project().save_schema(name, path)
     if as_json:
         emit_json(stored)
         return
@@ -101,15 +99,15 @@ def validate_cmd(
     A project dataset's validation is stored with its audit event.
     """
     from rasad.validation import to_junit
-    from rasad.validation.service import summary_line, validate_dataset, validate_file
+    from rasad.validation.service import summary_line, validate_file
 
     check_outputs([output, junit_path], inputs=[data, schema_path])
-    source, label, version = resolve_data(ctx, data)
-    if version is not None:
-        report = validate_dataset(state(ctx).project().context, version,
-                                  schema_path=schema_path)
+    side = resolve_side(ctx, data)
+    label = str(side) if isinstance(side, Path) else side.ref
+    if not isinstance(side, Path):
+        report = state(ctx).project().validate(side.ref, schema=schema_path)
     elif schema_path is not None:
-        report = validate_file(source, schema_path, label=label)
+        report = validate_file(side, schema_path, label=label)
     else:
         raise InputError(f"No schema for {label}: pass --schema FILE (write one with "
                          f"`rasad schema infer {label} -o schema.yaml`).")
@@ -140,14 +138,14 @@ def quality_cmd(ctx: typer.Context, data: Data,
     """A data quality report: missing values, duplicates, constants, outliers, imbalance,
     leakage."""
     from rasad.validation import quality
-    from rasad.validation.service import dataset_quality
 
     check_outputs([output], inputs=[data])
-    source, label, version = resolve_data(ctx, data)
-    if version is not None:
-        report = dataset_quality(state(ctx).project().context, version, target=target)
+    side = resolve_side(ctx, data)
+    label = str(side) if isinstance(side, Path) else side.ref
+    if isinstance(side, Path):
+        report = quality(side, target=target).labelled(label)
     else:
-        report = quality(source, target=target).labelled(label)
+        report = state(ctx).project().quality(side.ref, target=target)
     if output is not None:
         write_text_atomic(output, report.to_json(indent=2) + "\n")
     if as_json:

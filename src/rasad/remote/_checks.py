@@ -8,6 +8,7 @@ client's files, so a side given as a frame or a path is refused here with an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,14 +52,16 @@ RemoteProject.add_dataset) and give NAME@VERSION.
     if isinstance(side, str) and "/" not in side and "\\" not in side and not any(
             side.lower().endswith(suffix) for suffix in (".csv", ".tsv", ".parquet", ".pq")):
         return side
-    shown = repr(str(side)) if isinstance(side, str) or hasattr(side, "__fspath__") else (
-        f"({type(side).__name__})")
-    upload = f"`rasad data add {side} --name NAME`" if isinstance(side, str) else (
-        "`rasad data add PATH --name NAME`")
+    if isinstance(side, (str, os.PathLike)):
+        path = os.fspath(side)
+        raise InputError(
+            f"The {what} {path!r} is a file: over the server, checks run on the server's "
+            f"dataset versions. Upload it with `rasad data add {path} --name NAME` (or "
+            f"RemoteProject.add_dataset) and give NAME@VERSION.")
     raise InputError(
-        f"The {what} {shown} is {'a file' if isinstance(side, str) else 'not a dataset'}: "
-        f"over the server, checks run on the server's dataset versions. Upload it with "
-        f"{upload} (or RemoteProject.add_dataset) and give NAME@VERSION.")
+        f"The {what} (a {type(side).__name__}) is not a dataset version: over the server, "
+        f"checks run on the server's dataset versions. Upload it with "
+        f"RemoteProject.add_dataset(frame, NAME) and give NAME@VERSION.")
 
 
 def chunking(chunker: Chunker | None) -> dict[str, Any] | None:

@@ -36,6 +36,8 @@ from rasad.identity.tokens import DEFAULT_LIFETIME as DEFAULT_TOKEN_LIFETIME
 from rasad.ledger import AuditEvent, Problem, ProblemKind, Verification
 from rasad.monitoring.results import MonitorResult
 from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
+from rasad.remote._checks import CheckVerbs
+from rasad.remote._data import DataVerbs
 from rasad.remote.client import DEFAULT_TIMEOUT, Client, segment
 from rasad.training import Run
 
@@ -49,11 +51,9 @@ NO_ROW_ID: Final = 0
 LOCAL_ONLY: Final = frozenset({
     # What rasad.Project has and the API does not serve yet. Named here rather than looked
     # up on Project: the facade sits below the doors and this module must not import it.
-    "artifacts", "assess_fairness", "check_drift", "checkpoint", "clock", "compare_runs",
-    "config", "context", "db", "estimate_performance", "fairness_assessments", "gc",
-    "infer_schema", "load_dataset", "load_model", "performance_report", "predict", "quality",
-    "read", "require", "root", "save_monitor_result", "save_schema", "scan_pii", "schema",
-    "start_run", "track_performance", "train", "transaction", "validate", "validations",
+    "artifacts", "checkpoint", "clock", "config", "context", "db", "gc", "load_dataset",
+    "load_model", "read", "require", "root", "save_monitor_result", "start_run",
+    "transaction",
 })
 """The :class:`rasad.Project` attributes a :class:`RemoteProject` refuses with a clear
 :class:`~rasad.errors.InputError` (any other unknown name is an ``AttributeError``)."""
@@ -62,7 +62,7 @@ _UNITS: Final = (("w", timedelta(weeks=1)), ("d", timedelta(days=1)), ("h", time
                  ("m", timedelta(minutes=1)))
 
 
-class RemoteProject:
+class RemoteProject(DataVerbs, CheckVerbs):
     """A rasad project served by ``rasad server``, acting as one API token's principal.
 
     Parameters

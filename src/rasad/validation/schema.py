@@ -29,7 +29,7 @@ from typing import Any, Final
 import yaml
 
 from rasad.config import load_yaml
-from rasad.errors import InputError, NotFoundError
+from rasad.errors import ConfigError, InputError, NotFoundError
 from rasad.tables import ColumnKind
 
 SCHEMA_FORMAT: Final[int] = 1
@@ -349,8 +349,13 @@ class TableSchema:
         rasad.errors.InputError: Schema key 'columns[0].kind' has value 'numerc'; use one of
         numeric, categorical, boolean, datetime, text, identifier.
         """
-        # Bounded: a schema file with an alias bomb is refused before it expands.
-        return _parse_table(load_yaml(text, "The schema"))
+        # Bounded: a schema file with an alias bomb is refused before it expands. A schema is
+        # the user's input, not the project's configuration: its errors are input errors.
+        try:
+            document = load_yaml(text, "The schema")
+        except ConfigError as error:
+            raise InputError(str(error)) from None
+        return _parse_table(document)
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> TableSchema:

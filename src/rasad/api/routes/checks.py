@@ -25,6 +25,7 @@ from rasad.drift.chunking import Period
 from rasad.governance.fairness import service as fairness
 from rasad.governance.fairness.assess import MIN_BOOT
 from rasad.governance.fairness.report import FairnessAssessment
+from rasad.governance.fairness.terms import Measure
 from rasad.governance.fairness.verdict import FairnessPolicy
 from rasad.monitoring import EstimationReport, PerformanceReport, tracking
 from rasad.monitoring import drift_check as drift
@@ -121,6 +122,21 @@ class DriftCheckBody(drift.DriftCheck):
     profile_built: bool | None = None
 
 
+class PolicyBody(Result):
+    """Thresholds and minimum sizes for fairness verdicts (a FairnessPolicy's JSON)."""
+
+    thresholds: dict[Measure, Finite | None] = Field(default_factory=dict, description=(
+        "Overrides of the default threshold per measure; null: no verdict."))
+    min_group_size: Count = 30
+    min_class_count: Count = 10
+
+    def policy(self) -> FairnessPolicy:
+        overrides: dict[Measure | str, float | None] = {
+            measure: value for measure, value in self.thresholds.items()}
+        return FairnessPolicy(thresholds=overrides, min_group_size=self.min_group_size,
+                              min_class_count=self.min_class_count)
+
+
 class FairnessRequest(Result):
     """``rasad fairness --model M --data D``: score a dataset version with a registered
     model and assess its fairness."""
@@ -137,7 +153,7 @@ class FairnessRequest(Result):
         "Where the favourable outcome was declared, as the report names it."))
     bins: dict[Column, list[Finite] | None] | None = Field(default=None, max_length=100)
     intersections: bool = False
-    policy: FairnessPolicy | None = None
+    policy: PolicyBody | None = None
     n_boot: int = Field(default=1000, ge=MIN_BOOT, le=10_000)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     save: bool = Field(default=True, description="Store the report (needs monitor.write).")
@@ -219,7 +235,8 @@ def assess_fairness(ctx: ContextDep, body: FairnessRequest) -> Response:
         ctx, body.model, body.dataset, version=body.version, env=body.env, target=body.target,
         protected=body.protected, favorable=body.favorable,
         favorable_source=body.favorable_source, bins=body.bins,
-        intersections=body.intersections, policy=body.policy, n_boot=body.n_boot,
+        intersections=body.intersections,
+        policy=body.policy.policy() if body.policy else None, n_boot=body.n_boot,
         seed=body.seed, save=body.save, monitor=body.monitor))
 
 
@@ -252,4 +269,4 @@ def estimate_performance(ctx: ContextDep, body: EstimationRequest) -> Response:
 
 __all__ = ["Chunking", "DriftCheckBody", "DriftRequest", "EstimationCheckBody",
            "EstimationRequest", "FairnessRequest", "FixedThresholdBody", "PerformanceCheckBody",
-           "PerformanceRequest", "StdThresholdBody", "router"]
+           "PerformanceRequest", "PolicyBody", "StdThresholdBody", "router"]

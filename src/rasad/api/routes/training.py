@@ -18,7 +18,7 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, Response
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 from starlette.background import BackgroundTask
 
 from rasad.api.auth import ContextDep
@@ -43,7 +43,10 @@ Short = Annotated[str, StringConstraints(pattern=NO_NUL, max_length=500)]
 
 class TrainRequest(Result):
     """The keyword overrides of ``rasad.yaml``'s training section (``rasad train``): each
-    one left out (or null) keeps the configured value."""
+    one left out (or null) keeps the configured value. An unknown key is refused (422),
+    not ignored: a misspelt option must not train with the configured value."""
+
+    model_config = ConfigDict(extra="forbid")
 
     dataset: Short | None = None
     version: int | None = Field(default=None, ge=1, le=2**31 - 1)

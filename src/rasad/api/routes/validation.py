@@ -109,7 +109,7 @@ def save(ctx: ContextDep, name: NamePath,
     save NAME FILE``."""
     ctx.require(Permission.DATASET_WRITE, f"save a schema of dataset {name!r}")
     label = _file_label(file.filename)
-    schema = TableSchema.from_yaml(_schema_text(file.file.read(MAX_SCHEMA_BYTES + 1), label))
+    schema = _parse(_schema_text(file.file.read(MAX_SCHEMA_BYTES + 1), label), label)
     latest = datasets.get(ctx, name)  # the dataset must exist
     unknown = [c.name for c in schema.columns if c.name not in latest.kinds]
     if unknown:
@@ -123,6 +123,13 @@ def _file_label(filename: str | None) -> str:
     """The client's file name (never a path on the server), to label what was saved."""
     base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "")
     return base[:200] or "schema.yaml"
+
+
+def _parse(text: str, label: str) -> TableSchema:
+    try:
+        return TableSchema.from_yaml(text)
+    except InputError as error:
+        raise InputError(f"{label}: {error}") from None
 
 
 def _schema_text(data: bytes, label: str) -> str:
@@ -150,7 +157,7 @@ def validate(ctx: ContextDep, body: ValidationRequest) -> Response:
         ctx.require(Permission.DATASET_WRITE, f"record a validation of {version.ref}")
         # Only a label (the client's path as given, as a local run shows it): never read.
         label = body.schema_name or "schema.yaml"
-        schema = TableSchema.from_yaml(body.schema_yaml)
+        schema = _parse(body.schema_yaml, label)
         stored = StoredSchema(dataset=version.name, version=None, source=label,
                               table_schema=schema,
                               content_hash=hashlib.sha256(
