@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +20,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 
-import rasad.remote
 from rasad import Project
-from rasad.api import PREFIX, create_app
-from rasad.api.app import PROBLEM_RESPONSES
-from rasad.api.routes import checks
+from rasad.api import PREFIX
 from rasad.drift import Chunker
 from rasad.errors import InputError, NotFoundError, PermissionDenied
 from rasad.governance.fairness import FairnessPolicy
@@ -34,7 +30,7 @@ from rasad.monitoring.results import MonitorResult
 from rasad.monitoring.thresholds import FixedThreshold, StdThreshold
 from rasad.remote._checks import CheckVerbs, dataset_ref
 from rasad.remote.project import RemoteProject
-from tests.api.conftest import Tokens, make_tokens
+from tests.api.conftest import Tokens
 from tests.api.test_fuzz import CHECKS
 from tests.api.test_remote import SERVER, InProcess
 from tests.registry._helpers import registered
@@ -44,41 +40,9 @@ class Remote(RemoteProject):
     """RemoteProject with the check verbs (what the lead's RemoteProject will be)."""
 
 
-def with_checks(app: FastAPI) -> FastAPI:
-    """The app with the ``/checks`` routes, whether or not app.py lists them yet."""
-    if not any(getattr(route, "path", "").startswith(f"{PREFIX}/checks/")
-               for route in app.routes):
-        app.include_router(checks.router, prefix=PREFIX, responses=PROBLEM_RESPONSES)
-        app.openapi_schema = None
-    return app
-
-
-@contextmanager
-def cli_over_server(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tokens]:
-    """``rasad`` commands run with RASAD_URL set, against the project's app in-process.
-
-    RASAD_TOKEN is the admin's ('ada'); set it to the viewer's to act as 'vic'. The CLI
-    builds its RemoteProject from those; here that class (with the check verbs) sends its
-    requests to the app without a socket.
-    """
-    tokens = make_tokens(project)
-    with TestClient(with_checks(create_app(project.root)),
-                    raise_server_exceptions=False) as client:
-        transport = InProcess(client)
-
-        class ViaApp(RemoteProject):
-            def __init__(self, url: str, token: str, **_: object) -> None:
-                super().__init__(url, token, transport=transport)
-
-        monkeypatch.setattr(rasad.remote, "RemoteProject", ViaApp)
-        monkeypatch.setenv("RASAD_URL", SERVER)
-        monkeypatch.setenv("RASAD_TOKEN", tokens.admin)
-        yield tokens
-
-
 @pytest.fixture
 def api(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(with_checks(app), raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 
@@ -280,7 +244,7 @@ def test_bad_requests_are_problems(project: Project, api: TestClient, tokens: To
 def test_no_generated_check_request_makes_the_server_fail(project: Project, app: FastAPI,
                                                           tokens: Tokens,
                                                           sides: tuple[str, str]) -> None:
-    schema = schemathesis.openapi.from_asgi(f"{PREFIX}/openapi.json", with_checks(app))
+    schema = schemathesis.openapi.from_asgi(f"{PREFIX}/openapi.json", app)
     tried: list[str] = []
     with TestClient(app):
         for found in schema.get_all_operations():

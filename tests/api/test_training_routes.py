@@ -19,7 +19,7 @@ from rasad.errors import InputError, PermissionDenied
 from rasad.registry import ModelVersion
 from tests.api.conftest import Tokens
 from tests.api.test_remote import SERVER, InProcess, same_error
-from tests.api.test_validation_routes import R, with_routes
+from tests.api.test_validation_routes import R
 from tests.registry._helpers import (
     DATASET,
     ESTIMATOR,
@@ -38,7 +38,7 @@ OVERRIDES = {"dataset": DATASET, "target": TARGET, "features": FEATURES,
 
 @pytest.fixture
 def app(project: Project) -> Iterator[FastAPI]:
-    app = with_routes(create_app(project.root))
+    app = create_app(project.root)
     try:
         yield app
     finally:
@@ -141,7 +141,7 @@ def test_predict_refusals(project: Project, remote: R, tmp_path: Path) -> None:
 def test_predict_over_the_upload_limit_is_refused(project: Project, tokens: Tokens,
                                                   tmp_path: Path) -> None:
     registered(project, "credit")
-    app = with_routes(create_app(project.root, environ={"RASAD_MAX_UPLOAD_BYTES": "2000"}))
+    app = create_app(project.root, environ={"RASAD_MAX_UPLOAD_BYTES": "2000"})
     body = portfolio(seed=11).head(200).to_csv(index=False).encode()
     assert len(body) > 2000
     with TestClient(app) as client:

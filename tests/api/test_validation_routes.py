@@ -6,45 +6,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-import rasad.remote
 from rasad import Project
 from rasad.api import PREFIX, create_app
-from rasad.api.app import PROBLEM_RESPONSES
-from rasad.api.routes import training, validation
 from rasad.errors import InputError, NotFoundError, PermissionDenied
 from rasad.remote.project import RemoteProject
-from tests.api.conftest import Tokens, make_tokens
+from tests.api.conftest import Tokens
 from tests.api.test_remote import SERVER, InProcess, same_error
 from tests.registry._helpers import add_loans
 
-
-class R(RemoteProject):
-    """RemoteProject with the data verbs, as the lead wires it."""
-
-
-def with_routes(app: FastAPI) -> FastAPI:
-    """``app`` serving the validation and training routes (until app.py includes them)."""
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if f"{PREFIX}/validations" not in paths:
-        app.openapi_schema = None
-        # As app.py includes every route module: under the API router and its problems.
-        api = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-        for module in (validation, training):
-            api.include_router(module.router)
-        app.include_router(api)
-    return app
+R = RemoteProject
 
 
 @pytest.fixture
 def app(project: Project) -> Iterator[FastAPI]:
-    app = with_routes(create_app(project.root))
+    app = create_app(project.root)
     try:
         yield app
     finally:
@@ -180,26 +161,3 @@ def test_http_answers(project: Project, app: FastAPI, tokens: Tokens) -> None:
         assert bad.status_code == 422 and bad.json()["error"] == InputError.__name__
         anonymous = client.post(f"{PREFIX}/quality", json={"dataset": "loans"})
         assert anonymous.status_code == 401
-
-
-@contextmanager
-def cli_over_server(project: Project, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tokens]:
-    """``rasad`` commands run with RASAD_URL set, against the project's app in-process.
-
-    RASAD_TOKEN is the admin's ('ada'); set it to the viewer's to act as 'vic'. The CLI
-    builds its RemoteProject from those; here that class (with the data verbs) sends its
-    requests to the app without a socket.
-    """
-    tokens = make_tokens(project)
-    with TestClient(with_routes(create_app(project.root)),
-                    raise_server_exceptions=False) as client:
-        transport = InProcess(client)
-
-        class ViaApp(RemoteProject):
-            def __init__(self, url: str, token: str, **_: object) -> None:
-                super().__init__(url, token, transport=transport)
-
-        monkeypatch.setattr(rasad.remote, "RemoteProject", ViaApp)
-        monkeypatch.setenv("RASAD_URL", SERVER)
-        monkeypatch.setenv("RASAD_TOKEN", tokens.admin)
-        yield tokens

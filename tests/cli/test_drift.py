@@ -608,7 +608,7 @@ def test_drift_over_the_server(project: Project, data: dict[str, Path], rasad: C
     """With RASAD_URL set, `rasad drift` on datasets runs on the server: the same report as
     on the project folder; saving as a viewer is refused and stores nothing; files stay
     local only when both sides are files."""
-    from tests.api.test_checks import cli_over_server
+    from tests.api._server import cli_over_server
 
     project.add_dataset(data["reference"], "loans")
     project.add_dataset(data["drifted"], "loans")

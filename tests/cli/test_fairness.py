@@ -295,7 +295,7 @@ def test_model_assessment_over_the_server(project: Project, capsys: pytest.Captu
     """With RASAD_URL set, --model/--data runs on the server: the same assessment as on the
     project folder (bins and --favorable included); stored under the token's principal; a
     viewer may assess with --no-save but not store."""
-    from tests.api.test_checks import cli_over_server
+    from tests.api._server import cli_over_server
     from tests.registry._helpers import registered
 
     registered(project, "credit")

@@ -118,7 +118,7 @@ def test_register_and_predict_over_the_server(project: Project, rasad: Cli, trai
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """With RASAD_URL set, `models register` and `predict` run on the server; the scored
     file is written here, the same bytes as a local run's."""
-    from tests.api.test_validation_routes import cli_over_server
+    from tests.api._server import cli_over_server
 
     second = rasad.ok(*train_args(register_as=None), "--json").json()["run"]["id"]
     applications = portfolio(months=1, rows_per_month=50, seed=5).drop(columns=["default"])

@@ -115,7 +115,7 @@ def test_results_and_show_over_the_server(cli: Cli, project: Project,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """With RASAD_URL set, `monitor results` and `monitor show` print what they print on
     the project folder, read from the server (a viewer may read them)."""
-    from tests.api.test_checks import cli_over_server
+    from tests.api._server import cli_over_server
 
     listed = cli.ok("monitor", "results", "--json").json()
     table = cli.ok("monitor", "results", "--kind", "fairness").out

@@ -370,7 +370,7 @@ def test_track_and_estimate_over_the_server(project: Project, data: dict[str, Pa
                                             ) -> None:
     """With RASAD_URL set, both commands on datasets run on the server: the same reports
     as on the project folder; --save files the result under the token's principal."""
-    from tests.api.test_checks import cli_over_server
+    from tests.api._server import cli_over_server
 
     project.add_dataset(data["reference"], "apps")
     project.add_dataset(data["current"], "apps")

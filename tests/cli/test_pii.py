@@ -155,7 +155,7 @@ def test_scan_over_the_server(project: Project, tmp_path: Path,
                               monkeypatch: pytest.MonkeyPatch) -> None:
     """With RASAD_URL set, a dataset is scanned on the server (the same report as on the
     folder, examples masked); a file is scanned here."""
-    from tests.api.test_validation_routes import cli_over_server
+    from tests.api._server import cli_over_server
 
     project.add_dataset(planted(), "loans")
     local = Cli(capsys, project.root).ok("pii", "scan", "loans", "--json", "--all-rows").json()

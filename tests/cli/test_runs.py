@@ -97,7 +97,7 @@ def test_train_and_compare_over_the_server(project: Project, rasad: Cli,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """With RASAD_URL set, `rasad train` trains on the server (the same run as on the
     folder, by the token's principal) and `runs compare` compares there."""
-    from tests.api.test_validation_routes import cli_over_server
+    from tests.api._server import cli_over_server
 
     local = rasad.ok(*train_args("--seed", "3", "--json", register_as=None)).json()
     far = Cli(rasad.capsys)

@@ -334,7 +334,7 @@ def test_schema_validate_quality_over_the_server(project: Project, loans: Cli, t
     """With RASAD_URL set, the commands on a dataset run on the server and print what they
     print on the folder; a viewer's validation is refused and stores nothing; a file
     with a schema file stays local."""
-    from tests.api.test_validation_routes import cli_over_server
+    from tests.api._server import cli_over_server
 
     far = Cli(loans.capsys)  # no --project: the server is the project
     with cli_over_server(project, monkeypatch) as tokens:
