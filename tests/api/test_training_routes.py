@@ -37,15 +37,6 @@ OVERRIDES = {"dataset": DATASET, "target": TARGET, "features": FEATURES,
 
 
 @pytest.fixture
-def app(project: Project) -> Iterator[FastAPI]:
-    app = create_app(project.root)
-    try:
-        yield app
-    finally:
-        app.dependency_overrides.clear()
-
-
-@pytest.fixture
 def transport(app: FastAPI) -> Iterator[InProcess]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield InProcess(client)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from rasad import Project
-from rasad.api import PREFIX, create_app
+from rasad.api import PREFIX
 from rasad.errors import InputError, NotFoundError, PermissionDenied
 from rasad.remote.project import RemoteProject
 from tests.api.conftest import Tokens
@@ -21,15 +21,6 @@ from tests.api.test_remote import SERVER, InProcess, same_error
 from tests.registry._helpers import add_loans
 
 R = RemoteProject
-
-
-@pytest.fixture
-def app(project: Project) -> Iterator[FastAPI]:
-    app = create_app(project.root)
-    try:
-        yield app
-    finally:
-        app.dependency_overrides.clear()
 
 
 @pytest.fixture

@@ -256,6 +256,17 @@ def stored_report(ctx: Context, result: MonitorResult) -> PerformanceReport | Es
     InputError
         If the result is of another kind (drift, fairness).
     """
+    return report_model(result).from_dict(load_payload(ctx, result))
+
+
+def report_model(result: MonitorResult) -> type[PerformanceReport] | type[EstimationReport]:
+    """The report class a ``performance`` or ``estimation`` result's payload reads into.
+
+    Raises
+    ------
+    InputError
+        If the result is of another kind (drift, fairness).
+    """
     kinds: dict[MonitorKind, type[PerformanceReport] | type[EstimationReport]] = {
         MonitorKind.PERFORMANCE: PerformanceReport,
         MonitorKind.ESTIMATION: EstimationReport,
@@ -264,7 +275,7 @@ def stored_report(ctx: Context, result: MonitorResult) -> PerformanceReport | Es
     if model is None:
         raise InputError(f"Monitor result {result.id} is a {result.kind.value} result, not a "
                          "performance or estimation report.")
-    return model.from_dict(load_payload(ctx, result))
+    return model
 
 
 def _sides(ctx: Context, reference: Side, current: Side

@@ -183,14 +183,9 @@ class CheckVerbs:
         InputError
             If the result is of another kind (drift, fairness).
         """
-        kinds: dict[MonitorKind, type[PerformanceReport] | type[EstimationReport]] = {
-            MonitorKind.PERFORMANCE: PerformanceReport,
-            MonitorKind.ESTIMATION: EstimationReport,
-        }
-        model = kinds.get(result.kind)
-        if model is None:
-            raise InputError(f"Monitor result {result.id} is a {result.kind.value} result, "
-                             "not a performance or estimation report.")
+        from rasad.monitoring.tracking import report_model
+
+        model = report_model(result)  # checked before the request
         return model.from_dict(self.client.get(f"/monitor/results/{int(result.id)}/report"))
 
 
