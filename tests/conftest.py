@@ -1,8 +1,16 @@
-"""Shared fixtures: every project-level test runs on SQLite and on PostgreSQL.
+"""Shared fixtures: every project-level test runs on SQLite and on PostgreSQL, and the
+modules marked ``over_http`` also through the management API.
 
 PostgreSQL isolation is one fresh schema per test (``search_path`` in the URL),
 so tests run in parallel against the one server at ``RASAD_TEST_PG``
 (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+
+The ``http`` backend is a PostgreSQL project served by the real API app in-process
+(:mod:`tests._http`): the test's ``project`` is a :class:`~rasad.remote.RemoteProject`
+acting as the project's creator with an API token, so the same assertions check that
+remote mode gives what the local verbs give. A module opts in with
+``pytestmark = pytest.mark.over_http``; a test in it that reaches the project's internals
+(its context, database, files) is marked ``local_only``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,31 @@ from rasad import Project
 
 PG_BASE = os.environ.get("RASAD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
+HTTP = "http"
+"""The backend of ``over_http`` tests: PostgreSQL behind the management API."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "over_http: also run the test's `project` through the "
+                                       "management API (the 'http' backend, on PostgreSQL)")
+    config.addinivalue_line("markers", "local_only: keep this test of an over_http module "
+                                       "local (it reaches the project's internals)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``backend``: SQLite and PostgreSQL, plus ``http`` for a test of an
+    ``over_http`` module that uses the ``project`` fixture (unless ``local_only``)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    if any("backend" in str(marker.args[0])
+           for marker in metafunc.definition.iter_markers("parametrize")):
+        return  # the test chose its backends itself
+    backends = list(BACKENDS)
+    node = metafunc.definition
+    if "project" in metafunc.fixturenames and node.get_closest_marker("over_http") \
+            and not node.get_closest_marker("local_only"):
+        backends.append(HTTP)
+    metafunc.parametrize("backend", backends, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -39,10 +72,11 @@ def pg_schema_url(schema: str) -> str:
     return f"{PG_BASE}?options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
             tmp_path: Path) -> Iterator[str]:
-    """Sets RASAD_DATABASE_URL for the backend under test; yields the backend name."""
+    """Sets RASAD_DATABASE_URL for the backend under test (``http`` is served from
+    PostgreSQL); yields the backend name."""
     if request.param == "sqlite":
         yield "sqlite"
         return
@@ -52,7 +86,7 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     monkeypatch.setenv("RASAD_DATABASE_URL", pg_schema_url(schema))
     try:
-        yield "postgresql"
+        yield request.param
     finally:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -60,9 +94,16 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
 
 @pytest.fixture
 def project(backend: str, tmp_path: Path) -> Iterator[Project]:
-    """A fresh project on the backend under test."""
+    """A fresh project on the backend under test; on ``http``, that project as a
+    :class:`~rasad.remote.RemoteProject` through the API (it has the Project verbs)."""
     with Project.init(tmp_path / "proj", name="test") as proj:
-        yield proj
+        if backend != HTTP:
+            yield proj
+            return
+        from tests._http import served
+
+        with served(proj) as remote:
+            yield remote  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session")

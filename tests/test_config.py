@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from rasad.config import (
+    GATES,
     TEMPLATE,
     ProjectConfig,
     load_yaml,
@@ -121,3 +122,75 @@ def test_a_control_character_in_yaml_is_a_clean_config_error() -> None:
 
     with pytest.raises(ConfigError, match=r"x\.yaml is not valid YAML"):
         load_yaml("a: \x07b\n", "x.yaml")
+
+
+# -- promotion policies (issue 11) --------------------------------------------------------
+
+def test_role_names_in_approval_rules_are_the_identity_roles() -> None:
+    from typing import get_args
+
+    from rasad.config import RoleName
+    from rasad.identity import Role
+
+    assert list(get_args(RoleName)) == [str(role) for role in Role]
+
+
+def test_default_policies_follow_environment_order() -> None:
+    config = ProjectConfig.from_yaml_text(
+        "name: x\nregistry:\n  environments: [dev, test, uat, prod]\n")
+    envs = config.registry.environments
+    policies = {env: config.promotion.policy(env, envs) for env in envs}
+    assert policies["dev"].gate_names == ()
+    assert policies["dev"].approval is None
+    assert policies["test"].gate_names == policies["uat"].gate_names == GATES
+    assert policies["uat"].approval is None
+    assert policies["prod"].approval is not None
+    assert (policies["prod"].approval.approvals, policies["prod"].approval.roles) == (
+        1, ["approver"])
+
+
+def test_a_single_environment_runs_every_gate_without_approval() -> None:
+    config = ProjectConfig.from_yaml_text("name: x\nregistry:\n  environments: [live]\n")
+    policy = config.promotion.policy("live", ["live"])
+    assert policy.gate_names == GATES
+    assert policy.approval is None
+
+
+def test_declared_policies_keep_gate_order_and_approval_rule() -> None:
+    config = ProjectConfig.from_yaml_text(
+        "name: x\npromotion:\n  environments:\n"
+        "    production: {gates: [fairness, metrics], approval: {approvals: 2,"
+        " roles: [approver, admin]}, strict: true}\n")
+    policy = config.promotion.policy("production", config.registry.environments)
+    assert policy.gate_names == ("metrics", "fairness")
+    assert policy.approval is not None and policy.approval.approvals == 2
+    assert policy.strict
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("promotion:\n  environments: {prod: {}}\n",
+     "promotion.environments names prod, not in registry.environments"),
+    ("promotion:\n  metrics: {roc_auc: {min: 0.7, max: 0.9}}\n",
+     "promotion.metrics.roc_auc = "),
+    ("promotion:\n  metrics: {roc_auc: {min: 0.7, on: bound}}\n",
+     "line 3: the key 'on' reads as true/false in YAML; quote it"),
+    ("promotion:\n  environments: {production: {gates: [speed]}}\n",
+     "promotion.environments.production.gates"),
+    ("promotion:\n  environments: {production: {approval: {roles: [boss]}}}\n",
+     "'boss' is not allowed"),
+    ("promotion:\n  environments: {production: {approval: {approvals: 0}}}\n",
+     "approvals = 0 is not allowed"),
+    ("promotion:\n  tests: [{name: t, kind: directional, column: dti}]\n",
+     "test 't' (directional) needs change, direction"),
+    ("promotion:\n  tests: [{name: t, kind: robustness}, {name: t, kind: robustness}]\n",
+     "repeated: t"),
+    ("promotion:\n  tests: [{name: t, kind: slice_performance, metric: roc_auc,"
+     " slice: {column: age}, min: 0.7}]\n", "give values, or min and/or max"),
+    ("promotion:\n  personal_data: {allowed: {email: '  '}}\n",
+     "column 'email' needs a written justification"),
+    ("promotion:\n  bootstrap: 10\n", "promotion.bootstrap = 10"),
+])
+def test_promotion_policy_errors_name_the_key(text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        ProjectConfig.from_yaml_text("name: x\n" + text)
+    assert fragment in str(err.value)

@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from rasad.errors import ConfigError
@@ -158,6 +159,192 @@ class FairnessConfig(_Section):
         return value
 
 
+class Threshold(_Section):
+    """One bound on a metric: ``min`` (higher is better) or ``max`` (lower is better).
+
+    ``basis: estimate`` compares the value measured on the evaluation data; ``basis: bound``
+    compares the worst end of its bootstrap confidence interval (the lower bound for
+    ``min``, the upper bound for ``max``), so the threshold holds with that confidence.
+    """
+
+    min: float | None = None
+    max: float | None = None
+    basis: Literal["estimate", "bound"] = "estimate"
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Threshold:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of min (at least) or max (at most)")
+        return self
+
+
+class ChampionConfig(_Section):
+    # The metric the candidate is compared on; default roc_auc (classifiers), rmse (regressors).
+    metric: str | None = None
+    # "Not worse than the champion by more than margin", at the policy's confidence.
+    margin: float = Field(0.0, ge=0.0)
+
+
+class GateFairnessConfig(_Section):
+    # true: every verdict must pass, so an inconclusive one blocks too.
+    require_pass: bool = False
+
+
+class PersonalDataConfig(_Section):
+    # Feature column -> why the model may use it although it holds personal data or is a
+    # protected attribute. Anything not listed here blocks the personal-data gate.
+    allowed: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("allowed")
+    @classmethod
+    def _justified(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, why in value.items():
+            if not str(why).strip():
+                raise ValueError(f"column {column!r} needs a written justification")
+        return value
+
+
+class SliceConfig(_Section):
+    """Rows where ``column`` equals one of ``values``, or lies in ``[min, max)``."""
+
+    column: str
+    values: list[bool | int | float | str] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SliceConfig:
+        if (self.values is None) == (self.min is None and self.max is None):
+            raise ValueError(f"slice of {self.column!r}: give values, or min and/or max")
+        return self
+
+
+class ModelTestConfig(_Section):
+    """One behavioural test of a model (``promotion.tests``; ``rasad test``).
+
+    kinds:
+    - ``slice_performance``: ``metric`` on the rows of ``slice`` is at least ``min`` (or
+      at most ``max``).
+    - ``invariance``: setting ``column`` to each of ``values`` (default: every value it
+      takes in the data) changes at most ``tolerance`` (a share of rows) of the decisions.
+    - ``directional``: adding ``change`` to numeric ``column`` moves the mean predicted
+      probability of ``outcome`` (default the positive class) in ``direction``.
+    - ``robustness``: missing values, unseen categories and extreme values in ``columns``
+      (default every input column) give an answer or a clear error, never a crash.
+    """
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["slice_performance", "invariance", "directional", "robustness"]
+    metric: str | None = None
+    min: float | None = None
+    max: float | None = None
+    slice: SliceConfig | None = None
+    column: str | None = None
+    values: list[bool | int | float | str] | None = None
+    tolerance: float = Field(0.0, ge=0.0, le=1.0)
+    change: float | None = None
+    direction: Literal["increase", "decrease", "no_decrease", "no_increase"] | None = None
+    outcome: bool | int | str | None = None
+    columns: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> ModelTestConfig:
+        needs: dict[str, list[str]] = {
+            "slice_performance": ["metric", "slice"],
+            "invariance": ["column"],
+            "directional": ["column", "change", "direction"],
+            "robustness": [],
+        }
+        missing = [key for key in needs[self.kind] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"test {self.name!r} ({self.kind}) needs {', '.join(missing)}")
+        if self.kind == "slice_performance" and (self.min is None) == (self.max is None):
+            raise ValueError(f"test {self.name!r}: give exactly one of min or max")
+        return self
+
+
+GATES = ("validation", "metrics", "champion", "fairness", "model_tests", "personal_data")
+"""Every promotion gate, in the order they run."""
+
+
+RoleName = Literal["viewer", "data_scientist", "approver", "deployer", "auditor", "admin"]
+"""The roles an approval rule may name (rasad.identity.Role; a test keeps them equal)."""
+
+
+class ApprovalRule(_Section):
+    # How many distinct people must approve, and the roles that count (any one of them).
+    approvals: int = Field(1, ge=1, le=10)
+    roles: list[RoleName] = Field(default_factory=lambda: ["approver"],  # type: ignore[arg-type]
+                                  min_length=1)
+
+
+class EnvironmentPolicy(_Section):
+    # "all", or a list of gate names (an empty list: no gates).
+    gates: Literal["all"] | list[Literal["validation", "metrics", "champion", "fairness",
+                                         "model_tests", "personal_data"]] = "all"
+    # null: promoting needs no approval; else a request waits for the approvals it names.
+    approval: ApprovalRule | None = None
+    # true: a gate that could not run (nothing declared for it) blocks like a failed one.
+    strict: bool = False
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        """The gates this environment runs, in :data:`GATES` order."""
+        chosen = GATES if self.gates == "all" else tuple(self.gates)
+        return tuple(gate for gate in GATES if gate in chosen)
+
+
+class PromotionConfig(_Section):
+    # Labelled data every gate evaluates on: NAME (its latest version) or NAME@VERSION.
+    evaluation_data: str | None = None
+    # The label column; default: the column the model was trained to predict.
+    target: str | None = None
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    bootstrap: int = Field(1000, ge=100, le=100_000)
+    seed: int = 0
+    # Metric name -> threshold, checked on evaluation_data by the metrics gate.
+    metrics: dict[str, Threshold] = Field(default_factory=dict)
+    champion: ChampionConfig = Field(default_factory=ChampionConfig)  # type: ignore[arg-type]
+    fairness: GateFairnessConfig = Field(default_factory=GateFairnessConfig)
+    personal_data: PersonalDataConfig = Field(default_factory=PersonalDataConfig)
+    tests: list[ModelTestConfig] = Field(default_factory=list)
+    # An open request expires after this many days.
+    request_ttl_days: float = Field(14.0, gt=0.0, le=3650.0)
+    # Per environment; an environment not listed gets the default of its position.
+    environments: dict[str, EnvironmentPolicy] = Field(default_factory=dict)
+
+    @field_validator("tests")
+    @classmethod
+    def _unique_tests(cls, value: list[ModelTestConfig]) -> list[ModelTestConfig]:
+        names = [test.name for test in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"test names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+    def policy(self, env: str, environments: list[str]) -> EnvironmentPolicy:
+        """The policy of ``env``: as declared, else the default of its position.
+
+        The first environment (dev) has no gates and no approval; the last (production)
+        runs every gate and needs one approval from an approver; those between
+        (staging) run every gate and need no approval.
+
+        >>> config = PromotionConfig()
+        >>> envs = ["dev", "staging", "production"]
+        >>> [(config.policy(e, envs).gate_names != (), config.policy(e, envs).approval)
+        ...  for e in envs]  # doctest: +NORMALIZE_WHITESPACE
+        [(False, None), (True, None),
+         (True, ApprovalRule(approvals=1, roles=['approver']))]
+        """
+        if env in self.environments:
+            return self.environments[env]
+        if len(environments) > 1 and env == environments[0]:
+            return EnvironmentPolicy(gates=[])
+        if len(environments) > 1 and env == environments[-1]:
+            return EnvironmentPolicy(approval=ApprovalRule(approvals=1))
+        return EnvironmentPolicy()
+
+
 class GovernanceConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
 
@@ -171,6 +358,15 @@ class ProjectConfig(_Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)  # type: ignore[arg-type]
     audit: AuditConfig = Field(default_factory=AuditConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _policies_name_environments(self) -> ProjectConfig:
+        unknown = sorted(set(self.promotion.environments) - set(self.registry.environments))
+        if unknown:
+            raise ValueError(f"promotion.environments names {', '.join(unknown)}, not in "
+                             f"registry.environments ({', '.join(self.registry.environments)})")
+        return self
 
     @classmethod
     def from_yaml_text(cls, text: str, source: str = CONFIG_FILE) -> ProjectConfig:
@@ -267,6 +463,8 @@ def _check_expansion(root: yaml.Node, source: str, max_nodes: int) -> None:
             open_nodes.add(key)
             children = (node.value if isinstance(node, yaml.SequenceNode)
                         else [part for pair in node.value for part in pair])
+            if isinstance(node, yaml.MappingNode):
+                _check_keys(node, source)
             for child in children:
                 total += size(child)
                 if total > max_nodes:
@@ -278,6 +476,16 @@ def _check_expansion(root: yaml.Node, source: str, max_nodes: int) -> None:
         return total
 
     size(root)
+
+
+def _check_keys(node: yaml.MappingNode, source: str) -> None:
+    """Refuse a key YAML reads as true/false (``on:``, ``yes:``), naming the word to quote."""
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.tag == "tag:yaml.org,2002:bool":
+            mark = key.start_mark
+            raise ConfigError(
+                f"{source} line {mark.line + 1}: the key {key.value!r} reads as true/false in "
+                f"YAML; quote it (\"{key.value}\":) if you meant the word.")
 
 
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/@:\s]*):[^/\s]*@")
@@ -315,6 +523,9 @@ def _describe(exc: ValidationError, source: str) -> str:
             parts.append(f"{key} is required")
             continue
         message = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across sections names its own keys
+            parts.append(message)
+            continue
         parts.append(f"{key} = {_shown(error.get('input'))} is not allowed: {message}")
     return f"{source}: " + "; ".join(parts) + "."
 
@@ -401,4 +612,26 @@ governance:
     # 1 means a loan default. `rasad fairness` measures selection rates, the four-fifths
     # ratio and equal opportunity on that outcome (the positive label 1 when not listed).
     favorable_outcomes: {{}}
+
+promotion:
+  # Gates run by `rasad promote` (docs/promotion.md). Labelled data every gate evaluates on:
+  # NAME (its latest version) or NAME@VERSION. Without it the data-based gates are skipped.
+  evaluation_data: null
+  target: null           # null = the column the model was trained to predict
+  confidence: 0.95       # of every interval and of the champion test
+  bootstrap: 1000        # resamples for metric intervals and the champion test
+  seed: 0
+  metrics: {{}}            # e.g. {{roc_auc: {{min: 0.75, basis: bound}}, brier: {{max: 0.2}}}}
+  champion:
+    metric: null         # null = roc_auc (classifiers), rmse (regressors)
+    margin: 0.0          # not worse than the serving version by more than this
+  fairness:
+    require_pass: false  # true: an inconclusive verdict blocks too
+  personal_data:
+    allowed: {{}}          # feature column -> why the model may use personal data in it
+  tests: []              # behavioural tests, also run by `rasad test NAME@VERSION`
+  request_ttl_days: 14
+  # Per environment: gates (all, or a list) and approval (null, or approvals and roles).
+  # Not listed: the first environment has no gates; the last needs one approver.
+  environments: {{}}
 """

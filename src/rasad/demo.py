@@ -2,10 +2,14 @@
 
 It generates a seeded credit portfolio (:mod:`rasad.examples.credit`), creates a
 fresh project, versions the first six months, trains and registers a model,
-promotes it to dev then staging, scores a later month through staging, checks
-that month's inputs for drift against the training data (saved as a monitor
-result, with an HTML report), and verifies the audit chain. Later issues extend it
-through gates, serving, retraining and governance.
+promotes it to dev, then to staging through every promotion gate (validation,
+metrics with confidence intervals, champion, fairness, behavioural model tests,
+personal data) on a labelled hold-out month, then asks for production: that opens a
+request, which the trainer may not approve (maker-checker) and a second user, a
+model-risk officer, approves. It scores a later month through staging, checks that
+month's inputs for drift against the training data (saved as a monitor result, with
+an HTML report), and verifies the audit chain. Later issues extend it through
+serving, retraining and governance.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rasad._files import write_text_atomic
-from rasad.errors import ConflictError, IntegrityError
+from rasad.errors import ConflictError, IntegrityError, RasadError
 from rasad.examples import generate_portfolio, month_range
 from rasad.project import Project
 from rasad.training.progress import Progress, Silent
@@ -57,9 +61,34 @@ governance:
     # default = 1 is a loan default (the applicant is refused): approvals, 0, are the
     # favourable outcome that `rasad fairness` compares across groups.
     favorable_outcomes: {default: 0}
+
+promotion:
+  # Every gate evaluates on a labelled month the model never saw.
+  evaluation_data: loans_holdout
+  metrics:
+    roc_auc: {min: 0.65, basis: bound}   # the 95% interval's lower bound
+    brier: {max: 0.20}
+  champion: {metric: roc_auc, margin: 0.01}
+  personal_data:
+    allowed:
+      age: "Age is a lawful credit-risk factor here; the fairness gate checks age bands."
+  tests:
+    - {name: higher debt-to-income never lowers risk, kind: directional,
+       column: debt_to_income, change: 0.1, direction: no_decrease, outcome: 1}
+    - {name: region does not change decisions, kind: invariance, column: region}
+    - {name: young applicants, kind: slice_performance, metric: roc_auc,
+       slice: {column: age, max: 30}, min: 0.6}
+    - {name: odd inputs never crash, kind: robustness}
+  environments:
+    production:
+      approval: {approvals: 1, roles: [approver]}
 """
 
+APPROVER = "noura@bank.example"
+"""The demo's model-risk officer: approves production requests (approver and auditor)."""
+
 TRAIN_MONTHS = (0, 5)
+HOLDOUT_MONTH = 6
 SCORE_MONTH = 10
 
 
@@ -73,6 +102,10 @@ class DemoSummary:
     model: str = ""
     test_metrics: dict[str, Any] = field(default_factory=dict)
     deployed: dict[str, int] = field(default_factory=dict)
+    gates: dict[str, str] = field(default_factory=dict)
+    request_id: int | None = None
+    refused: str = ""
+    approved_by: str = ""
     predictions: Path | None = None
     scored_rows: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -110,6 +143,8 @@ def run_demo(folder: Path, *, force: bool = False, seed: int = 0, rows_per_month
     history = month_range(portfolio, *TRAIN_MONTHS)
     history_csv = data_dir / "loans_2025-01_to_2025-06.csv"
     history.to_csv(history_csv, index=False)
+    holdout_csv = data_dir / "loans_holdout.csv"
+    month_range(portfolio, HOLDOUT_MONTH, HOLDOUT_MONTH).to_csv(holdout_csv, index=False)
     later = month_range(portfolio, SCORE_MONTH, SCORE_MONTH).drop(columns=["default"])
     later_month = str(later["month"].iloc[0])
     score_csv = data_dir / f"applications_{later_month}.csv"
@@ -134,11 +169,13 @@ def run_demo(folder: Path, *, force: bool = False, seed: int = 0, rows_per_month
             f"accuracy {summary.test_metrics.get('accuracy', 0):.3f}")
         say(f"Registered {result.model_version.ref}")
 
-        for env in ("dev", "staging"):
-            deployment = project.promote("credit-risk", result.model_version.version, env,
-                                         reason="demo: baseline model")
-            summary.deployed[env] = deployment.version
-            say(f"Promoted credit-risk v{deployment.version} to {env}")
+        holdout = project.add_dataset(holdout_csv, "loans_holdout",
+                                      description="applications 2025-07, labelled hold-out")
+        for name in ("loans", "loans_holdout"):
+            project.infer_schema(name)
+        say(f"Added {holdout.version.ref} for the promotion gates; saved the schemas of "
+            "loans and loans_holdout")
+        _promote(project, result.model_version.version, summary, say)
 
         out = folder / "predictions" / f"scores_{later_month}.csv"
         scored = project.predict("credit-risk", score_csv, env="staging", output=out)
@@ -166,6 +203,47 @@ def run_demo(folder: Path, *, force: bool = False, seed: int = 0, rows_per_month
         say(f"Audit chain verified: {check.events} events, intact.")
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _promote(project: Project, version: int, summary: DemoSummary,
+             say: Callable[[str], None]) -> None:
+    """dev (no gates), staging (every gate), production (gates, then a maker-checker
+    approval: the trainer is refused, the model-risk officer approves)."""
+    from rasad.identity import Role
+    from rasad.release.requests import PromotionRequest
+
+    for env in ("dev", "staging"):
+        outcome = project.promote("credit-risk", version, env, reason="demo: baseline model")
+        assert not isinstance(outcome, PromotionRequest)  # no approval below production
+        summary.deployed[env] = outcome.version
+        gates = project.request(outcome.request_id) if outcome.request_id else None
+        if gates is None or not gates.gates.gates:
+            say(f"Promoted credit-risk v{outcome.version} to {env} (no gates in {env})")
+            continue
+        say(f"Promoted credit-risk v{outcome.version} to {env}; its gates:")
+        for gate in gates.gates.gates:
+            summary.gates[gate.gate] = str(gate.status)
+            say(f"  {gate.gate:<14} {gate.status:<8} {gate.summary}")
+
+    request = project.promote("credit-risk", version, "production",
+                              reason="demo: baseline model")
+    assert isinstance(request, PromotionRequest)
+    summary.request_id = request.id
+    say(f"Production needs approval: opened request #{request.id} (gates passed; needs "
+        f"{request.approvals_required} approval from {', '.join(request.approver_roles)})")
+    try:
+        project.approve(request.id, comment="I trained it, so it must be fine")
+    except RasadError as refused:
+        summary.refused = str(refused)
+        say(f"  {project.actor} tries to approve: refused: {refused}")
+    project.add_principal(APPROVER, roles=[Role.APPROVER, Role.AUDITOR])
+    officer = Project(project.root, project.config, actor=APPROVER)
+    with officer:
+        approved = officer.approve(request.id, comment="Gates and evidence reviewed.")
+    assert approved.deployment_id is not None
+    summary.deployed["production"] = approved.version
+    summary.approved_by = APPROVER
+    say(f"  {APPROVER} (approver) approves: credit-risk v{approved.version} serves production")
 
 
 def _drift(project: Project, reference: str, current: str, html: Path) -> Any:
@@ -201,7 +279,9 @@ def next_steps(summary: DemoSummary) -> list[str]:
         f"rasad {p} data show loans",
         f"rasad {p} runs show {summary.run_id[:8]}",
         f"rasad {p} models show credit-risk",
-        f"rasad {p} promote credit-risk 1 --to production",
+        f"rasad {p} requests list",
+        f"rasad {p} requests show {summary.request_id or 1}",
+        f"rasad {p} test credit-risk@1",
         f"rasad {p} drift loans@1 applications@1 --multivariate --html drift.html",
         f"rasad {p} fairness --model credit-risk@1 --data loans@1 --target default "
         "--sensitive gender,nationality,age --html fairness.html",

@@ -13,6 +13,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RasadError(Exception):
     """Base class of every error rasad raises on purpose."""
@@ -69,10 +71,24 @@ class CheckFailed(RasadError):
     exit_code = 1
 
 
+class GatesFailed(CheckFailed):
+    """A promotion's gates blocked it; nothing was deployed.
+
+    ``request`` is the promotion request recorded as failed, with every gate's result and
+    evidence (a :class:`rasad.release.requests.PromotionRequest`; typed loosely here, since
+    this module sits below everything that defines results).
+    """
+
+    def __init__(self, message: str, request: Any = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
 __all__ = [
     "CheckFailed",
     "ConfigError",
     "ConflictError",
+    "GatesFailed",
     "InputError",
     "IntegrityError",
     "NotFoundError",

@@ -18,6 +18,7 @@ from rasad.store._tables import (
     DatasetVersionRow,
     ModelVersionRow,
     MonitorResultRow,
+    PromotionRequestRow,
     ReferenceProfileRow,
     RunRow,
     ValidationRow,
@@ -34,6 +35,7 @@ BLOB_REFERENCES = (
     MonitorResultRow.blob,
     ValidationRow.blob,
     ReferenceProfileRow.blob,
+    PromotionRequestRow.gates_blob,
 )
 
 
@@ -55,10 +57,27 @@ class GcReport:
         return sum(t.size for t in self.temporary)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``rasad gc --json``, and the API's answer); ``modified`` is epoch
+        seconds."""
         return {"removed": self.removed, "bytes": self.bytes, "kept_young": self.kept_young,
-                "blobs": [{"sha256": b.digest, "size": b.size} for b in self.unreferenced],
+                "blobs": [{"sha256": b.digest, "size": b.size, "modified": b.modified}
+                          for b in self.unreferenced],
                 "temporary_bytes": self.temporary_bytes,
-                "temporary": [{"path": t.path, "size": t.size} for t in self.temporary]}
+                "temporary": [{"path": t.path, "size": t.size, "modified": t.modified}
+                              for t in self.temporary]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GcReport:
+        """A report read back from its JSON form.
+
+        >>> report = GcReport([BlobInfo("ab" * 32, 5, 1.5)], removed=False, kept_young=2)
+        >>> GcReport.from_dict(report.to_dict()) == report
+        True
+        """
+        return cls([BlobInfo(b["sha256"], b["size"], b["modified"]) for b in data["blobs"]],
+                   removed=data["removed"], kept_young=data["kept_young"],
+                   temporary=[TempFile(t["path"], t["size"], t["modified"])
+                              for t in data["temporary"]])
 
 
 def referenced(session: Session) -> set[str]:

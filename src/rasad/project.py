@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from rasad.artifacts import ArtifactStore
     from rasad.datasets import AddResult, DatasetVersion
     from rasad.drift import Chunker
+    from rasad.evaluation.behaviour import ModelTestReport
     from rasad.evaluation.metrics import Metric, Task
     from rasad.governance.fairness import FairnessPolicy
     from rasad.governance.fairness.report import FairnessAssessment
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from rasad.monitoring.results import MonitorResult
     from rasad.monitoring.tracking import PerformanceCheck
     from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
+    from rasad.release.requests import EnvironmentStatus, PromotionRequest, RequestStatus
     from rasad.remote import RemoteProject
     from rasad.serving import BatchResult
     from rasad.store import Database
@@ -344,9 +346,43 @@ class Project:
         return models.load(self.context, version_)
 
     def promote(self, name: str, version: int, to: str, *, reason: str | None = None
-                ) -> Deployment:
-        from rasad.registry import promotion
-        return promotion.promote(self.context, name, version, to, reason=reason)
+                ) -> Deployment | PromotionRequest:
+        """Run ``to``'s gates, then deploy (a Deployment) or open a request for approval
+        (a PromotionRequest); a blocking gate raises GatesFailed (docs/promotion.md)."""
+        from rasad.release import service
+        return service.promote(self.context, name, version, to, reason=reason)
+
+    def force_promote(self, name: str, version: int, to: str, *,
+                      justification: str) -> PromotionRequest:
+        """Break-glass (admins): deploy past failed gates or missing approvals."""
+        from rasad.release import service
+        return service.force(self.context, name, version, to, justification=justification)
+
+    def approve(self, request_id: int, *, comment: str | None = None) -> PromotionRequest:
+        from rasad.release import service
+        return service.approve(self.context, request_id, comment=comment)
+
+    def reject(self, request_id: int, *, comment: str) -> PromotionRequest:
+        from rasad.release import service
+        return service.reject(self.context, request_id, comment=comment)
+
+    def review(self, request_id: int, *, comment: str) -> PromotionRequest:
+        from rasad.release import service
+        return service.review(self.context, request_id, comment=comment)
+
+    def requests(self, *, model: str | None = None, environment: str | None = None,
+                 status: RequestStatus | str | None = None) -> list[PromotionRequest]:
+        from rasad.release import service
+        return service.list_requests(self.context, model=model, environment=environment,
+                                     status=status)
+
+    def request(self, request_id: int) -> PromotionRequest:
+        from rasad.release import service
+        return service.get_request(self.context, request_id)
+
+    def environment_status(self, name: str) -> list[EnvironmentStatus]:
+        from rasad.release import service
+        return service.environment_status(self.context, name)
 
     def rollback(self, name: str, env: str, *, reason: str | None = None) -> Deployment:
         from rasad.registry import promotion
@@ -426,6 +462,13 @@ class Project:
         """Saved fairness assessments, oldest first."""
         from rasad.governance.fairness import service
         return service.list_assessments(self.context, monitor)
+
+    def test_model(self, name: str, version: int | None = None, *,
+                   data: str | None = None) -> ModelTestReport:
+        """Run the behavioural tests of ``promotion.tests`` on a model version; writes
+        nothing (see :func:`rasad.release.model_tests.run_model_tests`)."""
+        from rasad.release import model_tests
+        return model_tests.run_model_tests(self.context, name, version, data=data)
 
     # -- performance -----------------------------------------------------------------------
 

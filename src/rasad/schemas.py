@@ -38,6 +38,9 @@ REPORTS: Final[dict[str, str]] = {
     "model-version": "rasad.registry.version:ModelVersion",
     "model-detail": "rasad.registry.version:ModelDetail",
     "deployment": "rasad.registry.version:Deployment",
+    "promotion-request": "rasad.release.requests:PromotionRequest",
+    "environment-status": "rasad.release.requests:EnvironmentStatus",
+    "model-test-report": "rasad.evaluation.behaviour:ModelTestReport",
 }
 """Schema file name (without ``.schema.json``) -> ``module:Class``."""
 

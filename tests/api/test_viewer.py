@@ -3,15 +3,19 @@ table (the audit log included) as it was."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from rasad import Project
+from rasad.training.environment import RunOrigin
+from rasad.training.run import open_record
 from tests.api.conftest import Tokens
 from tests.api.test_endpoints import csv_bytes
 from tests.identity._helpers import snapshot
@@ -41,8 +45,29 @@ def with_model(project: Project, tokens: Tokens) -> dict[str, Any]:
     return {"run_id": first.run_id}
 
 
+def running(project: Project, tokens: Tokens) -> dict[str, Any]:
+    """A run the creator started and has not ended, using loans@1."""
+    project.add_dataset(pd.read_csv(io.BytesIO(csv_bytes())), "loans")
+    run = open_record(project.context, "open", origin=RunOrigin.here(project.root))
+    return {"run_id": run.id}
+
+
 def token_id(project: Project, tokens: Tokens) -> dict[str, Any]:
     return {"id": tokens.admin.split("_")[1]}
+
+
+def with_request(project: Project, tokens: Tokens) -> dict[str, Any]:
+    """credit@1 waiting for approval in production (the default policy needs one)."""
+    with_model(project, tokens)
+    request = project.promote("credit", 1, "production")
+    return {"request_id": request.id}
+
+
+def with_forced(project: Project, tokens: Tokens) -> dict[str, Any]:
+    """A break-glass promotion nobody has reviewed yet."""
+    with_model(project, tokens)
+    forced = project.force_promote("credit", 1, "production", justification="drill")
+    return {"request_id": forced.id}
 
 
 MUTATIONS: dict[str, tuple[Mutation, Callable[[dict[str, Any]], dict[str, Any]]]] = {
@@ -54,6 +79,15 @@ MUTATIONS: dict[str, tuple[Mutation, Callable[[dict[str, Any]], dict[str, Any]]]
                 lambda _: {"json": {"version": 1, "to": "production"}}),
     "rollback": (Mutation("POST", "/models/credit/rollbacks", with_model),
                  lambda _: {"json": {"env": "staging"}}),
+    "break-glass": (Mutation("POST", "/models/credit/break-glass", with_model),
+                    lambda _: {"json": {"version": 1, "to": "production",
+                                        "justification": "because"}}),
+    "approve": (Mutation("POST", "/requests/{request_id}/approve", with_request),
+                lambda _: {"json": {"comment": "fine"}}),
+    "reject": (Mutation("POST", "/requests/{request_id}/reject", with_request),
+               lambda _: {"json": {"comment": "no"}}),
+    "review": (Mutation("POST", "/requests/{request_id}/review", with_forced),
+               lambda _: {"json": {"comment": "seen"}}),
     "add user": (Mutation("POST", "/users", nothing),
                  lambda _: {"json": {"name": "mallory", "roles": ["admin"]}}),
     "grant": (Mutation("POST", "/users/vic/grant", nothing),
@@ -86,6 +120,22 @@ MUTATIONS: dict[str, tuple[Mutation, Callable[[dict[str, Any]], dict[str, Any]]]
                          lambda _: {"json": {"reference": "loans@1", "current": "loans@1",
                                              "target": "default", "prediction": "default",
                                              "score": "income", "save": True}}),
+    # Run tracking (tests/api/test_remote_runs.py), on a run the admin left running.
+    "start a run": (Mutation("POST", "/tracked-runs", nothing),
+                    lambda _: {"json": {"host": "laptop", "pid": 1}}),
+    "log params": (Mutation("POST", "/runs/{run_id}/params", running),
+                   lambda _: {"json": {"params": {"lr": 0.1}}}),
+    "log metrics": (Mutation("POST", "/runs/{run_id}/metrics", running),
+                    lambda _: {"json": {"metrics": [{"key": "loss", "value": 1.0, "step": 0,
+                                                     "logged_at": 1.0}]}}),
+    "log a model": (Mutation("POST", "/runs/{run_id}/model", running), lambda _: {"files": {
+        "model": ("m.skops", b"not read", "application/octet-stream"),
+        "sample": ("s.csv", csv_bytes(), "text/csv")}}),
+    "record a dataset": (Mutation("POST", "/runs/{run_id}/datasets", running),
+                         lambda _: {"json": {"dataset": "loans@1"}}),
+    "end a run": (Mutation("POST", "/runs/{run_id}/end", running),
+                  lambda _: {"json": {"status": "finished", "duration_s": 1.0}}),
+    "gc": (Mutation("POST", "/maintenance/gc", nothing), lambda _: {"json": {"dry_run": True}}),
 }
 
 

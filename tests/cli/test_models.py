@@ -61,7 +61,7 @@ def test_register_list_show(rasad: Cli, trained: Trained) -> None:
 def test_promote_and_rollback(rasad: Cli, trained: Trained) -> None:
     rasad.ok(*train_args())  # credit@2
     assert rasad.ok("promote", "credit", "1", "--to", "dev").out.strip() == (
-        "credit v1 now serves dev.")
+        "Promoted: credit v1 now serves dev.")
     promoted = rasad.ok("promote", "credit", "2", "--to", "dev", "--reason", "better auc",
                         "--json").json()
     assert (promoted["version"], promoted["previous_version"], promoted["kind"]) == (2, 1,

@@ -13,6 +13,8 @@ from rasad.errors import InputError, NotFoundError
 from rasad.names import parse_ref
 from rasad.tables import ColumnKind
 
+pytestmark = pytest.mark.over_http  # the project-level tests run through the API too
+
 
 def _frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -28,6 +30,7 @@ def _blobs(project: Project) -> set[str]:
     return {b.digest for b in project.artifacts.list_blobs()}
 
 
+@pytest.mark.local_only(reason="reads the artifact store")
 def test_add_csv_and_frame(project: Project, tmp_path: Path) -> None:
     frame = _frame()
     csv = tmp_path / "loans.csv"
@@ -76,6 +79,7 @@ def test_identical_content_is_one_version(project: Project, tmp_path: Path) -> N
     ("a,a\n1,2\n", "duplicate"),
     ("a,b\n1,2\n3,4,5\n", "row"),
 ])
+@pytest.mark.local_only(reason="reads the artifact store and the project folder")
 def test_malformed_files_store_nothing(project: Project, tmp_path: Path, content: str,
                                        fragment: str) -> None:
     bad = tmp_path / "bad.csv"
@@ -113,6 +117,7 @@ def test_declared_id_and_time_columns(tmp_path: Path, backend: str) -> None:
     assert kinds["opened"] is ColumnKind.DATETIME
 
 
+@pytest.mark.local_only(reason="damages a blob in the artifact store")
 def test_corrupt_dataset_blob_is_refused(project: Project) -> None:
     from rasad.errors import IntegrityError
 

@@ -92,6 +92,8 @@ PYTHON: dict[Permission, list[Verb]] = {
     P.MODEL_REGISTER: [lambda p, s, who: p.register(s.run_id, f"model-{who}")],
     P.MODEL_PROMOTE: [lambda p, s, who: p.rollback("credit", "staging"),
                       lambda p, s, who: p.promote("credit", 2, "staging")],
+    P.MODEL_FORCE: [lambda p, s, who: p.force_promote("credit", 1, "dev",
+                                                      justification=f"drill by {who}")],
     P.MONITOR_WRITE: [lambda p, s, who: p.save_monitor_result(
         monitor=f"m-{who}", kind="drift", reference="loans@1", current="loans@1",
         alert=False, summary={}, payload={"who": who})],
@@ -123,7 +125,8 @@ CLI: dict[Permission, list[Argv]] = {
 
 
 def test_every_permission_has_a_verb_tried() -> None:
-    # model.approve guards approvals, which no service offers yet.
+    # model.approve is not enough to approve: the approval rule's roles and maker-checker
+    # decide too (tests/release/test_approvals.py).
     assert set(PYTHON) == set(Permission) - {P.MODEL_APPROVE}
     assert set(CLI) <= set(PYTHON)
 

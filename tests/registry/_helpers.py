@@ -77,6 +77,22 @@ def registered(project: Project, name: str = "credit", versions: int = 1) -> lis
     return out
 
 
+# Tests of the deploy step promote to the last environment, which needs an approval by
+# default (docs/promotion.md; the approvals are tested in tests/release): there it needs none.
+NO_APPROVAL_FOR = ("  environments: {}\n", "  environments: {{{env}: {{approval: null}}}}\n")
+"""The ``promotion.environments`` line of a new project's rasad.yaml, and its replacement."""
+
+
+def without_approval(project: Project, env: str) -> Project:
+    """``project`` reopened with ``env`` needing no approval (``promotion.environments``)."""
+    config = project.root / "rasad.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert NO_APPROVAL_FOR[0] in text
+    config.write_text(text.replace(NO_APPROVAL_FOR[0], NO_APPROVAL_FOR[1].format(env=env)),
+                      encoding="utf-8")
+    return Project.open(project.root)
+
+
 def blob_path(project: Project, digest: str) -> Path:
     """Where the local artifact store keeps a blob: ``blobs/<2 hex>/<sha256>``."""
     path = Path(project.artifacts.root) / "blobs" / digest[:2] / digest

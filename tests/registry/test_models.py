@@ -32,6 +32,8 @@ from ._helpers import (
     train,
 )
 
+pytestmark = pytest.mark.over_http  # the project-level tests run through the API too
+
 # -- registering ------------------------------------------------------------------------------
 
 
@@ -48,6 +50,7 @@ def test_version_numbers_count_up_per_name_from_one(project: Project) -> None:
     assert [v.version for v in project.model("credit").versions] == [1, 2]
 
 
+@pytest.mark.local_only(reason="calls the service and the CLI on the project folder")
 def test_registering_a_run_again_returns_its_version(project: Project,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     from rasad.registry.models import register
@@ -102,6 +105,7 @@ def test_register_stores_lineage_metrics_and_signature(project: Project) -> None
     assert stored == registered_now
 
 
+@pytest.mark.local_only(reason="reads the artifact store")
 def test_register_writes_one_audit_event_with_the_artifact_hash(project: Project) -> None:
     (mv,) = registered(project)
     events = project.audit_log(action="model.register")
@@ -161,6 +165,7 @@ def test_a_trailing_newline_is_not_a_valid_model_name(project: Project) -> None:
 # -- resolving --------------------------------------------------------------------------------
 
 
+@pytest.mark.local_only(reason="promotes (the promotion verbs are being rewritten)")
 def test_resolve_by_version_environment_and_latest(project: Project) -> None:
     registered(project, versions=3)
     project.promote("credit", 2, "staging")
@@ -201,6 +206,7 @@ def test_not_found_messages_list_the_valid_options(project: Project) -> None:
 # -- loading ----------------------------------------------------------------------------------
 
 
+@pytest.mark.local_only(reason="damages a blob in the artifact store")
 def test_one_changed_byte_refuses_to_load_and_writes_nothing(project: Project,
                                                             tmp_path: Path) -> None:
     (mv,) = registered(project)
@@ -219,6 +225,7 @@ def test_one_changed_byte_refuses_to_load_and_writes_nothing(project: Project,
     assert [v.version for v in project.model("credit").versions] == [1]
 
 
+@pytest.mark.local_only(reason="edits the database")
 def test_a_type_missing_from_the_registration_record_is_refused(project: Project,
                                                                tmp_path: Path) -> None:
     (mv,) = registered(project)
@@ -238,6 +245,7 @@ def test_a_type_missing_from_the_registration_record_is_refused(project: Project
     assert not out.exists()
 
 
+@pytest.mark.local_only(reason="edits rasad.yaml and promotes")
 def test_a_custom_estimator_needs_an_explicit_trust_decision(project: Project,
                                                              tmp_path: Path) -> None:
     run = train(project, estimator=CUSTOM_ESTIMATOR)
@@ -284,12 +292,14 @@ def test_a_custom_estimator_needs_an_explicit_trust_decision(project: Project,
     assert project.model("custom").deployed == {"dev": 1}
 
 
+@pytest.mark.local_only(reason="promotes (the promotion verbs are being rewritten)")
 def test_default_trust_writes_no_trust_event(project: Project) -> None:
     registered(project)
     project.promote("credit", 1, "dev")
     assert audit_count(project, "registry.trust") == 0
 
 
+@pytest.mark.local_only(reason="edits the database")
 def test_a_run_row_hiding_a_type_its_bytes_hold_is_refused(project: Project) -> None:
     run = train(project)
     info = dict(run.model_info or {})

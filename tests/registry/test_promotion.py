@@ -8,7 +8,7 @@ from rasad import Project
 from rasad.config import CONFIG_FILE
 from rasad.errors import ConflictError, NotFoundError
 
-from ._helpers import audit_count, current_rows, registered
+from ._helpers import NO_APPROVAL_FOR, audit_count, current_rows, registered, without_approval
 
 
 def _deploy_events(project: Project) -> int:
@@ -98,7 +98,9 @@ def test_environments_come_from_the_project_configuration(project: Project) -> N
     config = project.root / CONFIG_FILE
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("environments: [dev, staging, production]",
-                                   "environments: [qa, live]"), encoding="utf-8")
+                                   "environments: [qa, live]")
+                      .replace(NO_APPROVAL_FOR[0], NO_APPROVAL_FOR[1].format(env="live")),
+                      encoding="utf-8")
     with Project.open(project.root) as custom:
         registered(custom)
         with pytest.raises(NotFoundError, match=r"environments are qa, live"):
@@ -150,16 +152,17 @@ def test_rollback_steps_back_one_deployment_at_a_time(project: Project) -> None:
 
 
 def test_promoting_after_a_rollback_keeps_the_chain(project: Project) -> None:
-    registered(project, versions=3)
-    for v in (1, 2):
-        project.promote("credit", v, "production")
-    assert project.rollback("credit", "production").version == 1
-    assert project.promote("credit", 3, "production").previous_version == 1
-    # Rolling back the new promotion returns to what it replaced: the rolled-back-to v1.
-    assert project.rollback("credit", "production").version == 1
-    with pytest.raises(ConflictError, match="no earlier deployment"):
-        project.rollback("credit", "production")
-    assert project.verify_audit().ok
+    with without_approval(project, "production") as project:
+        registered(project, versions=3)
+        for v in (1, 2):
+            project.promote("credit", v, "production")
+        assert project.rollback("credit", "production").version == 1
+        assert project.promote("credit", 3, "production").previous_version == 1
+        # Rolling back the new promotion returns to what it replaced: the rolled-back-to v1.
+        assert project.rollback("credit", "production").version == 1
+        with pytest.raises(ConflictError, match="no earlier deployment"):
+            project.rollback("credit", "production")
+        assert project.verify_audit().ok
 
 
 def test_rollback_with_nothing_deployed_is_a_conflict(project: Project) -> None:

@@ -12,22 +12,23 @@ from rasad import Project
 from rasad.config import CONFIG_FILE
 from rasad.errors import ConflictError
 
-from ._helpers import CUSTOM_ESTIMATOR, registered, train
+from ._helpers import CUSTOM_ESTIMATOR, registered, train, without_approval
 
 
 def test_rollback_refusals_say_why_and_write_nothing(project: Project) -> None:
-    registered(project)
-    before = len(project.audit_log())
-    with pytest.raises(ConflictError) as caught:
-        project.rollback("credit", "production")
-    assert str(caught.value) == ("Model 'credit' has nothing deployed in 'production'; there "
-                                 "is nothing to roll back.")
-    project.promote("credit", 1, "production")
-    with pytest.raises(ConflictError) as caught:
-        project.rollback("credit", "production")
-    assert str(caught.value) == ("Model 'credit' in 'production' has no earlier deployment to "
-                                 "roll back to.")
-    assert len(project.audit_log()) == before + 1  # the promotion only
+    with without_approval(project, "production") as project:
+        registered(project)
+        before = len(project.audit_log())
+        with pytest.raises(ConflictError) as caught:
+            project.rollback("credit", "production")
+        assert str(caught.value) == ("Model 'credit' has nothing deployed in 'production'; "
+                                     "there is nothing to roll back.")
+        project.promote("credit", 1, "production")
+        with pytest.raises(ConflictError) as caught:
+            project.rollback("credit", "production")
+        assert str(caught.value) == ("Model 'credit' in 'production' has no earlier deployment "
+                                     "to roll back to.")
+        assert len(project.audit_log()) == before + 1  # the promotion only
 
 
 def test_a_rollback_to_a_version_trusted_by_the_project_records_that_trust(

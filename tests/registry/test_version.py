@@ -75,7 +75,8 @@ def test_a_version_with_a_broken_signature_does_not_load() -> None:
 def test_an_old_deployment_payload_loads_and_writes_back() -> None:
     deployment = Deployment.from_dict(OLD_DEPLOYMENT)
     assert deployment.kind is DeploymentKind.PROMOTION and deployment.previous_version == 1
-    assert deployment.to_dict() == OLD_DEPLOYMENT
+    # Written back with the key deployments gained since: the request that deployed it.
+    assert deployment.to_dict() == {**OLD_DEPLOYMENT, "request_id": None}
     with pytest.raises(ValidationError, match="kind"):
         Deployment.from_dict({**OLD_DEPLOYMENT, "kind": "teleport"})
 
@@ -100,7 +101,7 @@ def test_an_old_detail_payload_loads_and_lists_environments_per_version() -> Non
     assert [v.version for v in detail.versions] == [1, 2]
     assert detail.environments_of(2) == ["staging", "production"]
     assert detail.history == [Deployment.from_dict(OLD_DEPLOYMENT)]
-    assert detail.to_dict() == old
+    assert detail.to_dict() == {**old, "history": [{**OLD_DEPLOYMENT, "request_id": None}]}
     assert list(detail.to_dict()) == ["name", "deployed", "versions", "history"]
     assert list(detail.to_dict()["versions"][1]) == [*OLD_VERSION, "environments"]
 
@@ -117,7 +118,9 @@ def test_registry_values_from_a_project_keep_their_json(project: Project) -> Non
     assert deployment.to_dict() == {
         "id": deployment.id, "model_name": "credit", "environment": "staging", "version": 2,
         "previous_version": None, "kind": "promotion", "reason": "review passed",
-        "deployed_by": "tester", "deployed_at": deployment.deployed_at, "changed": True}
+        "deployed_by": "tester", "deployed_at": deployment.deployed_at, "changed": True,
+        "request_id": deployment.request_id}
+    assert deployment.request_id is not None  # the request holding its gate report
     again = register(project, first.run_id, "credit")
     assert again.to_dict() == {"created": False, "message": again.message,
                                **old_version_dict(first)}

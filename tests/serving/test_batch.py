@@ -13,7 +13,14 @@ from rasad import Project
 from rasad.errors import InputError, NotFoundError
 from rasad.results import Result
 from rasad.serving import BatchResult
-from tests.registry._helpers import FEATURES, audit_count, portfolio, registered, train
+from tests.registry._helpers import (
+    FEATURES,
+    audit_count,
+    portfolio,
+    registered,
+    train,
+    without_approval,
+)
 
 OUTPUT_COLUMNS = {"prediction", "proba_0", "proba_1", "model_name", "model_version"}
 
@@ -88,30 +95,31 @@ def test_env_scoring_uses_the_version_deployed_there(project: Project, tmp_path:
     second = train(project, features=["income", "debt_to_income"], params={"C": 0.01})
     project.register(first.id, "credit")
     project.register(second.id, "credit")
-    project.promote("credit", 1, "production")
-    data = portfolio(seed=5).head(80)
-    inputs = _write(data, tmp_path / "in.parquet")
+    with without_approval(project, "production") as project:
+        project.promote("credit", 1, "production")
+        data = portfolio(seed=5).head(80)
+        inputs = _write(data, tmp_path / "in.parquet")
 
-    in_production = project.predict("credit", inputs, env="production",
-                                    output=tmp_path / "prod.csv")
-    latest = project.predict("credit", inputs, output=tmp_path / "latest.csv")
-    assert (in_production.version, latest.version) == (1, 2)
-    v1, v2 = project.load_model("credit", 1), project.load_model("credit", 2)
-    _assert_scored(pd.read_csv(tmp_path / "prod.csv"), v1, data, 1)
-    assert not np.allclose(pd.read_csv(tmp_path / "prod.csv")["proba_1"],
-                           v2.predict_proba(data[["income", "debt_to_income"]])[:, 1])
-    assert set(pd.read_csv(tmp_path / "latest.csv")["model_version"]) == {2}
+        in_production = project.predict("credit", inputs, env="production",
+                                        output=tmp_path / "prod.csv")
+        latest = project.predict("credit", inputs, output=tmp_path / "latest.csv")
+        assert (in_production.version, latest.version) == (1, 2)
+        v1, v2 = project.load_model("credit", 1), project.load_model("credit", 2)
+        _assert_scored(pd.read_csv(tmp_path / "prod.csv"), v1, data, 1)
+        assert not np.allclose(pd.read_csv(tmp_path / "prod.csv")["proba_1"],
+                               v2.predict_proba(data[["income", "debt_to_income"]])[:, 1])
+        assert set(pd.read_csv(tmp_path / "latest.csv")["model_version"]) == {2}
 
-    project.promote("credit", 2, "production")
-    assert project.predict("credit", data, env="production").version == 2
-    prod_events = [e for e in project.audit_log(action="model.predict")
-                   if e.details["environment"] == "production"]
-    assert [e.subject for e in prod_events] == ["model:credit@1", "model:credit@2"]
+        project.promote("credit", 2, "production")
+        assert project.predict("credit", data, env="production").version == 2
+        prod_events = [e for e in project.audit_log(action="model.predict")
+                       if e.details["environment"] == "production"]
+        assert [e.subject for e in prod_events] == ["model:credit@1", "model:credit@2"]
 
-    out = tmp_path / "dev.csv"
-    with pytest.raises(NotFoundError, match="no version in 'dev'"):
-        project.predict("credit", inputs, env="dev", output=out)
-    assert not out.exists()
+        out = tmp_path / "dev.csv"
+        with pytest.raises(NotFoundError, match="no version in 'dev'"):
+            project.predict("credit", inputs, env="dev", output=out)
+        assert not out.exists()
 
 
 def test_missing_mistyped_or_empty_input_is_refused_and_nothing_is_written(

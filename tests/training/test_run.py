@@ -15,7 +15,10 @@ from rasad.errors import ConflictError, InputError, NotFoundError
 from rasad.training import RunStatus
 from rasad.training.run import FLUSH_EVERY, metrics_digest
 
+pytestmark = pytest.mark.over_http  # the project-level tests run through the API too
 
+
+@pytest.mark.local_only(reason="reads the step metrics in the database")
 def test_run_records_params_metrics_environment(project: Project) -> None:
     with project.start_run("sweep", params={"lr": 0.1, "layers": [2, 3]}, seed=5) as run:
         for step in range(2500):
@@ -39,6 +42,7 @@ def test_run_records_params_metrics_environment(project: Project) -> None:
     assert finish.details["step_metrics_sha256"] == digest
 
 
+@pytest.mark.local_only(reason="counts the statements sent to the database")
 def test_metrics_are_written_in_batches(project: Project) -> None:
     statements: list[str] = []
 
@@ -67,6 +71,7 @@ def test_exception_marks_run_failed(project: Project) -> None:
         run.log_metric("loss", 2.0)
 
 
+@pytest.mark.local_only(reason="opens the project folder in another process")
 def test_killed_process_leaves_no_running_run(project: Project, tmp_path: Path) -> None:
     import os
 

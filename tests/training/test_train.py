@@ -11,6 +11,8 @@ from rasad.errors import InputError
 from rasad.examples import generate_portfolio
 from rasad.training import RunStatus
 
+pytestmark = pytest.mark.over_http  # the project-level tests run through the API too
+
 FEATURES = ["income", "employment_type", "debt_to_income", "age", "loan_term_months"]
 
 
@@ -105,6 +107,7 @@ def test_bad_options_fail_before_any_run(loans: Project, kwargs: dict, fragment:
     assert len(loans.audit_log()) == events
 
 
+@pytest.mark.local_only(reason="makes the estimator crash inside this process")
 def test_crash_during_fit_marks_run_failed(loans: Project) -> None:
     with pytest.raises(ValueError):
         loans.train(dataset="loans", target="default", features=FEATURES,

@@ -22,10 +22,14 @@ from rasad.api.routes import (
     audit,
     checks,
     datasets,
+    files,
     identity,
+    maintenance,
     models,
     monitoring,
+    requests,
     runs,
+    tracking,
     training,
     validation,
 )
@@ -75,15 +79,15 @@ def create_app(root: Path, *, environ: Mapping[str, str] | None = None) -> FastA
 
     app = FastAPI(
         title="rasad", version="1", lifespan=lifespan,
-        summary="Management API: datasets, runs, models, deployments, monitors, the audit "
-                "log, users and tokens.",
+        summary="Management API: datasets, runs, models, deployments, promotion requests, "
+                "monitors, the audit log, users and tokens.",
         openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None,
     )
     app.state.context = context
     app.state.max_upload_bytes = limit
     api = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (datasets, runs, training, validation, models, monitoring, checks, audit,
-                   identity):
+    for module in (datasets, runs, training, validation, models, requests, monitoring, checks,
+                   audit, identity, tracking, files, maintenance):
         api.include_router(module.router)
     app.include_router(api)
     for error, handler in HANDLERS.items():

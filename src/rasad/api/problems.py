@@ -6,6 +6,8 @@ HTTP status), ``detail`` (rasad's message: the bad value and the next step), plu
 members a client can map back onto the same exception: ``error`` (the class name) and
 ``exit_code`` (what the CLI exits with for it). :data:`PROBLEMS` is the one table from
 error class to status; a class not listed takes the row of its nearest listed base.
+A promotion that a gate blocks (:class:`~rasad.errors.GatesFailed`, a ``CheckFailed``)
+adds one extension member, ``request``: the failed request with every gate's evidence.
 
 >>> problem_for(NotFoundError("No dataset named 'loans'.")).model_dump(exclude_none=True)
 {'type': 'urn:rasad:problem:not-found', 'title': 'Not found', 'status': 404, \
@@ -27,12 +29,14 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from rasad.errors import (
     CheckFailed,
     ConfigError,
     ConflictError,
+    GatesFailed,
     InputError,
     IntegrityError,
     NotFoundError,
@@ -106,6 +110,9 @@ class Problem(Result):
     error: str | None = None
     exit_code: int | None = None
     errors: list[dict[str, Any]] | None = None
+    request: dict[str, Any] | None = Field(default=None, description=(
+        "GatesFailed only: the promotion request recorded as failed, with its gate report "
+        "(the PromotionRequest schema)."))
 
 
 def problem_type(error: BaseException) -> ProblemType:
@@ -124,8 +131,9 @@ def status_of(error: BaseException) -> int:
 def problem_for(error: RasadError) -> Problem:
     """The problem details of a rasad error."""
     row = problem_type(error)
+    request = error.request.to_dict() if isinstance(error, GatesFailed) else None
     return Problem(type=row.type, title=row.title, status=row.status, detail=str(error),
-                   error=type(error).__name__, exit_code=error.exit_code)
+                   error=type(error).__name__, exit_code=error.exit_code, request=request)
 
 
 def http_problem(status: int, detail: str) -> Problem:

@@ -14,6 +14,7 @@ from rasad.errors import InputError
 
 if TYPE_CHECKING:
     from rasad.registry import Deployment
+    from rasad.release.requests import EnvironmentStatus
 
 app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
@@ -43,20 +44,31 @@ def register(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List models with their latest version and where versions are deployed."""
-    models = state(ctx).project().models()
+    from rasad.cli._release import BREAK_GLASS, unreviewed
+
+    project = state(ctx).project()
+    models = project.models()
     if as_json:
         emit_json([m.to_dict() for m in models])
         return
-    table(None, ["model", "versions", "latest", "deployed"],
+    marks: dict[str, list[str]] = {}
+    for request in project.requests(status="forced") if models else []:
+        if unreviewed(request):
+            marks.setdefault(request.model, []).append(
+                f"{BREAK_GLASS}: {request.environment} v{request.version} (#{request.id})")
+    table(None, ["model", "versions", "latest", "deployed", "notes"],
           [[m.name, len(m.versions), m.versions[-1].version,
-            ", ".join(f"{env}: v{v}" for env, v in m.deployed.items()) or "-"] for m in models])
+            ", ".join(f"{env}: v{v}" for env, v in m.deployed.items()) or "-",
+            "; ".join(marks.get(m.name, [])) or None] for m in models])
 
 
 @app.command("show")
 def show(ctx: typer.Context, name: str,
          as_json: JsonFlag = False) -> None:
-    """Show a model's versions, where each is deployed, and the deployment history."""
-    detail = state(ctx).project().model(name)
+    """Show a model's versions, where each serves (with its gates and approvers), and the
+    deployment history."""
+    project = state(ctx).project()
+    detail = project.model(name)
     if as_json:
         emit_json(detail.to_dict())
         return
@@ -66,8 +78,28 @@ def show(ctx: typer.Context, name: str,
             ", ".join(d["dataset"] for d in v.datasets),
             ", ".join(detail.environments_of(v.version)) or "-", v.created_at[:19]]
            for v in detail.versions])
+    if detail.deployed:
+        _environments_table(project.environment_status(detail.name))
     if detail.history:
         _history_table("deployment history", detail.history)
+
+
+def _environments_table(statuses: list[EnvironmentStatus]) -> None:
+    from rasad.cli._release import BREAK_GLASS
+
+    table("serving", ["environment", "version", "request", "gates", "approved by", "notes"],
+          [[s.environment, s.version, None if s.request_id is None else f"#{s.request_id}",
+            _gates_summary(s), s.approvers or None,
+            BREAK_GLASS if s.break_glass_unreviewed else None]
+           for s in statuses if s.version is not None])
+
+
+def _gates_summary(status: EnvironmentStatus) -> str | None:
+    if status.request_id is None:
+        return None
+    if status.blocking:
+        return "blocking: " + ", ".join(status.blocking)
+    return "passed"
 
 
 @app.command("history")
@@ -108,20 +140,58 @@ def _test_metrics(metrics: dict[str, object]) -> str:
     return ", ".join(f"{k} {fmt(v)}" for k, v in list(test.items())[:3])
 
 
-def _deployed(d: Deployment) -> str:
-    if not d.changed:
-        return f"{d.model_name} v{d.version} already serves {d.environment}; nothing changed."
-    was = f" (replacing v{d.previous_version})" if d.previous_version is not None else ""
-    return f"{d.model_name} v{d.version} now serves {d.environment}{was}."
+def promote(
+    ctx: typer.Context, name: str, version: int,
+    to: Annotated[str, typer.Option("--to", help="Target environment.")],
+    reason: Annotated[str | None, typer.Option()] = None,
+    break_glass: Annotated[str | None, typer.Option(
+        "--break-glass", metavar="JUSTIFICATION",
+        help="Admins only: deploy even though gates fail or approvals are missing, with this "
+             "written justification; marked until an approver reviews it.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the environment's gates, then deploy the version or open a request for approval.
 
+    Prints the gate results, then what happened: the version serves the environment, or
+    a request waits for approvals (`rasad approve ID`). Exit 1 when a gate blocks.
+    """
+    from rasad.cli import _release
+    from rasad.errors import GatesFailed
+    from rasad.registry import Deployment
 
-def promote(ctx: typer.Context, name: str, version: int,
-            to: Annotated[str, typer.Option("--to", help="Target environment.")],
-            reason: Annotated[str | None, typer.Option()] = None,
-            as_json: JsonFlag = False) -> None:
-    """Deploy a model version to an environment (the previous one leaves)."""
-    deployment = state(ctx).project().promote(name, version, to, reason=reason)
-    emit_json(deployment.to_dict()) if as_json else say(_deployed(deployment))
+    project = state(ctx).project()
+    if break_glass is not None:
+        if reason is not None:
+            raise InputError("Give --break-glass JUSTIFICATION alone: the justification is "
+                             "the reason a forced promotion records; drop --reason.")
+        request = project.force_promote(name, version, to, justification=break_glass)
+        if as_json:
+            emit_json(request)
+            return
+        _release.gates_table(request.gates)
+        say(_release.forced(request))
+        return
+    try:
+        outcome = project.promote(name, version, to, reason=reason)
+    except GatesFailed as failed:
+        if as_json:
+            emit_json(failed.request)
+        else:
+            _release.gates_table(failed.request.gates)
+            say(f"Not promoted: {len(failed.request.gates.blocking)} gate(s) block "
+                f"({', '.join(failed.request.gates.blocking)}); recorded as request "
+                f"#{failed.request.id} ({failed.request.status}).")
+        raise typer.Exit(1) from None
+    if as_json:
+        emit_json(outcome)
+        return
+    if isinstance(outcome, Deployment):
+        if outcome.request_id is not None:
+            _release.gates_table(project.request(outcome.request_id).gates)
+        say(("Promoted: " if outcome.changed else "") + _release.deployed(outcome))
+    else:
+        _release.gates_table(outcome.gates)
+        say(_release.opened(outcome))
 
 
 def rollback(ctx: typer.Context, name: str,
@@ -129,8 +199,10 @@ def rollback(ctx: typer.Context, name: str,
              reason: Annotated[str | None, typer.Option()] = None,
              as_json: JsonFlag = False) -> None:
     """Return an environment to the version its current deployment replaced."""
+    from rasad.cli._release import deployed
+
     deployment = state(ctx).project().rollback(name, env, reason=reason)
-    emit_json(deployment.to_dict()) if as_json else say("Rolled back: " + _deployed(deployment))
+    emit_json(deployment.to_dict()) if as_json else say("Rolled back: " + deployed(deployment))
 
 
 def predict(

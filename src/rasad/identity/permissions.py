@@ -13,7 +13,7 @@ approver        model.approve read
 deployer        model.promote monitor.write read
 auditor         audit.checkpoint audit.read read
 admin           audit.checkpoint audit.read dataset.write identity.manage model.approve \
-model.promote model.register monitor.write project.maintain read run.write
+model.force model.promote model.register monitor.write project.maintain read run.write
 >>> sorted(PRESETS["model_risk_officer"])
 [<Role.APPROVER: 'approver'>, <Role.AUDITOR: 'auditor'>]
 >>> [str(r) for r in roles_granting(Permission.MODEL_APPROVE)]
@@ -44,6 +44,9 @@ class Permission(StrEnum):
     """Promote or roll back a model version in an environment (deploy)."""
     MODEL_APPROVE = "model.approve"
     """Approve or reject a promotion request (the checker in maker-checker)."""
+    MODEL_FORCE = "model.force"
+    """Break-glass: deploy a version past failed gates or missing approvals, with a written
+    justification; marked until an approver reviews it. Admins only."""
     MONITOR_WRITE = "monitor.write"
     """Create monitors; save their results (drift, performance, estimation, fairness),
     alerts and reference profiles."""

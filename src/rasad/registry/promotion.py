@@ -3,9 +3,14 @@
 A rollback is a promotion too (invariant 3): it redeploys the version the current
 deployment replaced. Both run through :func:`_deploy`, inside one serialised
 transaction with its audit event, so at most one version serves a model in an
-environment even when several processes promote at once. Policy gates and
-approvals will plug into :func:`promote` before :func:`_deploy` is called. Both need
-``model.promote``, checked before anything is read and again under the write lock.
+environment even when several processes promote at once. Both need ``model.promote``,
+checked before anything is read and again under the write lock.
+
+Policy gates and approvals plug in above this module: :func:`rasad.release.service.promote`
+runs the environment's gates and records a promotion request, then calls :func:`deploy`
+inside its own transaction (at once, or when the last approval arrives), so the request,
+the approval and the deployment are one change. :func:`promote` here is the bare deploy
+step, without gates, for code that sets a stage up (tests, the demo's seeding).
 
 Nothing starts serving unchecked: the version's bytes are verified first (present,
 matching their hash, a skops archive, holding only recorded types the trust policy
@@ -18,7 +23,8 @@ deployment.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -30,6 +36,7 @@ from rasad.registry.version import Deployment, DeploymentKind, ModelVersion
 from rasad.store._tables import CurrentDeploymentRow, DeploymentRow, ModelVersionRow
 
 if TYPE_CHECKING:
+    from rasad.artifacts.skops import TrustDecision
     from rasad.core import Context
 
 
@@ -49,6 +56,29 @@ def promote(ctx: Context, name: str, version: int, to: str, *,
         if deployment.changed:
             record_trust(tx, ctx, f"model:{candidate.ref}", decision, f"promotion to {to}")
         return deployment
+
+
+def deploy(tx: Tx, ctx: Context, candidate: ModelVersion, env: str, *, reason: str | None,
+           request_id: int, approvers: list[str], break_glass: bool = False,
+           decision: TrustDecision | None = None,
+           details: Mapping[str, Any] | None = None) -> Deployment:
+    """Deploy ``candidate`` to ``env`` inside ``tx``, a transaction the caller holds.
+
+    For :mod:`rasad.release.service`, which checked the permission, the gates and the
+    approvals of request ``request_id`` under the same lock. The artifact is verified here,
+    under the lock, as a rollback's is, unless the caller passes the ``decision`` it just
+    made; the ``model.promotion`` event carries the request, its approvers, whether it was
+    forced, and ``details``.
+    """
+    if decision is None:
+        decision = verify_artifact(ctx, candidate.blob, candidate.trusted_types)
+    deployment = _deploy(tx, candidate, env, kind=DeploymentKind.PROMOTION, reason=reason,
+                         request_id=request_id, details={
+                             "request_id": request_id, "approvers": approvers,
+                             "break_glass": break_glass, **(details or {})})
+    if deployment.changed:
+        record_trust(tx, ctx, f"model:{candidate.ref}", decision, f"promotion to {env}")
+    return deployment
 
 
 def rollback(ctx: Context, name: str, env: str, *, reason: str | None = None) -> Deployment:
@@ -87,7 +117,8 @@ def _current_row(tx: Tx, name: str, env: str) -> DeploymentRow | None:
 
 def _deploy(tx: Tx, candidate: ModelVersion, env: str, *, kind: DeploymentKind,
             reason: str | None, previous_id: int | None = None,
-            replaced: DeploymentRow | None = None) -> Deployment:
+            replaced: DeploymentRow | None = None, request_id: int | None = None,
+            details: Mapping[str, Any] | None = None) -> Deployment:
     name = candidate.name
     assert candidate.id is not None  # read from the database, never from JSON
     current = replaced if replaced is not None else _current_row(tx, name, env)
@@ -102,7 +133,8 @@ def _deploy(tx: Tx, candidate: ModelVersion, env: str, *, kind: DeploymentKind,
         previous_id = current.id if current else None
     row = DeploymentRow(
         model_name=name, environment=env, model_version_id=candidate.id, previous_id=previous_id,
-        kind=str(kind), reason=reason, deployed_by=tx.actor, deployed_at=utc_now())
+        kind=str(kind), reason=reason, deployed_by=tx.actor, deployed_at=utc_now(),
+        request_id=request_id)
     tx.session.add(row)
     tx.session.flush()
     pointer = tx.session.get(CurrentDeploymentRow, (name, env))
@@ -114,5 +146,5 @@ def _deploy(tx: Tx, candidate: ModelVersion, env: str, *, kind: DeploymentKind,
     tx.session.flush()
     tx.record(f"model.{kind}", f"model:{name}", {
         "environment": env, "version": candidate.version, "previous_version": current_version,
-        "artifact_sha256": candidate.blob, "reason": reason})
+        "artifact_sha256": candidate.blob, "reason": reason, **(details or {})})
     return Deployment.from_row(row, candidate.version, current_version)

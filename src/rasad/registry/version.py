@@ -142,6 +142,8 @@ class Deployment(Result):
     """A version starting to serve a model in an environment.
 
     ``changed`` is False when the version already served there and nothing was written.
+    ``request_id`` is the promotion request that deployed it (its gate report, approvals
+    or break-glass; :mod:`rasad.release.requests`); None for a rollback.
     """
 
     id: int
@@ -154,6 +156,7 @@ class Deployment(Result):
     deployed_by: str
     deployed_at: str
     changed: bool = True
+    request_id: int | None = None
 
     @classmethod
     def from_row(cls, row: DeploymentRow | Row[Any], version: int, previous: int | None,
@@ -162,7 +165,7 @@ class Deployment(Result):
         return cls(id=row.id, model_name=row.model_name, environment=row.environment,
                    version=version, previous_version=previous, kind=DeploymentKind(row.kind),
                    reason=row.reason, deployed_by=row.deployed_by, deployed_at=row.deployed_at,
-                   changed=changed)
+                   changed=changed, request_id=row.request_id)
 
 
 class ModelDetail(Result):

@@ -6,7 +6,8 @@ It sits between the facade and the services: it speaks HTTP and rebuilds the ser
 typed results, and never opens a database.
 """
 
+from rasad.remote._runs import RemoteRun
 from rasad.remote.client import Client
 from rasad.remote.project import RemoteProject
 
-__all__ = ["Client", "RemoteProject"]
+__all__ = ["Client", "RemoteProject", "RemoteRun"]

@@ -5,6 +5,8 @@ A refusal comes back as an RFC 9457 problem carrying ``error`` (the rasad error 
 and ``exit_code``; the client raises that same class with the server's message
 (:data:`ERRORS` is the one table from name to class), so a command run against a server
 prints the same one-line error and exits with the same code as it does locally.
+A blocking promotion gate (:class:`~rasad.errors.GatesFailed`) also brings back its
+``request``, read from the problem's extension member of that name.
 
 The token is a password: it goes in the ``Authorization`` header and nowhere else, never
 into a message, a log line or the ``repr`` (which shows only the token's public id).
@@ -18,9 +20,11 @@ NotFoundError("No dataset named 'loans'.")
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
@@ -32,6 +36,7 @@ from rasad.errors import (
     CheckFailed,
     ConfigError,
     ConflictError,
+    GatesFailed,
     InputError,
     IntegrityError,
     NotFoundError,
@@ -43,6 +48,7 @@ from rasad.errors import (
 from rasad.identity import InvalidToken
 from rasad.ledger import LedgerDamaged
 from rasad.ledger.checkpoint import CheckpointFileError
+from rasad.release.requests import PromotionRequest
 from rasad.store import DatabaseBusy, DatabaseUnavailable
 
 API_PREFIX: Final = "/api/v1"
@@ -54,8 +60,8 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0, read=300.0, write=300
 
 _CLASSES: Final[tuple[type[RasadError], ...]] = (
     RasadError, InputError, ConfigError, NotFoundError, ConflictError, SchemaVersionError,
-    IntegrityError, UntrustedArtifactError, PermissionDenied, CheckFailed, InvalidToken,
-    LedgerDamaged, CheckpointFileError, DatabaseUnavailable, DatabaseBusy,
+    IntegrityError, UntrustedArtifactError, PermissionDenied, CheckFailed, GatesFailed,
+    InvalidToken, LedgerDamaged, CheckpointFileError, DatabaseUnavailable, DatabaseBusy,
 )
 ERRORS: Mapping[str, type[RasadError]] = MappingProxyType({c.__name__: c for c in _CLASSES})
 """Every rasad error class a server can send, by the name its problems carry in ``error``."""
@@ -80,6 +86,11 @@ def error_for(problem: Mapping[str, Any], *, status: int) -> RasadError:
     message = detail if isinstance(detail, str) and detail else (
         f"The server refused the request: {status} {title or 'with no detail'}.")
     cls = ERRORS.get(str(problem.get("error")))
+    if cls is GatesFailed:
+        # The problem's `request` member: the failed request, as the local error holds it.
+        request = problem.get("request")
+        return GatesFailed(message, None if not isinstance(request, dict)
+                           else PromotionRequest.from_dict(request))
     if cls is not None:
         return cls(message)
     error = RasadError(message)
@@ -195,16 +206,50 @@ class Client:
                                                            "application/octet-stream")},
                               data=data)
 
+    def upload_files(self, path: str, files: Mapping[str, str | os.PathLike[str]], *,
+                     form: Mapping[str, str | None] | None = None) -> Any:
+        """The JSON answer to a multipart ``POST`` of several files (by field), streamed
+        from disk.
+
+        Raises
+        ------
+        InputError
+            If a file is not a readable file.
+        """
+        sources = {field: Path(file) for field, file in files.items()}
+        for source in sources.values():
+            if not source.is_file():
+                raise InputError(f"{source} is not a file; give the path of a file to send.")
+        data = {k: v for k, v in (form or {}).items() if v is not None}
+        with ExitStack() as stack:
+            parts = {field: (source.name, stack.enter_context(source.open("rb")),
+                             "application/octet-stream") for field, source in sources.items()}
+            return self._send("POST", path, files=parts, data=data)
+
+    def download(self, path: str, target: str | os.PathLike[str]) -> str:
+        """Write the body of ``GET path`` to ``target`` as it streams in; returns its sha256.
+
+        Nothing is kept of a refused request: the problem is raised as its rasad error.
+        """
+        digest = hashlib.sha256()
+        try:
+            with self._http.stream("GET", path, headers={"Accept": "*/*"}) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._refusal(response)
+                with open(target, "wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        return digest.hexdigest()
+
     def _send(self, method: str, path: str, **options: Any) -> Any:
         try:
             response = self._http.request(method, path, **options)
-        except httpx.TimeoutException as exc:
-            raise ServerUnreachable(f"The server at {self.url} did not answer in time "
-                                    f"({type(exc).__name__}). Try again, or check that "
-                                    "`rasad server` runs there.") from None
         except httpx.TransportError as exc:
-            raise ServerUnreachable(f"Cannot reach the server at {self.url}: {exc}. Check "
-                                    "RASAD_URL and that `rasad server` runs there.") from None
+            raise self._unreachable(exc) from None
         if response.is_success:
             try:
                 return response.json()
@@ -213,6 +258,14 @@ class Client:
                                  "something that is not JSON; is RASAD_URL a rasad "
                                  "server?") from None
         raise self._refusal(response)
+
+    def _unreachable(self, exc: httpx.TransportError) -> ServerUnreachable:
+        if isinstance(exc, httpx.TimeoutException):
+            return ServerUnreachable(f"The server at {self.url} did not answer in time "
+                                     f"({type(exc).__name__}). Try again, or check that "
+                                     "`rasad server` runs there.")
+        return ServerUnreachable(f"Cannot reach the server at {self.url}: {exc}. Check "
+                                 "RASAD_URL and that `rasad server` runs there.")
 
     def _refusal(self, response: httpx.Response) -> RasadError:
         kind = response.headers.get("content-type", "").split(";")[0].strip()

@@ -35,9 +35,13 @@ from rasad.identity import (
 from rasad.identity.tokens import DEFAULT_LIFETIME as DEFAULT_TOKEN_LIFETIME
 from rasad.ledger import AuditEvent, Problem, ProblemKind, Verification
 from rasad.monitoring.results import MonitorResult
+from rasad.names import check_name
 from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
 from rasad.remote._checks import CheckVerbs
 from rasad.remote._data import DataVerbs
+from rasad.remote._release import ReleaseVerbs
+from rasad.remote._runs import RunVerbs
+from rasad.remote._stored import StoredVerbs
 from rasad.remote.client import DEFAULT_TIMEOUT, Client, segment
 from rasad.training import Run
 
@@ -49,20 +53,31 @@ if TYPE_CHECKING:
 NO_ROW_ID: Final = 0
 
 LOCAL_ONLY: Final = frozenset({
-    # What rasad.Project has and the API does not serve yet. Named here rather than looked
-    # up on Project: the facade sits below the doors and this module must not import it.
-    "artifacts", "checkpoint", "clock", "config", "context", "db", "gc", "load_dataset",
-    "load_model", "read", "require", "root", "save_monitor_result", "start_run",
+    # What rasad.Project has and the API does not serve. Named here rather than looked up
+    # on Project: the facade sits below the doors and this module must not import it.
+    # The project's internals (its context, database, artifact store, configuration,
+    # clock, sessions and transactions, permission checks) stay on the server by design.
+    "artifacts", "clock", "config", "context", "db", "read", "require", "root",
     "transaction",
+    # Signing needs the private key where the command runs; the server holds no one's key.
+    "checkpoint",
+    # A monitor result is saved by the check that computed it (`save=True`), not raw.
+    "save_monitor_result",
 })
 """The :class:`rasad.Project` attributes a :class:`RemoteProject` refuses with a clear
 :class:`~rasad.errors.InputError` (any other unknown name is an ``AttributeError``)."""
+
+_WHY_LOCAL: Final = {
+    "checkpoint": "signing needs the private key where the command runs, and the server "
+                  "holds no one's key",
+    "save_monitor_result": "a check saves its own result (save=True)",
+}
 
 _UNITS: Final = (("w", timedelta(weeks=1)), ("d", timedelta(days=1)), ("h", timedelta(hours=1)),
                  ("m", timedelta(minutes=1)))
 
 
-class RemoteProject(DataVerbs, CheckVerbs):
+class RemoteProject(DataVerbs, CheckVerbs, ReleaseVerbs, RunVerbs, StoredVerbs):
     """A rasad project served by ``rasad server``, acting as one API token's principal.
 
     Parameters
@@ -102,8 +117,9 @@ class RemoteProject(DataVerbs, CheckVerbs):
         # Hidden from mypy, so that calling a verb this class lacks stays a type error.
         def __getattr__(self, name: str) -> Any:
             if name in LOCAL_ONLY:
+                why = _WHY_LOCAL.get(name, "the project's internals stay on the server")
                 raise InputError(
-                    f"`{name}` is not available over the server ({self.url}) yet; run "
+                    f"`{name}` is not available over the server ({self.url}): {why}. Run "
                     "it where the project's database is (unset RASAD_URL and give the "
                     "project folder).")
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -190,6 +206,7 @@ class RemoteProject(DataVerbs, CheckVerbs):
     def add_dataset(self, source: str | os.PathLike[str] | pd.DataFrame, name: str,
                     *, description: str | None = None) -> AddResult:
         """Upload a CSV, TSV or Parquet file (or a frame, sent as Parquet) as a new version."""
+        check_name(name)  # here, for the local message: the route would only match a pattern
         path = f"/datasets/{segment(name)}/versions"
         if isinstance(source, (str, os.PathLike)):
             added = self.client.upload(path, source, form={"description": description})
@@ -228,6 +245,7 @@ class RemoteProject(DataVerbs, CheckVerbs):
 
     def registration(self, run_id: str, name: str) -> Registration:
         """Register a finished run's model, saying whether it was a version already."""
+        check_name(name, "Model")
         answer = self.client.post(f"/models/{segment(name)}/versions", {"run_id": run_id})
         return Registration.from_dict(answer)
 
@@ -249,12 +267,6 @@ class RemoteProject(DataVerbs, CheckVerbs):
             return ModelVersion.from_dict(self.client.get(
                 f"{model}/environments/{segment(env)}"))
         return max(self.model(name).versions, key=lambda v: v.version)
-
-    def promote(self, name: str, version: int, to: str, *, reason: str | None = None
-                ) -> Deployment:
-        body = {"version": version, "to": to, "reason": reason}
-        return Deployment.from_dict(self.client.post(f"/models/{segment(name)}/promotions",
-                                                     body))
 
     def rollback(self, name: str, env: str, *, reason: str | None = None) -> Deployment:
         body = {"env": env, "reason": reason}

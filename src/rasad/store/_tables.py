@@ -147,6 +147,10 @@ class DeploymentRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     deployed_by: Mapped[str] = mapped_column(String(200), nullable=False)
     deployed_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    # The promotion request that deployed it (its gates, approvals or break-glass); None
+    # for a rollback and for deployments made before requests existed.
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("promotion_requests.id"),
+                                                   index=True)
 
 
 class CurrentDeploymentRow(Base):
@@ -256,3 +260,53 @@ class ApiTokenRow(Base):
     created_at: Mapped[str] = mapped_column(String(32), nullable=False)
     expires_at: Mapped[str | None] = mapped_column(String(32))
     revoked_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class PromotionRequestRow(Base):
+    """A candidate for an environment: its gate report (a blob), rule, and where it stands.
+
+    Rows change only by status: a request is opened (or recorded as failed, promoted or
+    forced) once, then decided; every change has its audit event.
+    """
+
+    __tablename__ = "promotion_requests"
+    __table_args__ = (Index("ix_promotion_requests_model_name_environment", "model_name",
+                            "environment"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"),
+                                                  nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    environment: Mapped[str] = mapped_column(String(100), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    gates_blob: Mapped[str] = mapped_column(String(64), nullable=False)
+    gates_passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    evidence_key: Mapped[str] = mapped_column(Text, nullable=False)
+    approvals_required: Mapped[int] = mapped_column(Integer, nullable=False)
+    approver_roles: Mapped[str] = mapped_column(Text, nullable=False)
+    break_glass: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    justification: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    opened_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    expires_at: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class ApprovalRow(Base):
+    """One person's decision on a request: approve, reject, or review (after break-glass).
+
+    The unique constraint keeps one decision of each kind per person and request, so two
+    processes recording the same approval at once cannot both succeed.
+    """
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("request_id", "principal", "decision"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("promotion_requests.id"),
+                                            nullable=False)
+    principal: Mapped[str] = mapped_column(String(200), nullable=False)
+    auth: Mapped[str] = mapped_column(String(100), nullable=False)
+    decision: Mapped[str] = mapped_column(String(20), nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)

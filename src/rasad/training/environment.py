@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
+import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,29 @@ def git_state(folder: Path) -> dict[str, Any]:
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": commit, "git_dirty": bool(status), "git_branch":
             git("rev-parse", "--abbrev-ref", "HEAD")}
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """Where a run executes: its reproducibility record and its process.
+
+    ``environment`` is :func:`capture_environment`'s record and ``code_version``
+    :func:`git_state`'s; ``host`` and ``pid`` name the process, which
+    :func:`rasad.training.run.reconcile` checks to find runs whose process died.
+    A local run executes here; a run tracked through the management API executes
+    on the client, which sends its own origin.
+    """
+
+    environment: dict[str, Any]
+    code_version: dict[str, Any]
+    host: str
+    pid: int
+
+    @classmethod
+    def here(cls, folder: Path, extra: tuple[str, ...] = ()) -> RunOrigin:
+        """This process, with the git state of the checkout holding ``folder``."""
+        return cls(capture_environment(extra), git_state(folder), socket.gethostname(),
+                   os.getpid())
 
 
 def distribution_of(obj: object) -> str | None:

@@ -23,11 +23,15 @@ from rasad.ledger.replay import step_metrics_digest
 from rasad.results import Result
 from rasad.store._tables import RunDatasetRow, RunRow, StepMetricRow
 from rasad.store.lineage import run_datasets, run_row
-from rasad.training.environment import capture_environment, git_state
+from rasad.training.environment import RunOrigin
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlalchemy.orm import Session
+
     from rasad.core import Context
     from rasad.datasets import DatasetVersion
+    from rasad.ledger import Tx
 
 FLUSH_EVERY = 1000
 FLUSH_SECONDS = 5.0
@@ -110,11 +114,7 @@ class ActiveRun:
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         """Record ``value`` of ``key`` at ``step`` (default: the next step for that key)."""
         self._require_open()
-        if not key or len(key) > 250:
-            raise InputError(f"Metric key {key!r} must be 1 to 250 characters long.")
-        number = float(value)
-        if not math.isfinite(number):
-            raise InputError(f"Metric {key!r} got {value!r}; only finite numbers are stored.")
+        number = check_metric(key, value)
         if step is None:
             step = self._next_step.get(key, 0)
         self._next_step[key] = int(step) + 1
@@ -147,28 +147,16 @@ class ActiveRun:
         Returns the artifact's sha256.
         """
         from rasad.artifacts.skops import check_trusted, dump_model
-        from rasad.evaluation.metrics import Task
-        from rasad.tables import infer_kinds, read_table
-        from rasad.tables.signature import Signature
+        from rasad.tables import read_table
 
         self._require_open()
         self.ctx.require(Permission.RUN_WRITE, f"store a model in run {self.id}")
         table = read_table(sample)
-        kinds = infer_kinds(table)
-        frame = table.to_pandas()
         data, untrusted = dump_model(model)
         check_trusted(untrusted, self.ctx.config.registry.trusted_types)
         self.model_blob = self.ctx.artifacts.put_bytes(data)
-        classes = getattr(model, "classes_", None)
-        task = Task.CLASSIFICATION if classes is not None else Task.REGRESSION
-        self.model_info = {
-            "task": str(task), "target": target, "features": list(frame.columns),
-            "classes": [c.item() if hasattr(c, "item") else c for c in classes]
-            if classes is not None else None,
-            "signature": Signature.from_frame(frame, kinds).to_dict(),
-            "untrusted_types": untrusted, "estimator": f"{type(model).__module__}."
-            f"{type(model).__qualname__}", "size_bytes": len(data),
-        }
+        self.model_info = describe_model(model, table, target=target, untrusted=untrusted,
+                                         size_bytes=len(data))
         return self.model_blob
 
     def flush(self) -> None:
@@ -217,19 +205,12 @@ class ActiveRun:
         self._closed = True
         atexit.unregister(self._abandon)
         digest, count = metrics_digest(self.ctx, self.id)
-        ended = self.ctx.clock()
         duration = round(time.monotonic() - self.started, 6)
         with self.ctx.transaction(Permission.RUN_WRITE, action) as tx:
-            tx.session.execute(update(RunRow).where(RunRow.id == self.id).values(
-                status=str(status), params=canonical_json(self.params),
-                metrics=canonical_json(self.metrics), model_blob=self.model_blob,
-                model_info=canonical_json(self.model_info) if self.model_info else None,
-                error=error, ended_at=ended, duration_s=duration))
-            tx.record(f"run.{'finish' if status is RunStatus.FINISHED else 'fail'}",
-                      f"run:{self.id}", {
-                          "status": str(status), "error": error, "duration_s": duration,
-                          "metrics": self.metrics, "model_blob": self.model_blob,
-                          "step_metrics": count, "step_metrics_sha256": digest})
+            write_close(tx, self.ctx, self.id, Closing(
+                status=status, error=error, params=self.params, metrics=self.metrics,
+                model_blob=self.model_blob, model_info=self.model_info, duration_s=duration),
+                digest=digest, count=count)
         return get(self.ctx, self.id, reconcile_first=False)
 
     def _abandon(self) -> None:
@@ -259,25 +240,115 @@ def start(ctx: Context, name: str | None = None, *, params: dict[str, Any] | Non
 
     Needs ``run.write``, and so do logging to it and closing it.
     """
+    ctx.require(Permission.RUN_WRITE, "start a run" if name is None else f"start run {name!r}")
+    run = open_record(ctx, name, params=params, seed=seed,
+                      origin=RunOrigin.here(ctx.root, extra_packages))
+    active = ActiveRun(ctx, run.id, time.monotonic(), params=run.params,
+                       _last_flush=time.monotonic())
+    atexit.register(active._abandon)
+    return active
+
+
+def open_record(ctx: Context, name: str | None = None, *,
+                params: dict[str, Any] | None = None, seed: int | None = None,
+                origin: RunOrigin) -> Run:
+    """Write a new run record (status running) for a run executing at ``origin``.
+
+    :func:`start` records this process; the management API records the client's process,
+    where a remote run executes. Needs ``run.write``.
+    """
     action = "start a run" if name is None else f"start run {name!r}"
     ctx.require(Permission.RUN_WRITE, action)
     run_id = uuid.uuid4().hex
     clean_params = json.loads(canonical_json(params or {}))
-    environment = capture_environment(extra_packages)
-    code = git_state(ctx.root)
+    code = origin.code_version
     with ctx.transaction(Permission.RUN_WRITE, action) as tx:
         tx.session.add(RunRow(
             id=run_id, name=name, status=str(RunStatus.RUNNING),
             params=canonical_json(clean_params), metrics="{}",
-            environment=canonical_json(environment), code_version=canonical_json(code),
-            seed=seed, host=socket.gethostname(), pid=os.getpid(), created_by=tx.actor,
+            environment=canonical_json(origin.environment), code_version=canonical_json(code),
+            seed=seed, host=origin.host, pid=origin.pid, created_by=tx.actor,
             started_at=ctx.clock()))
         tx.record("run.start", f"run:{run_id}", {"name": name, "params": clean_params,
                                                  "seed": seed, "code_version": code})
-    active = ActiveRun(ctx, run_id, time.monotonic(), params=clean_params,
-                       _last_flush=time.monotonic())
-    atexit.register(active._abandon)
-    return active
+    return get(ctx, run_id, reconcile_first=False)
+
+
+def check_metric(key: str, value: float) -> float:
+    """``value`` as the float stored for metric ``key``.
+
+    >>> check_metric("loss", 1)
+    1.0
+    >>> check_metric("loss", float("inf"))
+    Traceback (most recent call last):
+    ...
+    rasad.errors.InputError: Metric 'loss' got inf; only finite numbers are stored.
+
+    Raises
+    ------
+    InputError
+        If the key is empty or longer than 250 characters, or the value is not finite.
+    """
+    if not key or len(key) > 250:
+        raise InputError(f"Metric key {key!r} must be 1 to 250 characters long.")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InputError(f"Metric {key!r} got {value!r}; only finite numbers are stored.")
+    return number
+
+
+def describe_model(model: Any, sample: pa.Table, *, target: str | None,
+                   untrusted: list[str], size_bytes: int) -> dict[str, Any]:
+    """The run's ``model_info`` for a fitted model: task, classes, the input signature
+    scoring checks (from ``sample``, a table of the model's input columns), estimator, and
+    the untrusted type names its skops bytes hold."""
+    from rasad.evaluation.metrics import Task
+    from rasad.tables import infer_kinds
+    from rasad.tables.signature import Signature
+
+    kinds = infer_kinds(sample)
+    frame = sample.to_pandas()
+    classes = getattr(model, "classes_", None)
+    task = Task.CLASSIFICATION if classes is not None else Task.REGRESSION
+    return {
+        "task": str(task), "target": target, "features": list(frame.columns),
+        "classes": [c.item() if hasattr(c, "item") else c for c in classes]
+        if classes is not None else None,
+        "signature": Signature.from_frame(frame, kinds).to_dict(),
+        "untrusted_types": untrusted, "estimator": f"{type(model).__module__}."
+        f"{type(model).__qualname__}", "size_bytes": size_bytes,
+    }
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What closing a run writes: its end state and the values its live handle held."""
+
+    status: RunStatus
+    error: str | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    model_blob: str | None
+    model_info: dict[str, Any] | None
+    duration_s: float
+
+
+def write_close(tx: Tx, ctx: Context, run_id: str, closing: Closing, *, digest: str,
+                count: int) -> None:
+    """Close run ``run_id`` in ``tx``: its row, and the event sealing its model and its
+    ``count`` step metrics (their ``digest``, as :func:`metrics_digest` computes it)."""
+    status = closing.status
+    tx.session.execute(update(RunRow).where(RunRow.id == run_id).values(
+        status=str(status), params=canonical_json(closing.params),
+        metrics=canonical_json(closing.metrics), model_blob=closing.model_blob,
+        model_info=canonical_json(closing.model_info) if closing.model_info else None,
+        error=closing.error, ended_at=ctx.clock(), duration_s=closing.duration_s))
+    tx.record(f"run.{'finish' if status is RunStatus.FINISHED else 'fail'}",
+              f"run:{run_id}", {
+                  "status": str(status), "error": closing.error,
+                  "duration_s": closing.duration_s, "metrics": closing.metrics,
+                  "model_blob": closing.model_blob, "step_metrics": count,
+                  "step_metrics_sha256": digest})
 
 
 def metric_history(ctx: Context, run_id: str, key: str) -> list[tuple[int, float, float]]:
@@ -293,11 +364,16 @@ def metrics_digest(ctx: Context, run_id: str) -> tuple[str, int]:
     """sha256 over every step metric of a run (key, step, value), and their count: the
     digest ``audit verify`` recomputes (:func:`rasad.ledger.replay.step_metrics_digest`)."""
     with ctx.db.read() as session:
-        rows = session.execute(
-            select(StepMetricRow.key, StepMetricRow.step, StepMetricRow.value)
-            .where(StepMetricRow.run_id == run_id)
-            .order_by(StepMetricRow.key, StepMetricRow.step, StepMetricRow.id))
-        return step_metrics_digest(rows)
+        return session_metrics_digest(session, run_id)
+
+
+def session_metrics_digest(session: Session, run_id: str) -> tuple[str, int]:
+    """:func:`metrics_digest`, read in ``session`` (a write transaction's, to seal them)."""
+    rows = session.execute(
+        select(StepMetricRow.key, StepMetricRow.step, StepMetricRow.value)
+        .where(StepMetricRow.run_id == run_id)
+        .order_by(StepMetricRow.key, StepMetricRow.step, StepMetricRow.id))
+    return step_metrics_digest(rows)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -139,7 +139,7 @@ def assess_model(ctx: Context, model: str, dataset: str, *, version: int | None 
         raise InputError(f"{', '.join(missing)}: no such column in {data_version.ref}; its "
                          f"columns are {', '.join(map(str, frame.columns))}.")
     declared, declared_in = _favorable(ctx, target, favorable, favorable_source)
-    chosen = _favorable_class(classes, declared, version_.ref)
+    chosen = favorable_class(classes, declared, version_.ref)
     predictions, scores = _score(ctx, version_, frame, classes.index(chosen))
     label = f"{version_.ref} probability of {chosen}"
     report = assess(frame[target], pd.Series(predictions, name=f"{version_.ref} prediction"),
@@ -214,7 +214,7 @@ def _favorable(ctx: Context, target: str, favorable: Label | None,
     return None, None
 
 
-def _favorable_class(classes: list[Any], favorable: Label | None, model: str) -> Any:
+def favorable_class(classes: list[Any], favorable: Label | None, model: str) -> Any:
     """The model class that is the favourable outcome (class 1 when none is declared)."""
     if favorable is None:
         return classes[1]
@@ -260,5 +260,5 @@ def _summary(report: FairnessReport, version: ModelVersion, dataset_hash: str, t
     }
 
 
-__all__ = ["DEFAULT_MONITOR", "FAVORABLE_FROM_CONFIG", "assess_model", "list_assessments",
-           "load_report"]
+__all__ = ["DEFAULT_MONITOR", "FAVORABLE_FROM_CONFIG", "assess_model", "favorable_class",
+           "list_assessments", "load_report"]
