@@ -49,6 +49,14 @@ from _common import emit, median  # noqa: E402
 from rasad.config import GATES, PromotionConfig  # noqa: E402
 
 TRAIN_ROWS = 20_000
+MODEL_TESTS = [  # one of each kind, as a project would declare them
+    {"name": "more debt never lowers risk", "kind": "directional", "column": "income",
+     "change": -1000.0, "direction": "no_decrease", "outcome": 1},
+    {"name": "region does not matter", "kind": "invariance", "column": "region"},
+    {"name": "young applicants", "kind": "slice_performance", "metric": "roc_auc",
+     "slice": {"column": "age", "max": 30}, "min": 0.5},
+    {"name": "odd inputs", "kind": "robustness"},
+]
 BASE = ["income", "age"]
 STRONG = [*BASE, "debt_to_income", "credit_history_years", "employment_years"]
 
@@ -117,12 +125,20 @@ def main() -> None:
             versions.append(project.register(run.id, "credit"))
         old, new = versions
         promotion.promote(project.context, "credit", old.version, "production")
+        for name in ("loans", "loans-eval"):  # the validation gate checks both
+            project.infer_schema(name)
         config = PromotionConfig.model_validate({
             "evaluation_data": "loans-eval", "bootstrap": args.boot,
             "metrics": {"roc_auc": {"min": 0.6, "basis": "bound"}, "brier": {"max": 0.2},
-                        "accuracy": {"min": 0.5}}})
-        ctx = dataclasses.replace(project.context, config=project.config.model_copy(
-            update={"promotion": config}))
+                        "accuracy": {"min": 0.5}},
+            "personal_data": {"allowed": {"age": "benchmark: age is a declared input"}},
+            "tests": MODEL_TESTS})
+        declared = project.config.model_dump(by_alias=True)
+        declared["data"]["protected_attributes"] = ["gender", "nationality"]
+        declared["governance"]["fairness"]["favorable_outcomes"] = {"default": 0}
+        declared["promotion"] = config.model_dump(by_alias=True)
+        ctx = dataclasses.replace(project.context,
+                                  config=type(project.config).model_validate(declared))
 
         def inputs() -> GateInputs:
             return GateInputs(ctx, new, "production", config.policy(

@@ -9,6 +9,7 @@ creator and admin) trains and registers; 'amal' and 'omar' are approvers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,22 @@ def test_bad_ids_and_options_are_usage_errors(rasad: Cli, trained: Trained) -> N
         assert result.code == 2 and fragment in result.err and "Traceback" not in result.err, \
             str(result)
     assert_user_error(rasad("requests", "show", "42"), "42")
+
+
+def test_an_unreviewed_break_glass_is_warned_about_until_reviewed(
+        rasad: Cli, project: Project, trained: Trained, tmp_path: Path,
+        as_user: Callable[[str], None]) -> None:
+    forced = rasad.ok("promote", "credit", "1", "--to", "production", "--break-glass",
+                      "incident 4411")
+    number = int(forced.out.split("request #")[1].split(")")[0].split(" ")[0])
+    data = tmp_path / "loans.csv"
+    scored = rasad.ok("predict", "credit", str(data), "--env", "production", "-o",
+                      tmp_path / "scores.csv", "--json")
+    assert f"through BREAK-GLASS (unreviewed) request #{number}" in scored.err
+    assert f"rasad requests review {number}" in scored.err
+    json.loads(scored.out)  # stdout stays one JSON document
+    as_user("amal")
+    rasad.ok("requests", "review", str(number), "--comment", "incident closed")
+    again = rasad.ok("predict", "credit", str(data), "--env", "production", "-o",
+                     tmp_path / "scores2.csv")
+    assert "BREAK-GLASS" not in again.err + again.out

@@ -165,7 +165,6 @@ def test_a_trailing_newline_is_not_a_valid_model_name(project: Project) -> None:
 # -- resolving --------------------------------------------------------------------------------
 
 
-@pytest.mark.local_only(reason="promotes (the promotion verbs are being rewritten)")
 def test_resolve_by_version_environment_and_latest(project: Project) -> None:
     registered(project, versions=3)
     project.promote("credit", 2, "staging")
@@ -292,7 +291,6 @@ def test_a_custom_estimator_needs_an_explicit_trust_decision(project: Project,
     assert project.model("custom").deployed == {"dev": 1}
 
 
-@pytest.mark.local_only(reason="promotes (the promotion verbs are being rewritten)")
 def test_default_trust_writes_no_trust_event(project: Project) -> None:
     registered(project)
     project.promote("credit", 1, "dev")

@@ -10,11 +10,14 @@ from rasad.errors import ConflictError, NotFoundError
 
 from ._helpers import NO_APPROVAL_FOR, audit_count, current_rows, registered, without_approval
 
+pytestmark = pytest.mark.over_http  # the project-level tests run through the API too
+
 
 def _deploy_events(project: Project) -> int:
     return audit_count(project, "model.promotion") + audit_count(project, "model.rollback")
 
 
+@pytest.mark.local_only(reason="reads the current deployments in the database")
 def test_promote_to_dev_then_staging(project: Project) -> None:
     (mv,) = registered(project)
     to_dev = project.promote("credit", 1, "dev", reason="first candidate")
@@ -40,6 +43,7 @@ def test_promote_to_dev_then_staging(project: Project) -> None:
     assert project.verify_audit().ok
 
 
+@pytest.mark.local_only(reason="reads the current deployments in the database")
 def test_a_second_version_replaces_the_first_and_history_is_kept(project: Project) -> None:
     registered(project, versions=2)
     first = project.promote("credit", 1, "staging")
@@ -58,6 +62,7 @@ def test_a_second_version_replaces_the_first_and_history_is_kept(project: Projec
     assert project.verify_audit().ok
 
 
+@pytest.mark.local_only(reason="reads the current deployments in the database")
 def test_promoting_the_serving_version_again_changes_nothing(project: Project) -> None:
     registered(project, versions=2)
     first = project.promote("credit", 1, "staging")
@@ -75,6 +80,7 @@ def test_promoting_the_serving_version_again_changes_nothing(project: Project) -
     assert _deploy_events(project) == 4
 
 
+@pytest.mark.local_only(reason="reads the current deployments in the database")
 def test_unknown_environment_version_or_model_is_not_found(project: Project) -> None:
     registered(project)
     events_before = len(project.audit_log())
@@ -94,6 +100,7 @@ def test_unknown_environment_version_or_model_is_not_found(project: Project) -> 
     assert current_rows(project, "credit") == []
 
 
+@pytest.mark.local_only(reason="edits rasad.yaml and reopens the project folder")
 def test_environments_come_from_the_project_configuration(project: Project) -> None:
     config = project.root / CONFIG_FILE
     text = config.read_text(encoding="utf-8")
@@ -151,6 +158,7 @@ def test_rollback_steps_back_one_deployment_at_a_time(project: Project) -> None:
     assert project.verify_audit().ok
 
 
+@pytest.mark.local_only(reason="edits rasad.yaml and reopens the project folder")
 def test_promoting_after_a_rollback_keeps_the_chain(project: Project) -> None:
     with without_approval(project, "production") as project:
         registered(project, versions=3)
@@ -165,6 +173,7 @@ def test_promoting_after_a_rollback_keeps_the_chain(project: Project) -> None:
         assert project.verify_audit().ok
 
 
+@pytest.mark.local_only(reason="reads the current deployments in the database")
 def test_rollback_with_nothing_deployed_is_a_conflict(project: Project) -> None:
     registered(project)
     events_before = len(project.audit_log())

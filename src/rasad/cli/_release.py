@@ -27,6 +27,25 @@ MAX_FIGURES: Final = 24
 _HASH: Final = re.compile(r"[0-9a-f]{64}")
 
 
+def warn_break_glass(project: Any, model: str) -> None:
+    """On stderr (so ``--json`` output stays one document): every environment where
+    ``model`` serves through a break-glass promotion nobody has reviewed yet.
+
+    Shown by every command that reports on a model (``predict``, ``test``, ``fairness
+    --model``) until an approver runs ``rasad requests review``.
+    """
+    from rasad.cli._output import err_console
+    from rasad.names import parse_ref
+
+    name = parse_ref(model)[0]
+    for status in project.environment_status(name):
+        for request_id in status.unreviewed:
+            err_console().print(
+                f"[bold red]warning:[/] {clean(name)} serves {clean(status.environment)} "
+                f"through {BREAK_GLASS} request #{request_id}; an approver reviews it with "
+                f"`rasad requests review {request_id} --comment TEXT`.")
+
+
 def when(stamp: str | None) -> str | None:
     """A stored UTC timestamp as ``YYYY-MM-DD HH:MM:SS``.
 
@@ -199,4 +218,4 @@ def show_request(request: PromotionRequest) -> None:
 
 __all__ = ["BREAK_GLASS", "approvals_given", "decided", "deployed", "figure_text", "forced",
            "gates_table", "needs", "opened", "show_request", "state_notes", "unreviewed",
-           "when"]
+           "warn_break_glass", "when"]

@@ -164,11 +164,15 @@ def fairness(
     if model is not None or dataset is not None:
         if model is None or dataset is None:
             raise InputError("--model and --data go together: the model scores the dataset.")
+        project = state(ctx).project()
         assessment = _assess_model(
-            state(ctx).project(), model, dataset, target=target or None,
+            project, model, dataset, target=target or None,
             protected=columns or None, favorable=flag, bins=_bins(bins or []),
             intersections=intersections, n_boot=n_boot, seed=seed, save=save,
             monitor=monitor)
+        from rasad.cli._release import warn_break_glass
+
+        warn_break_glass(project, model)
     else:
         if not target:
             raise InputError("Give the label column with --target.")

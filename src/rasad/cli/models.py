@@ -230,6 +230,9 @@ def predict(
     check_outputs([output], inputs=inputs)
     result = project.predict(name, input_path, version=version, env=env,
                              output=output, strict_categories=strict)
+    from rasad.cli._release import warn_break_glass
+
+    warn_break_glass(project, name)
     if as_json:
         emit_json(result.to_dict())
         return

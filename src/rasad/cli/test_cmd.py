@@ -15,6 +15,7 @@ import typer
 from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._output import JsonFlag, clean, emit_json, say, table
+from rasad.cli._release import warn_break_glass
 
 if TYPE_CHECKING:
     from rasad.evaluation.behaviour import ModelTestReport
@@ -45,6 +46,7 @@ def model_test(
     if isinstance(project, Project):  # a local project's own files must not be overwritten
         check_outputs([junit], inputs=[project.root / CONFIG_FILE, project.root / STATE_DIR])
     report = project.test_model(model, data=data)
+    warn_break_glass(project, model)
     if junit is not None:
         write_text_atomic(junit, to_junit(report, f"rasad test {report.model}"))
     if as_json:

@@ -166,6 +166,8 @@ class DataVerbs:
                              f"{out_path / 'scores.csv'}.")
         source = [] if isinstance(data, pd.DataFrame) else [data]
         check_outputs([out_path], source)  # before anything is sent
+        if isinstance(data, pd.DataFrame) and len(data) == 0:  # the local verb's words
+            raise InputError("The input DataFrame has no rows; there is nothing to score.")
         kind = "csv" if out_path is not None and out_path.suffix.lower() == ".csv" \
             else "parquet"
         form = {"version": None if version is None else str(version), "env": env,

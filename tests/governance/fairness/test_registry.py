@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -11,6 +12,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from rasad import Project
 from rasad.examples import generate_portfolio
 from rasad.governance.fairness import mitigate
+
+pytestmark = pytest.mark.over_http  # the project-level tests run through the API too
 
 NUMERIC = ["income", "debt_to_income", "age"]
 

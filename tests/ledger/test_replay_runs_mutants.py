@@ -1,0 +1,79 @@
+"""Runs in state replay, and the checkpoint key event, word for word.
+
+Written against mutants that survived mutation testing (docs/testing.md): a missing run
+that stopped the comparison of the runs after it, status and model-blob findings without
+their message or event, and the key event's detail names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rasad import Project
+from rasad.ledger import ProblemKind
+from rasad.ledger.checkpoint import KEY_ACTION
+from rasad.ledger.keys import fingerprint, public_key_text, signing_key
+from rasad.ledger.problems import Problem
+from tests.registry._helpers import registered
+
+from . import _attacks as attack
+
+
+def _run_problems(project: Project) -> list[Problem]:
+    result = project.verify_audit()
+    assert result.ok is False
+    return [p for p in result.problems if (p.row or "").startswith("runs (")]
+
+
+def _closing_seq(project: Project, run_id: str) -> int:
+    return next(e.seq for e in project.audit_log(action="run.finish")
+                if e.subject == f"run:{run_id}")
+
+
+def test_a_missing_run_does_not_stop_the_comparison_of_later_runs(project: Project) -> None:
+    with project.start_run("first") as first:
+        pass
+    with project.start_run("second") as second:
+        pass
+    start = next(e.seq for e in project.audit_log(action="run.start")
+                 if e.subject == f"run:{first.id}")
+    attack.execute(project, "DELETE FROM runs WHERE id = :r", r=first.id)
+    # Only the deleted run is named: the second run's row still matches its events.
+    assert _run_problems(project) == [Problem(
+        ProblemKind.STATE, f"runs ({first.id}) is missing: the ledger records run {first.id} "
+        f"(event {start}).", seq=_closing_seq(project, first.id), row=f"runs ({first.id})")]
+    assert second.id != first.id
+
+
+def test_an_edited_run_status_names_the_row_the_value_and_the_event(project: Project) -> None:
+    with project.start_run("edited") as run:
+        pass
+    finish = _closing_seq(project, run.id)
+    attack.execute(project, "UPDATE runs SET status = 'failed' WHERE id = :r", r=run.id)
+    assert _run_problems(project) == [Problem(
+        ProblemKind.STATE, f"runs ({run.id}) has status 'failed'; the ledger (event {finish}) "
+        "says 'finished'.", seq=finish, row=f"runs ({run.id})")]
+
+
+def test_a_swapped_model_blob_names_the_closing_event(project: Project) -> None:
+    first, second = registered(project, versions=2)
+    run_id = first.run_id
+    finish = _closing_seq(project, run_id)
+    blob = project.run(run_id).model_blob
+    other = "f" * 64
+    attack.execute(project, "UPDATE runs SET model_blob = :b WHERE id = :r", b=other, r=run_id)
+    assert blob is not None and second.run_id != run_id
+    assert _run_problems(project) == [Problem(
+        ProblemKind.STATE, f"runs ({run_id}) points at model blob {other[:12]}\u2026; the run's "
+        f"closing event (event {finish}) recorded {blob[:12]}\u2026.", seq=finish,
+        row=f"runs ({run_id})")]
+
+
+def test_the_key_event_names_the_fingerprint_and_the_public_key(project: Project,
+                                                                tmp_path: Path) -> None:
+    key_file = attack.new_key(tmp_path)
+    project.checkpoint(to=str(tmp_path / "checkpoints"), key=key_file)
+    [event] = project.audit_log(action=KEY_ACTION)
+    public = signing_key(key_file, {}).public_key()
+    assert event.details == {"fingerprint": fingerprint(public),
+                             "public_key": public_key_text(public), "auth": "os-user"}
