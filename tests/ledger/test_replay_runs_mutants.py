@@ -77,3 +77,36 @@ def test_the_key_event_names_the_fingerprint_and_the_public_key(project: Project
     public = signing_key(key_file, {}).public_key()
     assert event.details == {"fingerprint": fingerprint(public),
                              "public_key": public_key_text(public), "auth": "os-user"}
+
+
+def test_an_edited_step_metric_names_both_digests_and_the_closing_event(
+        project: Project) -> None:
+    from rasad.ledger.replay import step_metrics_digest
+
+    with project.start_run("steps") as run:
+        run.log_metric("loss", 0.5, step=0)
+        run.log_metric("loss", 0.25, step=1)
+    finish = _closing_seq(project, run.id)
+    sealed, _ = step_metrics_digest([("loss", 0, 0.5), ("loss", 1, 0.25)])
+    edited, _ = step_metrics_digest([("loss", 0, 0.5), ("loss", 1, 0.125)])
+    attack.execute(project, "UPDATE step_metrics SET value = 0.125 WHERE run_id = :r AND "
+                   "step = 1", r=run.id)
+    result = project.verify_audit()
+    row = f"step_metrics (run {run.id})"
+    assert [p for p in result.problems if p.row == row] == [Problem(
+        ProblemKind.STATE, f"{row}: 2 rows with digest {edited[:12]}\u2026; the run's closing "
+        f"event (event {finish}) sealed 2 rows with digest {sealed[:12]}\u2026 (a value was "
+        "edited, or rows deleted or added).", seq=finish, row=row)]
+
+
+def test_a_deleted_dataset_version_is_named_with_its_event(project: Project) -> None:
+    import pandas as pd
+
+    added = project.add_dataset(pd.DataFrame({"x": [1, 2, 3]}), "lonely")
+    [event] = [e for e in project.audit_log(action="dataset.add")
+               if e.subject == "dataset:lonely@1"]
+    attack.execute(project, "DELETE FROM dataset_versions WHERE id = :i", i=added.version.id)
+    row = "dataset_versions (lonely@1)"
+    assert [p for p in project.verify_audit().problems if p.row == row] == [Problem(
+        ProblemKind.STATE, f"{row} is missing: the ledger recorded it (dataset.add, event "
+        f"{event.seq}).", seq=event.seq, row=row)]
