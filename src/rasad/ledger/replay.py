@@ -5,8 +5,10 @@ ledger alone says which version serves each model in each environment (the last
 ``model.promotion`` or ``model.rollback`` there), which artifact each model
 version points to (``model.register``), which content each dataset version
 holds (``dataset.add``), and each closed run's status, model and step metrics
-(the count and digest sealed in ``run.finish`` / ``run.fail``). An insider who
-edits a state table without forging the ledger is named here, row by row.
+(the count and digest sealed in ``run.finish`` / ``run.fail``); and the governance
+state: promotion requests and their decisions, principals, role grants and API tokens
+(:mod:`rasad.ledger._governance`). An insider who edits a state table without forging
+the ledger is named here, row by row.
 
 Events recorded before a field was sealed simply lack it; that field is then
 not checked for that row (old ledgers still verify).
@@ -28,6 +30,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rasad.ledger._governance import ACTIONS as GOVERNANCE_ACTIONS
+from rasad.ledger._governance import GovernanceReplay
 from rasad.ledger.problems import Problem, ProblemKind
 from rasad.store._tables import (
     CurrentDeploymentRow,
@@ -39,7 +43,7 @@ from rasad.store._tables import (
 )
 
 RELEVANT = frozenset({"dataset.add", "model.register", "model.promotion", "model.rollback",
-                      "run.start", "run.finish", "run.fail"})
+                      "run.start", "run.finish", "run.fail"}) | GOVERNANCE_ACTIONS
 
 
 def step_metrics_digest(rows: Iterable[tuple[str, int, float]]) -> tuple[str, int]:
@@ -76,6 +80,7 @@ class StateReplay:
     models: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
     deployments: dict[tuple[str, str], list[tuple[int, int, str]]] = field(default_factory=dict)
     runs: dict[str, _RunFacts] = field(default_factory=dict)
+    governance: GovernanceReplay = field(default_factory=GovernanceReplay)
 
     def feed(self, seq: int, action: str, subject: str, details_json: str) -> None:
         """Take one event (only :data:`RELEVANT` actions matter)."""
@@ -83,6 +88,10 @@ class StateReplay:
             return
         details: dict[str, Any] = json.loads(details_json)
         kind, _, ref = subject.partition(":")
+        if action in GOVERNANCE_ACTIONS:
+            self.governance.feed(seq, action, subject, details)
+            if action != "model.promotion":
+                return
         if action == "dataset.add":
             self.datasets[_versioned(ref)] = (seq, details.get("content_hash"))
         elif action == "model.register":
@@ -112,6 +121,7 @@ class StateReplay:
             "deployments": self._history(session, problems),
             "runs": self._runs(session, problems),
             "step_metrics": self._metrics(session, problems),
+            **self.governance.compare(session, problems),
         }
         return problems, counts
 
