@@ -297,6 +297,15 @@ def list_models(ctx: Context) -> list[ModelDetail]:
         return _details(ctx, session, None)
 
 
+def trained_target(ctx: Context, version: ModelVersion) -> str | None:
+    """The column ``version`` was trained to predict, from its run's record (None if the
+    run does not say: a model logged by hand without a target)."""
+    with ctx.read() as session:
+        info = json.loads(run_row(session, version.run_id).model_info or "{}")
+    target = info.get("target")
+    return target if isinstance(target, str) and target else None
+
+
 def load(ctx: Context, version: ModelVersion) -> Any:
     """Load a version's pipeline: hash checked first, then only trusted types are built."""
     ctx.require(Permission.READ, f"load model {version.name!r}")

@@ -23,7 +23,6 @@ an audit event. The promotion gate stores the report as evidence.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,6 @@ from rasad.errors import InputError, NotFoundError
 from rasad.evaluation.behaviour import ModelTestReport, run_tests
 from rasad.names import parse_ref
 from rasad.registry import models
-from rasad.store.lineage import run_row
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,10 +141,8 @@ def _dataset(ctx: Context, data: str | None) -> DatasetVersion:
 
 def _trained_target(ctx: Context, model: ModelVersion) -> str:
     """The column the model was trained to predict, from its run's record."""
-    with ctx.read() as session:
-        info = json.loads(run_row(session, model.run_id).model_info or "{}")
-    target = info.get("target")
-    if not isinstance(target, str) or not target:
+    target = models.trained_target(ctx, model)
+    if target is None:
         raise InputError(f"Model {model.ref} does not record the column it predicts; set "
                          "promotion.target in rasad.yaml.")
     return target

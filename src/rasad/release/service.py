@@ -65,6 +65,8 @@ from rasad.store._tables import (
 )
 
 if TYPE_CHECKING:
+    from rasad.artifacts.skops import TrustDecision
+    from rasad.config import ApprovalRule
     from rasad.core import Context
 
 _EVALUATED = frozenset({"validation", "metrics", "champion", "fairness", "model_tests"})
@@ -105,10 +107,7 @@ def promote(ctx: Context, name: str, version: int, to: str, *,
         serving = records.current_deployment(session, name, to)
     if serving is not None and serving.model_version_id == candidate.id:
         return Deployment.from_row(serving, candidate.version, None, changed=False)
-    decision = verify_artifact(ctx, candidate.blob, candidate.trusted_types)
-    report = gates.evaluate(ctx, candidate, to)
-    blob = records.store_report(ctx, report)
-    rule = gates.environment_policy(ctx, to).approval
+    decision, report, blob, rule = _evaluate(ctx, candidate, to)
     with ctx.transaction(Permission.MODEL_PROMOTE, action) as tx:
         now = ctx.clock()
         serving = records.current_deployment(tx.session, name, to)
@@ -170,10 +169,7 @@ def force(ctx: Context, name: str, version: int, to: str, *,
     action = f"force {name}@{version} into {to} (break-glass)"
     ctx.require(Permission.MODEL_FORCE, action)
     candidate = resolve(ctx, name, version=version)
-    decision = verify_artifact(ctx, candidate.blob, candidate.trusted_types)
-    report = gates.evaluate(ctx, candidate, to)
-    blob = records.store_report(ctx, report)
-    rule = gates.environment_policy(ctx, to).approval
+    decision, report, blob, rule = _evaluate(ctx, candidate, to)
     with ctx.transaction(Permission.MODEL_FORCE, action) as tx:
         now = ctx.clock()
         serving = records.current_deployment(tx.session, name, to)
@@ -191,6 +187,17 @@ def force(ctx: Context, name: str, version: int, to: str, *,
                            approvers=[], break_glass=True, decision=decision,
                            details={"gates": summary})
         return records.read(ctx, tx.session, [row], now)[0]
+
+
+def _evaluate(ctx: Context, candidate: ModelVersion, to: str
+              ) -> tuple[TrustDecision, GateReport, str, ApprovalRule | None]:
+    """Before any lock: the artifact verified, ``to``'s gates run and their report stored
+    (content-addressed, so a report nobody records is only garbage for ``gc``), and the
+    approval rule they will be judged under."""
+    decision = verify_artifact(ctx, candidate.blob, candidate.trusted_types)
+    report = gates.evaluate(ctx, candidate, to)
+    blob = records.store_report(ctx, report)
+    return decision, report, blob, gates.environment_policy(ctx, to).approval
 
 
 # -- decisions -------------------------------------------------------------------------

@@ -25,7 +25,6 @@ project (``rasad fairness scores.csv ...``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -46,7 +45,6 @@ from rasad.monitoring.results import (
 )
 from rasad.names import check_name, parse_ref
 from rasad.registry import models
-from rasad.store.lineage import run_row
 
 if TYPE_CHECKING:
     from rasad.core import Context
@@ -186,14 +184,11 @@ def _model_version(ctx: Context, model: str, version: int | None,
 
 def _trained_target(ctx: Context, version: ModelVersion) -> str:
     """The column the model was trained to predict, from its run's record."""
-    with ctx.read() as session:
-        info = json.loads(run_row(session, version.run_id).model_info or "{}")
-    target = info.get("target")
-    if not isinstance(target, str) or not target:
+    target = models.trained_target(ctx, version)
+    if target is None:
         raise InputError(f"Model {version.ref} does not record the column it predicts; "
                          "name the label column (--target COLUMN).")
     return target
-
 
 def _protected(ctx: Context, protected: Sequence[str] | None) -> list[str]:
     columns = list(ctx.config.data.protected_attributes if protected is None else protected)

@@ -11,7 +11,6 @@ Each gate is a function ``run(inputs: GateInputs) -> GateResult`` in its own mod
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,6 @@ from rasad.errors import InputError, NotFoundError
 from rasad.names import parse_ref
 from rasad.registry import models
 from rasad.release.report import GateResult, GateStatus
-from rasad.store.lineage import run_row
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,10 +74,7 @@ class GateInputs:
     @cached_property
     def trained_target(self) -> str | None:
         """The column the candidate was trained to predict (None if its run does not say)."""
-        with self.ctx.read() as session:
-            info = json.loads(run_row(session, self.candidate.run_id).model_info or "{}")
-        target = info.get("target")
-        return target if isinstance(target, str) and target else None
+        return models.trained_target(self.ctx, self.candidate)
 
     @cached_property
     def training_data(self) -> list[DatasetVersion]:
