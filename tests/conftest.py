@@ -9,8 +9,10 @@ The ``http`` backend is a PostgreSQL project served by the real API app in-proce
 (:mod:`tests._http`): the test's ``project`` is a :class:`~rasad.remote.RemoteProject`
 acting as the project's creator with an API token, so the same assertions check that
 remote mode gives what the local verbs give. A module opts in with
-``pytestmark = pytest.mark.over_http``; a test in it that reaches the project's internals
-(its context, database, files) is marked ``local_only``.
+``pytestmark = pytest.mark.over_http`` (or one test with the marker); a test in it that
+reaches the project's internals (its context, database, files) is marked ``local_only``,
+unless it reaches them through ``tests._http.local`` (the project behind the API, to set
+up or inspect what the server stored).
 """
 
 from __future__ import annotations
@@ -94,16 +96,17 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
 
 @pytest.fixture
 def project(backend: str, tmp_path: Path) -> Iterator[Project]:
-    """A fresh project on the backend under test; on ``http``, that project as a
-    :class:`~rasad.remote.RemoteProject` through the API (it has the Project verbs)."""
+    """A fresh project on the backend under test; on ``http``, that project as its creator
+    sees it through the API: a :class:`tests._http.ServedProject` (it has the Project
+    verbs; ``tests._http.local`` is the project behind it)."""
     with Project.init(tmp_path / "proj", name="test") as proj:
         if backend != HTTP:
             yield proj
             return
-        from tests._http import served
+        from tests._http import Server
 
-        with served(proj) as remote:
-            yield remote  # type: ignore[misc]
+        with Server(proj) as server:
+            yield server.connect()  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session")

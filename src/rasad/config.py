@@ -267,7 +267,8 @@ GATES = ("validation", "metrics", "champion", "fairness", "model_tests", "person
 """Every promotion gate, in the order they run."""
 
 
-RoleName = Literal["viewer", "data_scientist", "approver", "deployer", "auditor", "admin"]
+RoleName = Literal["viewer", "data_scientist", "approver", "deployer", "auditor", "predictor",
+                   "admin"]
 """The roles an approval rule may name (rasad.identity.Role; a test keeps them equal)."""
 
 
@@ -345,6 +346,53 @@ class PromotionConfig(_Section):
         return EnvironmentPolicy()
 
 
+class PredictionLogConfig(_Section):
+    """``serving.log``: how the prediction server logs what it scored (docs/serving.md)."""
+
+    enabled: bool = True
+    # Input column -> what the log keeps of it: `mask` (a keyed hash, still joinable) or
+    # `drop` (left out). Columns not listed are logged as sent.
+    personal_data: dict[str, Literal["mask", "drop"]] = Field(default_factory=dict)
+    # A segment is written at least this often (the most a crash can lose) ...
+    flush_seconds: float = Field(1.0, gt=0.0, le=300.0)
+    # ... or as soon as it holds this many rows.
+    flush_rows: int = Field(10_000, ge=1, le=1_000_000)
+    # Rows waiting to be written; past it a prediction is answered but not logged, and
+    # counted as dropped (the request is never slowed down by the log).
+    queue_rows: int = Field(200_000, ge=1, le=10_000_000)
+    # Segments older than this are deleted by `rasad serve` and `rasad gc`.
+    retention_days: float = Field(90.0, gt=0.0, le=36_500.0)
+
+
+class CanaryConfig(_Section):
+    """A canary version answers ``share`` of the requests (sticky by ``key`` when given)."""
+
+    share: float = Field(gt=0.0, lt=1.0)
+    key: str | None = None
+
+
+class ServingEnvironmentConfig(_Section):
+    """``serving.environments.ENV``: who may call the server and how traffic is split."""
+
+    # Answer requests without a token (a `predictor` token is needed otherwise).
+    anonymous: bool = False
+    canary: CanaryConfig | None = None
+
+
+class ServingConfig(_Section):
+    """``serving``: the prediction server (`rasad serve`, docs/serving.md)."""
+
+    # Rows one request may carry (413 past it).
+    max_batch_rows: int = Field(10_000, ge=1, le=10_000_000)
+    # Bytes one request body may hold (413 past it).
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, le=2 * 1024 ** 3)
+    # How often the server looks for promotions and rollbacks when PostgreSQL
+    # LISTEN/NOTIFY is not available.
+    poll_seconds: float = Field(1.0, gt=0.0, le=300.0)
+    log: PredictionLogConfig = Field(default_factory=PredictionLogConfig)  # type: ignore[arg-type]
+    environments: dict[str, ServingEnvironmentConfig] = Field(default_factory=dict)
+
+
 class GovernanceConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
 
@@ -359,13 +407,17 @@ class ProjectConfig(_Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)  # type: ignore[arg-type]
+    serving: ServingConfig = Field(default_factory=ServingConfig)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _policies_name_environments(self) -> ProjectConfig:
-        unknown = sorted(set(self.promotion.environments) - set(self.registry.environments))
-        if unknown:
-            raise ValueError(f"promotion.environments names {', '.join(unknown)}, not in "
-                             f"registry.environments ({', '.join(self.registry.environments)})")
+        for section, named in (("promotion", self.promotion.environments),
+                               ("serving", self.serving.environments)):
+            unknown = sorted(set(named) - set(self.registry.environments))
+            if unknown:
+                raise ValueError(
+                    f"{section}.environments names {', '.join(unknown)}, not in "
+                    f"registry.environments ({', '.join(self.registry.environments)})")
         return self
 
     @classmethod

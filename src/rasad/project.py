@@ -18,7 +18,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +56,20 @@ if TYPE_CHECKING:
     from rasad.monitoring.drift_check import DriftCheck, Side
     from rasad.monitoring.results import MonitorResult
     from rasad.monitoring.tracking import PerformanceCheck
-    from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
+    from rasad.registry import (
+        Deployment,
+        ModelDetail,
+        ModelVersion,
+        Registration,
+        Retirement,
+        Slot,
+    )
     from rasad.release.requests import EnvironmentStatus, PromotionRequest, RequestStatus
     from rasad.remote import RemoteProject
     from rasad.serving import BatchResult
+    from rasad.serving.compare import ServingComparison
+    from rasad.serving.packaging import PackagePolicy, PackageResult
+    from rasad.serving.predlog import LogWindow, PurgeReport
     from rasad.store import Database
     from rasad.training import ActiveRun, Run, RunComparison, TrainResult
     from rasad.validation.pii import PIIReport
@@ -345,18 +355,26 @@ class Project:
         version_ = models.resolve(self.context, name, version=version, env=env)
         return models.load(self.context, version_)
 
-    def promote(self, name: str, version: int, to: str, *, reason: str | None = None
-                ) -> Deployment | PromotionRequest:
+    def promote(self, name: str, version: int, to: str, *, reason: str | None = None,
+                slot: Slot | str = "primary") -> Deployment | PromotionRequest:
         """Run ``to``'s gates, then deploy (a Deployment) or open a request for approval
-        (a PromotionRequest); a blocking gate raises GatesFailed (docs/promotion.md)."""
+        (a PromotionRequest); a blocking gate raises GatesFailed (docs/promotion.md).
+        ``slot="canary"`` or ``"shadow"`` promotes beside ``to``'s primary."""
         from rasad.release import service
-        return service.promote(self.context, name, version, to, reason=reason)
+        return service.promote(self.context, name, version, to, reason=reason, slot=slot)
 
-    def force_promote(self, name: str, version: int, to: str, *,
-                      justification: str) -> PromotionRequest:
+    def force_promote(self, name: str, version: int, to: str, *, justification: str,
+                      slot: Slot | str = "primary") -> PromotionRequest:
         """Break-glass (admins): deploy past failed gates or missing approvals."""
         from rasad.release import service
-        return service.force(self.context, name, version, to, justification=justification)
+        return service.force(self.context, name, version, to, justification=justification,
+                             slot=slot)
+
+    def retire(self, name: str, env: str, slot: Slot | str, *,
+               reason: str | None = None) -> Retirement:
+        """End the canary or shadow of ``name`` in ``env`` (docs/promotion.md)."""
+        from rasad.registry import promotion
+        return promotion.retire(self.context, name, env, slot, reason=reason)
 
     def approve(self, request_id: int, *, comment: str | None = None) -> PromotionRequest:
         from rasad.release import service
@@ -384,9 +402,10 @@ class Project:
         from rasad.release import service
         return service.environment_status(self.context, name)
 
-    def rollback(self, name: str, env: str, *, reason: str | None = None) -> Deployment:
+    def rollback(self, name: str, env: str, *, reason: str | None = None,
+                 slot: Slot | str = "primary") -> Deployment:
         from rasad.registry import promotion
-        return promotion.rollback(self.context, name, env, reason=reason)
+        return promotion.rollback(self.context, name, env, reason=reason, slot=slot)
 
     # -- validation ------------------------------------------------------------------------
 
@@ -472,15 +491,25 @@ class Project:
 
     # -- performance -----------------------------------------------------------------------
 
-    def track_performance(self, reference: DatasetVersion | str, current: DatasetVersion | str,
+    def track_performance(self, reference: DatasetVersion | str,
+                          current: DatasetVersion | str | LogWindow,
                           *, target: str, prediction: str, task: Task | str = "classification",
                           score: str | None = None, chunker: Chunker | None = None,
                           metrics: Iterable[Metric | str] | str | None = None,
                           threshold: Threshold | None = None, min_chunk_rows: int = 30,
                           save: bool = False, monitor: str = "performance"
                           ) -> PerformanceCheck[PerformanceReport]:
-        """Realized metrics per chunk of two dataset versions; ``save`` keeps the report
-        (see :func:`rasad.monitoring.tracking.track_performance`)."""
+        """Realized metrics per chunk of two dataset versions, or of a window of the
+        prediction log joined with its feedback (``current`` a
+        :class:`~rasad.serving.predlog.LogWindow`); ``save`` keeps the report (see
+        :func:`rasad.monitoring.tracking.track_performance`,
+        :func:`rasad.serving.predlog.track_performance`)."""
+        from rasad.serving import predlog
+        if isinstance(current, predlog.LogWindow):
+            return predlog.track_performance(
+                self.context, reference, current, target=target, prediction=prediction,
+                task=task, score=score, chunker=chunker, metrics=metrics, threshold=threshold,
+                min_chunk_rows=min_chunk_rows, save=save, monitor=monitor)
         from rasad.monitoring import tracking
         return tracking.track_performance(
             self.context, reference, current, target=target, prediction=prediction, task=task,
@@ -517,6 +546,17 @@ class Project:
         return batch.predict(self.context, name, data, version=version, env=env, output=output,
                              strict_categories=strict_categories)
 
+    def package(self, env: str, out: str | os.PathLike[str], *, image: str | None = None,
+                replicas: int = 2, port: int = 8080, force: bool = False,
+                base_image: str | None = None, policy: PackagePolicy | None = None
+                ) -> PackageResult:
+        """Write the serving image's build context and Kubernetes manifests for ``env``
+        into the folder ``out`` (see :func:`rasad.serving.packaging.package`)."""
+        from rasad.serving import packaging
+        return packaging.package(self.context, env, out, image=image, replicas=replicas,
+                                 port=port, force=force, base_image=base_image,
+                                 policy=policy or packaging.DEFAULT_POLICY)
+
     def save_monitor_result(self, *, monitor: str, kind: str, reference: str, current: str,
                             alert: bool, summary: dict[str, Any], payload: dict[str, Any]
                             ) -> MonitorResult:
@@ -542,12 +582,23 @@ class Project:
 
     # -- drift -----------------------------------------------------------------------------
 
-    def check_drift(self, reference: Side, current: Side, *,
+    def check_drift(self, reference: Side | None, current: Side | LogWindow, *,
                     columns: Sequence[str] | None = None, chunker: Chunker | None = None,
                     multivariate: bool = False, use_profile: bool = False, save: bool = False,
                     monitor: str = "drift") -> DriftCheck:
-        """Compare ``current`` with ``reference`` (dataset versions, frames or files); ``save``
-        keeps the result (see :func:`rasad.monitoring.drift_check.check`)."""
+        """Compare ``current`` with ``reference`` (dataset versions, frames or files, or a
+        window of the prediction log's inputs as ``current``, when ``reference`` None means
+        the model's training data); ``save`` keeps the result (see
+        :func:`rasad.monitoring.drift_check.check`, :func:`rasad.serving.predlog.check_drift`)."""
+        from rasad.serving import predlog
+        if isinstance(current, predlog.LogWindow):
+            return predlog.check_drift(self.context, reference, current, columns=columns,
+                                       chunker=chunker, multivariate=multivariate,
+                                       use_profile=use_profile, save=save, monitor=monitor)
+        if reference is None:
+            from rasad.errors import InputError
+            raise InputError("A drift check needs reference data; only a window of the "
+                             "prediction log defaults to the model's training data.")
         from rasad.monitoring import drift_check
         return drift_check.check(self.context, reference, current, columns=columns,
                                  chunker=chunker, multivariate=multivariate,
@@ -556,6 +607,22 @@ class Project:
     def gc(self, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
         from rasad import maintenance
         return maintenance.gc(self.context, dry_run=dry_run, min_age_s=min_age_s)
+
+    # -- the prediction log ----------------------------------------------------------------
+
+    def compare_serving(self, model: str, env: str, *, since: datetime | None = None,
+                        until: datetime | None = None) -> ServingComparison:
+        """How the primary, canary and shadow of ``model`` in ``env`` compared, from the
+        prediction log and its feedback (see :func:`rasad.serving.compare.compare`)."""
+        from rasad.serving import compare
+        return compare.compare(self.context, model, env, since=since, until=until)
+
+    def purge_predictions(self, *, older_than_days: float | None = None,
+                          dry_run: bool = False) -> PurgeReport:
+        """Delete the prediction log's segments older than ``serving.log.retention_days``
+        (or ``older_than_days``); see :func:`rasad.serving.predlog.purge`."""
+        from rasad.serving import predlog
+        return predlog.purge(self.context, older_than_days=older_than_days, dry_run=dry_run)
 
 
 def _yaml_scalar(value: str) -> str:

@@ -22,6 +22,7 @@ from rasad.errors import InputError
 
 REPORTS: Final[dict[str, str]] = {
     "drift-report": "rasad.drift.report:DriftReport",
+    "serving-comparison": "rasad.serving.compare:ServingComparison",
     "drift-check": "rasad.monitoring.drift_check:DriftCheck",
     "reference-profile": "rasad.drift.reference:ReferenceProfile",
     "validation-report": "rasad.validation.validate:ValidationReport",

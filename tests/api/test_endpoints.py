@@ -39,9 +39,12 @@ def test_datasets_upload_list_show(project: Project, client: TestClient, tokens:
     assert body == {"created": True, "message": f"Added loans@1: 20 rows x 3 columns, sha256 "
                     f"{stored.content_hash[:12]}.", **stored.to_dict(with_profile=False)}
     assert body["created_by"] == "ada"
-    assert stored.source.endswith("/loans.csv")
+    # Without a `source` field the record names the file as the client sent it, never the
+    # server's temporary copy.
+    assert stored.source == "loans.csv"
     event = project.audit_log(action="dataset.add")[-1]
     assert event.actor == "ada" and event.details["description"] == "first cut"
+    assert (event.details["source"], event.details["source_from"]) == ("loans.csv", "client")
 
     again = client.post(f"{V1}/datasets/loans/versions", headers=auth,
                         files={"file": ("copy.csv", csv_bytes(), "text/csv")})

@@ -53,7 +53,8 @@ def test_schema_infer_show_save(project: Project, remote: R, tmp_path: Path) -> 
     path = tmp_path / "schema.yaml"
     path.write_text(edited.to_yaml())
     saved = remote.save_schema("loans", path)
-    assert (saved.version, saved.source) == (2, "saved from schema.yaml")
+    # Labelled with the path as given, as a local `schema save` labels it.
+    assert (saved.version, saved.source) == (2, f"saved from {path}")
     assert saved.table_schema == edited
     # The same content saved locally is not stored again: the local verb finds this row.
     assert project.save_schema("loans", path) == saved == remote.schema("loans")

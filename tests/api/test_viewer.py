@@ -79,6 +79,8 @@ MUTATIONS: dict[str, tuple[Mutation, Callable[[dict[str, Any]], dict[str, Any]]]
                 lambda _: {"json": {"version": 1, "to": "production"}}),
     "rollback": (Mutation("POST", "/models/credit/rollbacks", with_model),
                  lambda _: {"json": {"env": "staging"}}),
+    "retire": (Mutation("POST", "/models/credit/retirements", with_model),
+               lambda _: {"json": {"env": "production", "slot": "canary"}}),
     "break-glass": (Mutation("POST", "/models/credit/break-glass", with_model),
                     lambda _: {"json": {"version": 1, "to": "production",
                                         "justification": "because"}}),

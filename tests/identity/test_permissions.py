@@ -22,7 +22,9 @@ def test_every_role_has_a_row_and_every_permission_a_role() -> None:
     assert set(ROLE_PERMISSIONS) == set(Role)
     assert all(roles_granting(p) for p in Permission)
     assert ROLE_PERMISSIONS[Role.ADMIN] == frozenset(Permission)
-    assert all(P.READ in granted for granted in ROLE_PERMISSIONS.values())
+    # Every role reads, except the prediction server's clients: they score, nothing more.
+    assert all(P.READ in granted for role, granted in ROLE_PERMISSIONS.items()
+               if role is not Role.PREDICTOR)
 
 
 @pytest.mark.parametrize(("role", "allowed", "refused"), [
@@ -33,7 +35,8 @@ def test_every_role_has_a_row_and_every_permission_a_role() -> None:
     (Role.DEPLOYER, {P.MODEL_PROMOTE, P.MONITOR_WRITE},
      {P.MODEL_APPROVE, P.MODEL_REGISTER, P.DATASET_WRITE, P.IDENTITY_MANAGE}),
     (Role.AUDITOR, {P.AUDIT_READ, P.AUDIT_CHECKPOINT},
-     {P.DATASET_WRITE, P.MODEL_PROMOTE, P.MODEL_APPROVE, P.IDENTITY_MANAGE}),
+     {P.DATASET_WRITE, P.MODEL_PROMOTE, P.MODEL_APPROVE, P.IDENTITY_MANAGE, P.PREDICT}),
+    (Role.PREDICTOR, {P.PREDICT}, set(Permission) - {P.PREDICT}),
 ])
 def test_each_role_grants_its_work_and_nothing_else(role: Role, allowed: set[Permission],
                                                     refused: set[Permission]) -> None:
@@ -48,6 +51,11 @@ def test_the_maker_is_never_the_checker() -> None:
         if role is not Role.ADMIN:
             assert not ({P.MODEL_REGISTER, P.MODEL_APPROVE} <= granted)
             assert not ({P.MODEL_APPROVE, P.MODEL_PROMOTE} <= granted)
+
+
+def test_only_predictor_and_admin_may_score_through_the_server() -> None:
+    assert roles_granting(P.PREDICT) == [Role.PREDICTOR, Role.ADMIN]
+    assert ROLE_PERMISSIONS[Role.PREDICTOR] == {P.PREDICT}  # reads nothing else
 
 
 def test_model_risk_officer_is_approver_plus_auditor() -> None:

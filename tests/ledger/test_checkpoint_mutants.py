@@ -384,3 +384,21 @@ def test_a_key_recorded_by_another_process_meanwhile_is_not_recorded_twice(
     result = create(project.db, "tester", key, store, "test")
     assert result.key_recorded_seq is None and len(calls) == 2
     assert [e.seq for e in project.audit_log(action=KEY_ACTION)] == [2]
+
+
+def test_a_key_recorded_by_create_itself_is_trusted_on_first_use(project: Project,
+                                                                 tmp_path: Path) -> None:
+    # Signing straight through the ledger (as a scheduled signer does), not through the
+    # audit service: ``create`` records the key, and verification trusts that record.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from rasad.ledger.keys import public_key_text
+
+    key = Ed25519PrivateKey.generate()
+    store = CheckpointStore(str(tmp_path / "checkpoints"))
+    result = checkpoint_module.create(project.db, "signer", key, store, project.config.name)
+    [event] = project.audit_log(action=KEY_ACTION)
+    assert result.key_recorded_seq == event.seq
+    assert event.details["public_key"] == public_key_text(key.public_key())
+    verified = project.verify_audit(checkpoints=str(tmp_path / "checkpoints"))
+    assert verified.ok, verified.problems

@@ -1,4 +1,10 @@
-"""The drift check service: exact reports, saved results, stored profiles, refused options."""
+"""The drift check service: exact reports, saved results, stored profiles, refused options.
+
+The tests marked ``over_http`` call the Project verb (``check_drift``), so they also run
+through the API (conftest's http backend). The others stay local: frames, files and
+in-memory configuration as sides or settings are not what a server is sent (a remote
+check runs on the server's dataset versions), and the old-payload test is pure.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ from rasad import Project
 from rasad.drift import Chunker, compare, domain_classifier, pca_reconstruction
 from rasad.errors import InputError
 from rasad.monitoring.drift_check import DriftCheck, check, check_options, evaluate
-from rasad.monitoring.results import MonitorKind, list_results, load_payload
+from rasad.monitoring.results import MonitorKind, load_payload
 from rasad.tables import ColumnKind
+from tests._http import local
 
 from ..cli._helpers import snapshot
 
@@ -37,31 +44,34 @@ def loans(project: Project) -> Project:
     return project
 
 
+@pytest.mark.over_http
 def test_versions_give_the_exact_report_of_their_rows(loans: Project) -> None:
     reference, current = loans.dataset("loans", 1), loans.dataset("loans", 2)
-    result = check(loans, reference, current, chunker=Chunker(size=100))
+    result = loans.check_drift(reference, current, chunker=Chunker(size=100))
     expected = compare(loans.load_dataset("loans", 1), loans.load_dataset("loans", 2),
                        chunker=Chunker(size=100))
     assert result.drift == expected
     assert (result.reference, result.current) == ("loans@1", "loans@2")
     assert result.drifted and set(result.drift.drifted_columns) >= {"income", "region"}
     assert result.saved is None and result.profile_built is None and result.multivariate == ()
-    assert list_results(loans) == []  # nothing is stored without save
+    assert loans.monitor_results() == []  # nothing is stored without save
 
 
+@pytest.mark.over_http
 def test_save_stores_the_json_it_returns(loans: Project) -> None:
-    result = check(loans, loans.dataset("loans", 1), loans.dataset("loans", 2), save=True,
-                   monitor="credit")
+    result = loans.check_drift(loans.dataset("loans", 1), loans.dataset("loans", 2),
+                               save=True, monitor="credit")
     assert result.saved is not None
-    assert list_results(loans) == [result.saved]
+    assert loans.monitor_results() == [result.saved]
     saved = result.saved
     assert (saved.monitor, saved.kind, saved.reference, saved.current, saved.alert) == (
         "credit", MonitorKind.DRIFT, "loans@1", "loans@2", True)
     assert saved.summary == {"drifted": True, "reason": result.drift.reason,
                              "drifted_columns": list(result.drift.drifted_columns),
                              "multivariate": {}}
-    payload = load_payload(loans, saved)
-    assert payload == result.to_dict()
+    assert loans.monitor_result(saved.id) == saved
+    payload = loans.monitor_report(saved.id)
+    assert payload == load_payload(local(loans), saved) == result.to_dict()
     assert set(payload) == {"reference", "current", "drift", "multivariate"}
     assert DriftCheck.from_dict(payload) == result.model_copy(update={"saved": None})
     (event,) = loans.audit_log(action="monitor.result")
@@ -104,15 +114,18 @@ def test_multivariate_and_declared_identifiers(loans: Project) -> None:
     assert declared.saved.alert is declared.drifted
 
 
+@pytest.mark.over_http
 def test_a_stored_profile_is_built_once(loans: Project) -> None:
     reference, current = loans.dataset("loans", 1), loans.dataset("loans", 2)
-    first = check(loans, reference, current, use_profile=True)
-    again = check(loans, reference, current, use_profile=True)
+    first = loans.check_drift(reference, current, use_profile=True)
+    again = loans.check_drift(reference, current, use_profile=True)
     assert (first.profile_built, again.profile_built) == (True, False)
     assert first.drift.from_profile and again.drift == first.drift
     assert "profile_built" not in first.to_dict()
-    exact = check(loans, reference, current)
+    exact = loans.check_drift(reference, current)
     assert first.drift.drifted_columns == exact.drift.drifted_columns
+    (event,) = loans.audit_log(action="dataset.reference_profile")
+    assert event.subject == "dataset:loans@1"
 
 
 def test_files_and_frames_as_sides(loans: Project, tmp_path: Path) -> None:

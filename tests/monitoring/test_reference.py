@@ -12,6 +12,7 @@ from rasad.drift import compare
 from rasad.errors import IntegrityError
 from rasad.examples import generate_portfolio
 from rasad.monitoring.reference import reference_profile
+from tests._http import cli_on
 
 COLUMNS = ["income", "age", "employment_type", "debt_to_income", "region"]
 
@@ -57,16 +58,23 @@ def test_a_corrupt_stored_profile_is_refused(versions: Project) -> None:
         reference_profile(versions, version)
 
 
-def test_cli_use_profile(versions: Project, tmp_path: Path,
-                         capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["--project", str(versions.root), "drift", "loans@1", "later@1", "--columns",
-            ",".join(COLUMNS)]
-    assert run([*base, "--use-profile"]) == 0
-    assert "Built and stored reference profile of loans@1." in capsys.readouterr().out
-    assert run([*base, "--use-profile"]) == 0
-    assert "Using the stored reference profile" in capsys.readouterr().out
-    assert run([*base, "--use-profile", "--multivariate"]) == 2
-    assert "needs the reference rows" in capsys.readouterr().err
+@pytest.mark.over_http  # the same output with RASAD_URL set, the check run by the server
+def test_cli_use_profile(versions: Project, capsys: pytest.CaptureFixture[str],
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with cli_on(versions, monkeypatch) as where:
+        base = [*where, "drift", "loans@1", "later@1", "--columns", ",".join(COLUMNS)]
+        assert run([*base, "--use-profile"]) == 0
+        assert "Built and stored reference profile of loans@1." in capsys.readouterr().out
+        assert run([*base, "--use-profile"]) == 0
+        assert "Using the stored reference profile" in capsys.readouterr().out
+        assert run([*base, "--use-profile", "--multivariate"]) == 2
+        assert "needs the reference rows" in capsys.readouterr().err
+    (event,) = versions.audit_log(action="dataset.reference_profile")
+    assert event.subject == "dataset:loans@1"
+
+
+def test_cli_use_profile_needs_a_dataset_version(versions: Project, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
     csv = tmp_path / "ref.csv"
     versions.load_dataset("loans").to_csv(csv, index=False)
     assert run(["--project", str(versions.root), "drift", str(csv), "later@1",

@@ -25,6 +25,7 @@ from rasad.monitoring.results import (
     save_result,
 )
 from rasad.results import Result
+from tests._http import local
 
 
 def _save(project: Project, monitor: str = "credit", **changes: Any) -> MonitorResult:
@@ -139,40 +140,51 @@ def test_a_bad_monitor_name_stores_nothing(project: Project, name: str) -> None:
     assert _blobs(project) == blobs
 
 
+# The three tests below read through the Project verbs, so they also run through the API
+# (conftest's http backend); the results are saved on the project behind it, as raw
+# saves are not served. The others reach the artifact store or the ledger's transaction.
+
+
+@pytest.mark.over_http
 def test_results_by_kind_and_by_id(project: Project) -> None:
-    drift = _save(project, "credit")
-    fairness = _save(project, "credit", kind="fairness", alert=False,
+    here = local(project)
+    drift = _save(here, "credit")
+    fairness = _save(here, "credit", kind="fairness", alert=False,
                      summary={"verdict": "fair"}, payload={"fairness": {"groups": 2}})
-    performance = _save(project, "fraud", kind=MonitorKind.PERFORMANCE,
+    performance = _save(here, "fraud", kind=MonitorKind.PERFORMANCE,
                         payload={"performance": {"chunks": []}})
     assert fairness.kind is MonitorKind.FAIRNESS and performance.kind is MonitorKind.PERFORMANCE
-    assert list_results(project, kind="fairness") == [fairness]
-    assert list_results(project, kind=MonitorKind.DRIFT) == [drift]
-    assert list_results(project, monitor="credit", kind="performance") == []
-    assert list_results(project, monitor="fraud", kind="performance") == [performance]
-    assert list_results(project, kind="estimation") == []
-    assert get_result(project, fairness.id) == fairness
-    assert load_payload(project, get_result(project, performance.id)) == {
-        "performance": {"chunks": []}}
+    assert project.monitor_results(kind="fairness") == [fairness]
+    assert project.monitor_results(kind=MonitorKind.DRIFT) == [drift]
+    assert project.monitor_results("credit", kind="performance") == []
+    assert project.monitor_results("fraud", kind="performance") == [performance]
+    assert project.monitor_results(kind="estimation") == []
+    assert project.monitor_result(fairness.id) == get_result(here, fairness.id) == fairness
+    assert project.monitor_report(performance.id) == load_payload(
+        here, get_result(here, performance.id)) == {"performance": {"chunks": []}}
 
 
+@pytest.mark.over_http
 def test_an_unknown_kind_is_refused(project: Project) -> None:
     with pytest.raises(InputError, match="kind 'accuracy' is not one of drift, performance, "
                                          "estimation, fairness"):
-        list_results(project, kind="accuracy")
+        project.monitor_results(kind="accuracy")
     with pytest.raises(InputError, match="kind 'accuracy' is not one of"):
-        _save(project, kind="accuracy")
+        list_results(local(project), kind="accuracy")
+    with pytest.raises(InputError, match="kind 'accuracy' is not one of"):
+        _save(local(project), kind="accuracy")
     assert project.monitor_results() == []
 
 
+@pytest.mark.over_http
 def test_an_unknown_id_names_the_ids_there_are(project: Project) -> None:
     with pytest.raises(NotFoundError, match="No monitor result with id 1; the project has no "
                                             "saved results yet. Run `rasad monitor results`"):
-        get_result(project, 1)
-    first, second = _save(project), _save(project)
+        project.monitor_result(1)
+    first, second = _save(local(project)), _save(local(project))
     with pytest.raises(NotFoundError, match=f"id 99; ids run up to {second.id} \\(2 saved\\)"):
-        get_result(project, 99)
-    assert get_result(project, first.id) == first
+        project.monitor_result(99)
+    assert project.monitor_result(first.id) == first
 
 
 def test_a_result_is_a_typed_result_with_the_old_json() -> None:

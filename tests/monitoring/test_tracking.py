@@ -1,4 +1,10 @@
-"""Performance tracking and estimation on a project's datasets, stored with an audit event."""
+"""Performance tracking and estimation on a project's datasets, stored with an audit event.
+
+The project-level tests call the Project verbs (``track_performance``,
+``estimate_performance``, ``monitor_results``, ``performance_report``), so they also run
+through the API (conftest's http backend). One stays local: it saves a raw drift result,
+which only a check may do over the server.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +23,13 @@ from rasad.monitoring import (
     estimate_regression,
     track,
 )
-from rasad.monitoring.results import MonitorKind, list_results, load_payload, save_result
-from rasad.monitoring.tracking import (
-    estimate_frames,
-    estimate_performance,
-    stored_report,
-    track_performance,
-)
+from rasad.monitoring.results import MonitorKind, load_payload, save_result
+from rasad.monitoring.tracking import estimate_frames, stored_report
+from tests._http import local
 
 CLASSIFIER = {"target": "default", "prediction": "decision", "score": "score"}
+
+pytestmark = pytest.mark.over_http
 
 
 def _applications(seed: int, rows: int, shift: float) -> pd.DataFrame:
@@ -59,9 +63,8 @@ def _events(project: Project) -> int:
 
 
 def test_track_saves_the_report_with_its_audit_event(loans: Project) -> None:
-    ctx = loans.context
-    checked = track_performance(ctx, "apps@1", "apps", **CLASSIFIER, chunker=Chunker(size=250),
-                                save=True, monitor="credit")
+    checked = loans.track_performance("apps@1", "apps", **CLASSIFIER,
+                                      chunker=Chunker(size=250), save=True, monitor="credit")
     # The same figures as the engine on the same rows.
     expected = track(loans.load_dataset("apps", 1), loans.load_dataset("apps", 2),
                      task="classification", **CLASSIFIER, chunker=Chunker(size=250))
@@ -70,9 +73,9 @@ def test_track_saves_the_report_with_its_audit_event(loans: Project) -> None:
     assert [c.status for c in checked.report.current].count("no_labels") == 3
     assert checked.report.alerts, "shifted applicants move the metrics"
 
-    [saved] = list_results(ctx, kind="performance")
+    [saved] = loans.monitor_results(kind="performance")
     assert saved == checked.saved
-    assert list_results(ctx, kind="estimation") == []
+    assert loans.monitor_results(kind="estimation") == []
     assert (saved.monitor, saved.kind, saved.reference, saved.current, saved.alert) == (
         "credit", MonitorKind.PERFORMANCE, "apps@1", "apps@2", True)
     summary = checked.report.summary
@@ -83,11 +86,11 @@ def test_track_saves_the_report_with_its_audit_event(loans: Project) -> None:
         "alerting_metrics": sorted({a.metric for a in expected.alerts})}
 
     # The stored blob is the report's JSON, and reads back into the same typed report.
-    payload = load_payload(ctx, saved)
-    assert payload == expected.to_dict()
+    payload = loans.monitor_report(saved.id)
+    assert payload == expected.to_dict() == load_payload(local(loans), saved)
     assert PerformanceReport.from_dict(payload) == expected
-    assert stored_report(ctx, saved) == expected
-    assert stored_report(ctx, saved).alerts == expected.alerts  # read from sorted-key JSON
+    assert loans.performance_report(saved) == expected
+    assert loans.performance_report(saved).alerts == expected.alerts  # from sorted-key JSON
 
     [event] = loans.audit_log(action="monitor.result")
     assert (event.subject, event.actor) == ("monitor:credit", "tester")
@@ -98,10 +101,9 @@ def test_track_saves_the_report_with_its_audit_event(loans: Project) -> None:
 
 
 def test_estimate_saves_an_estimation_result(loans: Project) -> None:
-    ctx = loans.context
     reference = loans.dataset("apps", 1)  # a version object works as well as its reference
-    checked = estimate_performance(ctx, reference, "apps@2", **CLASSIFIER,
-                                   chunker=Chunker(size=250), save=True)
+    checked = loans.estimate_performance(reference, "apps@2", **CLASSIFIER,
+                                         chunker=Chunker(size=250), save=True)
     expected = estimate(loans.load_dataset("apps", 1), loans.load_dataset("apps", 2),
                         **CLASSIFIER, chunker=Chunker(size=250))
     assert checked.report == expected
@@ -110,11 +112,11 @@ def test_estimate_saves_an_estimation_result(loans: Project) -> None:
         [False] * 3 + [True] * 3
     assert all(c.metrics["accuracy"].estimate is not None for c in expected.current)
 
-    [saved] = list_results(ctx, kind=MonitorKind.ESTIMATION)
+    [saved] = loans.monitor_results(kind=MonitorKind.ESTIMATION)
     assert (saved.monitor, saved.reference, saved.current) == ("estimation", "apps@1", "apps@2")
     assert saved.alert is bool(expected.alerts)
     assert saved.summary["method"] == "cbpe"
-    loaded = stored_report(ctx, saved)
+    loaded = loans.performance_report(saved)
     assert isinstance(loaded, EstimationReport) and loaded == expected
     assert loaded.estimation_error == expected.estimation_error
     [event] = loans.audit_log(action="monitor.result")
@@ -124,64 +126,68 @@ def test_estimate_saves_an_estimation_result(loans: Project) -> None:
 def test_regression_estimation_on_datasets(project: Project) -> None:
     project.add_dataset(_claims(0, 1000, 0.0), "claims")
     project.add_dataset(_claims(1, 600, 1.0).drop(columns="amount"), "claims")
-    checked = estimate_performance(project.context, "claims@1", "claims@2", task="regression",
-                                   target="amount", prediction="predicted", features=["x"],
-                                   chunker=Chunker(size=200), save=True, monitor="claims")
+    checked = project.estimate_performance("claims@1", "claims@2", task="regression",
+                                           target="amount", prediction="predicted",
+                                           features=["x"], chunker=Chunker(size=200),
+                                           save=True, monitor="claims")
     expected = estimate_regression(project.load_dataset("claims", 1),
                                    project.load_dataset("claims", 2), target="amount",
                                    prediction="predicted", features=["x"],
                                    chunker=Chunker(size=200))
     assert checked.report == expected and checked.report.method == "dle"
-    [saved] = list_results(project.context, monitor="claims")
+    [saved] = project.monitor_results(monitor="claims")
     assert saved.kind is MonitorKind.ESTIMATION and saved.summary["method"] == "dle"
-    assert stored_report(project.context, saved) == expected
+    assert project.performance_report(saved) == expected
 
 
 def test_without_save_nothing_is_stored(loans: Project) -> None:
     before = _events(loans)
-    checked = track_performance(loans.context, "apps@1", "apps@2", **CLASSIFIER,
-                                threshold=FixedThreshold(lower=0.5))
+    checked = loans.track_performance("apps@1", "apps@2", **CLASSIFIER,
+                                      threshold=FixedThreshold(lower=0.5))
     assert checked.saved is None
     assert checked.report.thresholds["accuracy"].lower == 0.5
-    estimated = estimate_performance(loans.context, "apps@1", "apps@2", **CLASSIFIER)
+    estimated = loans.estimate_performance("apps@1", "apps@2", **CLASSIFIER)
     assert estimated.saved is None
-    assert list_results(loans.context) == [] and _events(loans) == before
+    assert loans.monitor_results() == [] and _events(loans) == before
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda ctx: track_performance(ctx, "apps@1", "nope", **CLASSIFIER, save=True),
+    (lambda p: p.track_performance("apps@1", "nope", **CLASSIFIER, save=True),
      NotFoundError, "No dataset named 'nope'. Known datasets: apps."),
-    (lambda ctx: estimate_performance(ctx, "apps@1", "apps@7", **CLASSIFIER, save=True),
+    (lambda p: p.estimate_performance("apps@1", "apps@7", **CLASSIFIER, save=True),
      NotFoundError, "Dataset 'apps' has no version 7; versions are 1, 2."),
-    (lambda ctx: track_performance(ctx, "apps@1", "apps@x", **CLASSIFIER, save=True),
-     InputError, "must be a positive whole number"),
-    (lambda ctx: track_performance(ctx, "apps@1", "apps@2", target="outcome",
+    (lambda p: p.track_performance("apps@1", "apps@x", **CLASSIFIER, save=True),
+     InputError, "'apps@x': the version after '@' must be a positive whole number"),
+    (lambda p: p.track_performance("apps@1", "apps@2", target="outcome",
                                    prediction="decision", save=True),
      InputError, "has no column(s) 'outcome'"),
-    (lambda ctx: estimate_performance(ctx, "apps@1", "apps@2", target="outcome",
+    (lambda p: p.estimate_performance("apps@1", "apps@2", target="outcome",
                                       prediction="decision", score="score", save=True),
      InputError, "has no column(s) 'outcome'"),
-    (lambda ctx: estimate_performance(ctx, "apps@1", "apps@2", target="default",
+    (lambda p: p.estimate_performance("apps@1", "apps@2", target="default",
                                       prediction="decision", save=True),
      InputError, "needs a score column"),
-    (lambda ctx: track_performance(ctx, "apps@1", "apps@2", **CLASSIFIER, save=True,
+    (lambda p: p.track_performance("apps@1", "apps@2", **CLASSIFIER, save=True,
                                    monitor="no good"),
      InputError, "Monitor name 'no good' is not allowed"),
 ])
 def test_bad_input_is_refused_and_nothing_is_stored(loans: Project, call, error, message) -> None:
     before = _events(loans)
     with pytest.raises(error) as caught:
-        call(loans.context)
+        call(loans)
     assert message in str(caught.value)
-    assert list_results(loans.context) == []
+    assert loans.monitor_results() == []
     assert _events(loans) == before
 
 
+@pytest.mark.local_only(reason="saves a raw result, which only a check may do over the API")
 def test_a_drift_result_is_not_a_performance_report(loans: Project) -> None:
     saved = save_result(loans.context, monitor="credit", kind="drift", reference="apps@1",
                         current="apps@2", alert=False, summary={}, payload={"drift": {}})
     with pytest.raises(InputError, match="is a drift result, not a performance or estimation"):
         stored_report(loans.context, saved)
+    with pytest.raises(InputError, match="is a drift result, not a performance or estimation"):
+        loans.performance_report(saved)
 
 
 def test_estimate_frames_picks_the_estimator_and_names_what_it_needs() -> None:

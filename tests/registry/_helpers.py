@@ -93,6 +93,21 @@ def without_approval(project: Project, env: str) -> Project:
     return Project.open(project.root)
 
 
+def serve_canary(root: Path, *envs: str, share: float = 0.2, key: str | None = None) -> None:
+    """Give each of ``envs`` a canary traffic share (``serving.environments.ENV.canary`` in
+    rasad.yaml); reopen the project to read it."""
+    import yaml
+
+    path = root / "rasad.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    serving = config.setdefault("serving", None) or {}
+    environments = serving.setdefault("environments", {})
+    for env in envs:
+        environments.setdefault(env, {})["canary"] = {"share": share, "key": key}
+    config["serving"] = serving
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
 def blob_path(project: Project, digest: str) -> Path:
     """Where the local artifact store keeps a blob: ``blobs/<2 hex>/<sha256>``."""
     path = Path(project.artifacts.root) / "blobs" / digest[:2] / digest

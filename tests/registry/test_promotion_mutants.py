@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from rasad import Project
 from rasad.config import CONFIG_FILE
-from rasad.errors import ConflictError
+from rasad.errors import ConflictError, PermissionDenied
+from rasad.identity import Role
+from rasad.registry import promotion
 
 from ._helpers import CUSTOM_ESTIMATOR, registered, train, without_approval
 
@@ -64,3 +66,34 @@ def test_promoting_the_serving_version_again_reports_no_change(project: Project)
     with project.db.read() as session:
         active = session.execute(sa.text("SELECT active FROM current_deployments")).scalars()
         assert [bool(a) for a in active] == [True]
+
+
+def test_the_bare_deploy_step_records_its_reason_and_the_trust_it_relies_on(
+        project: Project) -> None:
+    config = project.root / CONFIG_FILE
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  trusted_types: []\n",
+                                   f"  trusted_types: [{CUSTOM_ESTIMATOR}]\n"), encoding="utf-8")
+    with Project.open(project.root) as trusting:
+        trusting.register(train(trusting, estimator=CUSTOM_ESTIMATOR).id, "custom")
+        deployed = promotion.promote(trusting.context, "custom", 1, "dev", reason="set-up")
+    assert (deployed.version, deployed.reason, deployed.changed) == (1, "set-up", True)
+    event = project.audit_log(action="model.promotion")[-1]
+    assert event.details["reason"] == "set-up"
+    trust = project.audit_log(action="registry.trust")[-1]
+    assert (trust.subject, trust.details["use"], trust.seq) == (
+        "model:custom@1", "promotion to dev", event.seq + 1)
+
+
+def test_promote_and_rollback_name_the_action_they_refuse(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    registered(project)
+    project.add_principal("vic", roles=[Role.VIEWER])
+    before = len(project.audit_log())
+    monkeypatch.setenv("RASAD_USER", "vic")
+    with Project.open(project.root) as vic:
+        with pytest.raises(PermissionDenied, match=r"may not promote credit@1 to dev: "):
+            promotion.promote(vic.context, "credit", 1, "dev")
+        with pytest.raises(PermissionDenied, match=r"may not roll back credit in dev: "):
+            promotion.rollback(vic.context, "credit", "dev")
+    assert len(project.audit_log()) == before

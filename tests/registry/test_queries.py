@@ -96,6 +96,42 @@ def test_an_environment_resolves_to_the_version_its_deployment_serves(
     assert models.detail(ctx, model_name(0)).deployed == {"dev": 3}
 
 
+def _slots_everywhere(ctx: Context, env: str) -> None:
+    """Each model's versions 1 and 2 become ``env``'s canary and shadow (beside the newest,
+    its primary), through the registry's own deploy step, in one transaction."""
+    from rasad.registry.promotion import _start
+    from rasad.registry.slots import target
+
+    with ctx.transaction() as tx:
+        for name in {m.name for m in models.list_models(ctx)}:
+            for number, slot in ((1, "canary"), (2, "shadow")):
+                _start(tx, models.resolve(ctx, name, version=number), target(env, slot),
+                       kind=DeploymentKind.PROMOTION, reason="seeded")
+
+
+def test_serving_versions_takes_the_same_statements_for_1_model_and_for_20(
+        seeded: tuple[Project, str]) -> None:
+    project, base = seeded
+    ctx = project.context
+    seed_registry(ctx, base, models=1, versions=3, environments=("staging",))
+    _slots_everywhere(ctx, "staging")
+    with counted(ctx) as small:
+        one = models.serving_versions(ctx, "staging")
+    seed_registry(ctx, base, models=20, versions=3, environments=("staging",))
+    _slots_everywhere(ctx, "staging")
+    with counted(ctx) as large:
+        twenty = models.serving_versions(ctx, "staging")
+    # The versions and their runs' datasets, plus SQLite's explicit BEGIN.
+    assert len(small) == len(large) <= 3, large
+    assert list(one) == [model_name(0)]
+    assert list(twenty) == [model_name(i) for i in range(20)]
+    assert all((s.primary.version, s.canary and s.canary.version,
+                s.shadow and s.shadow.version) == (3, 1, 2) for s in twenty.values())
+    assert all(s.primary.datasets and s.primary.datasets[0]["dataset"] == "loans@1"
+               for s in twenty.values())
+    assert project.verify_audit().ok
+
+
 def test_history_of_an_unknown_model_lists_the_models(seeded: tuple[Project, str]) -> None:
     project, base = seeded
     seed_registry(project.context, base, models=2, versions=1, environments=())

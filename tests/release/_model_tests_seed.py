@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from rasad import Project
-from rasad.config import PromotionConfig
+from rasad.config import CONFIG_FILE, PromotionConfig
 from rasad.core import Context
 from rasad.datasets import DatasetVersion
 from rasad.examples import generate_portfolio
@@ -58,6 +61,15 @@ def seed(project: Project) -> Seeded:
                            estimator="sklearn.linear_model.LogisticRegression",
                            params={"max_iter": 500})
     return Seeded(model=project.register(result.run.id, MODEL), evaluation=evaluation)
+
+
+def write_promotion(root: Path, **promotion: Any) -> None:
+    """Set ``promotion`` as the ``promotion:`` section of the project's rasad.yaml (open
+    the project again, or restart its server, to read it)."""
+    path = root / CONFIG_FILE
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["promotion"] = promotion
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
 def declared(project: Project, **promotion: Any) -> Context:

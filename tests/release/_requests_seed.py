@@ -3,7 +3,9 @@ two versions of ``credit`` trained by one person and registered by another.
 
 Everything goes through rasad's services. 'tester' creates the project (its first admin)
 and adds the team; each member acts through their own :class:`rasad.Project` (the local
-user's principal with the roles granted to it):
+user's principal with the roles granted to it) or, on the ``http`` backend, through the
+API with their own token (a :class:`tests._http.ServedProject`). 'tester' stays local on
+every backend: the auditor's view of what was stored (the tables, the artifact store):
 
 - ``dana`` (data_scientist, approver) trains every run: the trainer, who holds the role
   that could approve, so only maker-checker stops her;
@@ -36,6 +38,7 @@ from rasad.core import Context
 from rasad.identity import Role
 from rasad.identity.tokens import later
 from rasad.registry import ModelVersion
+from tests._http import Server, local, served_by
 from tests.registry._helpers import portfolio, train
 
 MODEL = "credit"
@@ -84,20 +87,41 @@ class Team:
     root: Path
     members: dict[str, Project]
     versions: list[ModelVersion]
+    server: Server | None = None
+    fresh_views: list[Project] = dataclasses.field(default_factory=list)
 
     def __getitem__(self, name: str) -> Project:
         return self.members[name]
 
     @property
     def admin(self) -> Project:
-        """'tester', who created the project: reads the audit log, checks the tables."""
+        """'tester', who created the project, always local: reads the audit log, checks
+        the tables."""
         return self.members["tester"]
 
+    def auth(self, name: str) -> str:
+        """How ``name`` authenticates when acting as a member: 'os-user', or
+        'token:<id>' over the API."""
+        return self[name].principal.auth
+
+    def fresh(self, name: str) -> Project:
+        """A new view of the project as ``name``, with the roles ``name`` holds now (a new
+        local project, or a new token); closed with the team."""
+        if self.server is not None:
+            return self.server.connect(name)  # type: ignore[return-value]
+        member = _as(self.root, name)
+        self.fresh_views.append(member)
+        return member
+
     def reopen(self) -> None:
-        """Read rasad.yaml again (each member's project), after a test changed it."""
+        """Read rasad.yaml again (the server, each local member's project), after a test
+        changed it."""
+        if self.server is not None:
+            self.server.restart()
         for name, project in list(self.members.items()):
-            project.close()
-            self.members[name] = _as(self.root, name)
+            if isinstance(project, Project):
+                project.close()
+                self.members[name] = _as(self.root, name)
 
 
 def _as(root: Path, name: str) -> Project:
@@ -108,20 +132,25 @@ def _as(root: Path, name: str) -> Project:
 def team(project: Project, *, versions: int = 2, **promotion: Any) -> Iterator[Team]:
     """The team on ``project`` (its policy written first), with ``versions`` versions of
     credit, each trained by dana and registered by rami."""
-    write_policy(project.root, **promotion)
-    members: dict[str, Project] = {"tester": _as(project.root, "tester")}
+    root, server = local(project).root, served_by(project)
+    write_policy(root, **promotion)
+    if server is not None:
+        server.restart()  # the server reads the policy, as a restarted `rasad server` does
+    members: dict[str, Project] = {"tester": _as(root, "tester")}
     for name, roles in TEAM.items():
         members["tester"].add_principal(name, roles=roles)
-        members[name] = _as(project.root, name)
-    made = Team(project.root, members, [])
+        members[name] = _as(root, name) if server is None else \
+            server.connect(name)  # type: ignore[assignment]
+    made = Team(root, members, [], server)
     try:
         for _ in range(versions):
             run = train(made["dana"])
             made.versions.append(made["rami"].register(run.id, MODEL))
         yield made
     finally:
-        for member in made.members.values():
-            member.close()
+        for member in [*made.members.values(), *made.fresh_views]:
+            if isinstance(member, Project):  # the server closes its own clients
+                member.close()
 
 
 def add_evaluation(project: Project, seed: int = 21) -> str:

@@ -18,6 +18,10 @@ from ._requests_seed import MODEL, POLICY, Team, add_evaluation, team, write_pol
 
 TWO_APPROVERS = {**POLICY, "production": {"gates": [], "approval": {"approvals": 2}}}
 
+# The tests marked over_http also run with every member acting through the API with
+# their own token (conftest's http backend): those that prove each remote verb and
+# refusal gives what the local one gives; the rest test the service's rules.
+
 
 def _open(t: Team, version: int = 1) -> PromotionRequest:
     request = t["omar"].promote(MODEL, version, "production")
@@ -25,6 +29,7 @@ def _open(t: Team, version: int = 1) -> PromotionRequest:
     return request
 
 
+@pytest.mark.over_http
 def test_the_trainer_the_registrar_and_the_opener_cannot_approve(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)
@@ -39,6 +44,7 @@ def test_the_trainer_the_registrar_and_the_opener_cannot_approve(project: Projec
         assert t["vic"].request(request.id).status is RequestStatus.OPEN
 
 
+@pytest.mark.over_http
 def test_only_a_role_of_the_rule_with_model_approve_counts(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)
@@ -49,8 +55,9 @@ def test_only_a_role_of_the_rule_with_model_approve_counts(project: Project) -> 
         # An admin holds model.approve, but the rule counts approvers only.
         t.admin.revoke_role("ada", Role.APPROVER)
         t.reopen()
-        with pytest.raises(PermissionDenied, match=r"'ada' \(os-user\) may not approve "
-                                                   r"promotion request.*counts only approver"):
+        with pytest.raises(PermissionDenied, match=rf"'ada' \({t.auth('ada')}\) may not "
+                                                   r"approve promotion request.*counts only "
+                                                   r"approver"):
             t["ada"].approve(request.id)
         assert snapshot(t.admin)["approvals"] == before["approvals"] == []
 
@@ -60,24 +67,22 @@ def test_a_role_revoked_after_the_context_was_built_is_checked_under_the_lock(
     with team(project, versions=1) as t:
         request = _open(t)
         t.admin.grant("bilal", Role.ADMIN)  # model.approve stays granted through admin
-        bilal = Project(t.root, t.admin.config, actor="bilal")
-        try:
-            assert Role.APPROVER in bilal.context.principal.roles  # looked up now
-            t.admin.revoke_role("bilal", Role.APPROVER)
-            with pytest.raises(PermissionDenied, match="counts only approver"):
-                bilal.approve(request.id)
-        finally:
-            bilal.close()
+        bilal = t.fresh("bilal")  # a project (or a token) holding admin and approver
+        assert Role.APPROVER in bilal.principal.roles  # looked up now
+        t.admin.revoke_role("bilal", Role.APPROVER)
+        with pytest.raises(PermissionDenied, match="counts only approver"):
+            bilal.approve(request.id)
         assert t["vic"].request(request.id).approvals == []
 
 
+@pytest.mark.over_http
 def test_one_approval_deploys_in_the_same_transaction(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)
         approved = t["amal"].approve(request.id, comment="gates read")
         assert approved.status is RequestStatus.PROMOTED and approved.deployment_id is not None
         assert [(a.principal, a.decision, a.comment, a.auth) for a in approved.approvals] == [
-            ("amal", Decision.APPROVE, "gates read", "os-user")]
+            ("amal", Decision.APPROVE, "gates read", t.auth("amal"))]
         assert "was approved by amal and deployed" in approved.message
         (deployment,) = t.admin.model(MODEL).history
         assert (deployment.id, deployment.request_id, deployment.environment,
@@ -87,7 +92,7 @@ def test_one_approval_deploys_in_the_same_transaction(project: Project) -> None:
             t.admin.audit_log(action="model.promotion")
         assert promotion.seq == approval.seq + 1  # one transaction, in order
         assert (approval.actor, approval.details["auth"], approval.details["approvals"],
-                approval.details["required"]) == ("amal", "os-user", 1, 1)
+                approval.details["required"]) == ("amal", t.auth("amal"), 1, 1)
         assert (promotion.details["request_id"], promotion.details["approvers"],
                 promotion.details["break_glass"]) == (request.id, ["amal"], False)
         with pytest.raises(ConflictError, match="is promoted: it already deployed"):
@@ -101,6 +106,8 @@ def test_one_approval_deploys_in_the_same_transaction(project: Project) -> None:
         assert t.admin.verify_audit().ok
 
 
+@pytest.mark.local_only(reason="builds a token's context by hand, as the http backend "
+                                "does for every call")
 def test_an_approver_with_a_token_is_recorded_with_it(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)
@@ -118,6 +125,7 @@ def test_an_approver_with_a_token_is_recorded_with_it(project: Project) -> None:
         assert (event.actor, event.details["auth"]) == ("amal", auth)
 
 
+@pytest.mark.over_http
 def test_two_approvers_are_two_people(project: Project) -> None:
     with team(project, versions=1, environments=TWO_APPROVERS) as t:
         request = _open(t)
@@ -139,6 +147,7 @@ def test_two_approvers_are_two_people(project: Project) -> None:
         assert promotion.actor == "bilal"
 
 
+@pytest.mark.over_http
 def test_a_new_evaluation_dataset_version_makes_the_request_stale(project: Project) -> None:
     add_evaluation(project)
     with team(project, versions=1, evaluation_data="loans-eval") as t:
@@ -175,6 +184,7 @@ def test_a_new_champion_makes_the_request_stale(project: Project) -> None:
         assert t.admin.model(MODEL).deployed == {"production": 1}
 
 
+@pytest.mark.over_http
 def test_a_policy_change_makes_the_request_stale(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)

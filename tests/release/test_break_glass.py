@@ -13,12 +13,17 @@ from tests.identity._helpers import snapshot
 
 from ._requests_seed import MODEL, Team, metrics_policy, team
 
+# The tests marked over_http also run with every member acting through the API with
+# their own token (conftest's http backend): those that prove each remote verb and
+# refusal gives what the local one gives; the rest test the service's rules.
+
 
 def _marked(t: Team) -> dict[str, list[int]]:
     return {s.environment: s.unreviewed for s in t["vic"].environment_status(MODEL)
             if s.break_glass_unreviewed}
 
 
+@pytest.mark.over_http
 def test_only_an_admin_with_a_justification_can_force(project: Project) -> None:
     with team(project, versions=1) as t:
         before = snapshot(t.admin)
@@ -31,6 +36,7 @@ def test_only_an_admin_with_a_justification_can_force(project: Project) -> None:
         assert snapshot(t.admin) == before
 
 
+@pytest.mark.over_http
 def test_a_forced_promotion_deploys_past_failed_gates_and_is_marked(project: Project) -> None:
     with team(project, environments=metrics_policy(), evaluation_data="loans",
               metrics={"roc_auc": {"min": 0.999}}) as t:
@@ -48,7 +54,7 @@ def test_a_forced_promotion_deploys_past_failed_gates_and_is_marked(project: Pro
         glass, promotion = (t.admin.audit_log(action="promotion.break_glass")
                             + t.admin.audit_log(action="model.promotion"))
         assert (glass.actor, glass.details["auth"], glass.details["justification"]) == (
-            "ada", "os-user", "incident 7: scoring down")
+            "ada", t.auth("ada"), "incident 7: scoring down")
         assert glass.details["gates"]["blocking"] == ["metrics"]
         assert promotion.details["break_glass"] is True and promotion.details["approvers"] == []
         assert _marked(t) == {"production": [forced.id]}
@@ -59,6 +65,7 @@ def test_a_forced_promotion_deploys_past_failed_gates_and_is_marked(project: Pro
         assert t["vic"].requests(status="forced") == [forced]
 
 
+@pytest.mark.over_http
 def test_the_forcer_and_the_makers_cannot_review_it(project: Project) -> None:
     with team(project, versions=1) as t:
         forced = t["ada"].force_promote(MODEL, 1, "production", justification="incident 7")
@@ -76,6 +83,7 @@ def test_the_forcer_and_the_makers_cannot_review_it(project: Project) -> None:
         assert _marked(t) == {"production": [forced.id]}
 
 
+@pytest.mark.over_http
 def test_a_review_clears_the_mark_once(project: Project) -> None:
     with team(project, versions=1) as t:
         forced = t["ada"].force_promote(MODEL, 1, "production", justification="incident 7")

@@ -1,5 +1,10 @@
 """``run_model_tests`` on real projects (SQLite and PostgreSQL): a registered model, dataset
 versions, the tests of rasad.yaml; what it reads, what it refuses, and that it writes nothing.
+
+The tests marked ``over_http`` declare the tests in rasad.yaml and call
+``Project.test_model``, so they also run through the API (conftest's http backend, the
+server restarted to read the file). The others give the service a configuration in
+memory, several per test, or corrupt the artifact store.
 """
 
 from __future__ import annotations
@@ -14,18 +19,32 @@ import yaml
 from rasad import Project
 from rasad.errors import InputError, IntegrityError, NotFoundError
 from rasad.release.model_tests import run_model_tests
+from tests._http import local, reopened
 from tests.identity._helpers import snapshot
 from tests.registry._helpers import blob_path, flip_one_byte
 
-from ._model_tests_seed import EVAL, FAILING, MODEL, PASSING, TARGET, declared, seed
+from ._model_tests_seed import (
+    EVAL,
+    FAILING,
+    MODEL,
+    PASSING,
+    TARGET,
+    declared,
+    seed,
+    write_promotion,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "promotion.md"
 
 
+@pytest.mark.over_http
 def test_the_declared_tests_run_on_the_registered_model(project: Project) -> None:
     seeded = seed(project)
-    ctx = declared(project, evaluation_data=EVAL, tests=[*PASSING, FAILING])
-    report = run_model_tests(ctx, f"{MODEL}@1")
+    write_promotion(local(project).root, evaluation_data=EVAL, tests=[*PASSING, FAILING])
+    with reopened(project) as declared_there:
+        report = declared_there.test_model(f"{MODEL}@1")
+        assert report == declared_there.test_model(MODEL, 1) == run_model_tests(
+            local(declared_there).context, MODEL, 1)
     assert (report.model, report.artifact_sha256) == ("credit@1", seeded.model.blob)
     assert (report.data, report.data_sha256) == ("loans-eval@1", seeded.evaluation.content_hash)
     assert (report.target, report.rows) == (TARGET, 600)
@@ -102,16 +121,17 @@ def test_model_bytes_that_fail_their_hash_are_not_loaded(project: Project) -> No
         run_model_tests(declared(project, evaluation_data=EVAL, tests=PASSING), MODEL)
 
 
+@pytest.mark.over_http
 def test_the_example_in_the_docs_runs_from_rasad_yaml(project: Project) -> None:
     seed(project)
     section = DOCS.read_text(encoding="utf-8").split("## Model tests", 1)[1]
     block = re.search(r"```yaml\n(.*?)```", section, flags=re.S)
     assert block is not None
-    config = project.root / "rasad.yaml"
+    config = local(project).root / "rasad.yaml"
     config.write_text(config.read_text(encoding="utf-8") + "\n" + block.group(1),
                       encoding="utf-8")
-    with Project.open(project.root) as reopened:
-        report = reopened.test_model(MODEL, 1)
+    with reopened(project) as declared_there:
+        report = declared_there.test_model(MODEL, 1)
     declared_names = [t["name"] for t in yaml.safe_load(block.group(1))["promotion"]["tests"]]
     assert [test.name for test in report.tests] == declared_names
     assert report.passed, report.failed

@@ -31,13 +31,19 @@ from tests.registry._helpers import blob_path, flip_one_byte
 
 from ._requests_seed import MODEL, after, at, metrics_policy, team
 
+# The tests marked over_http also run with every member acting through the API with
+# their own token (conftest's http backend): those that prove each remote verb and
+# refusal gives what the local one gives; the rest test the service's rules.
 
+
+@pytest.mark.local_only(reason="compares the database with the table declarations")
 def test_the_migrations_build_the_tables_the_models_declare(project: Project) -> None:
     with project.db.read_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
 
 
+@pytest.mark.over_http
 def test_staging_passes_its_gates_and_deploys_with_its_request(project: Project) -> None:
     with team(project, versions=1, environments=metrics_policy(),
               evaluation_data="loans", metrics={"roc_auc": {"min": 0.6}}) as t:
@@ -59,7 +65,7 @@ def test_staging_passes_its_gates_and_deploys_with_its_request(project: Project)
 
         # One event: the deployment, naming its request and the stored report's hash.
         (event,) = t.admin.audit_log(action="model.promotion")
-        assert (event.actor, event.details["auth"]) == ("omar", "os-user")
+        assert (event.actor, event.details["auth"]) == ("omar", t.auth("omar"))
         assert event.details["request_id"] == request.id
         assert event.details["approvers"] == [] and event.details["break_glass"] is False
         sha = event.details["gates"]["report_sha256"]
@@ -69,6 +75,7 @@ def test_staging_passes_its_gates_and_deploys_with_its_request(project: Project)
         assert t.admin.verify_audit().ok
 
 
+@pytest.mark.over_http
 def test_production_opens_a_request_and_deploys_nothing(project: Project) -> None:
     with team(project, versions=1) as t:
         request = t["omar"].promote(MODEL, 1, "production", reason="quarterly")
@@ -89,12 +96,13 @@ def test_production_opens_a_request_and_deploys_nothing(project: Project) -> Non
 
         (event,) = t.admin.audit_log(action="promotion.requested")
         assert (event.actor, event.details["auth"], event.subject) == (
-            "omar", "os-user", f"model:{MODEL}")
+            "omar", t.auth("omar"), f"model:{MODEL}")
         assert (event.details["request_id"], event.details["approvals_required"],
                 event.details["expires_at"]) == (request.id, 1, request.expires_at)
         assert not t.admin.audit_log(action="model.promotion")
 
 
+@pytest.mark.over_http
 def test_a_version_already_serving_is_left_alone(project: Project) -> None:
     with team(project, versions=1) as t:
         first = t["omar"].promote(MODEL, 1, "staging")
@@ -104,6 +112,7 @@ def test_a_version_already_serving_is_left_alone(project: Project) -> None:
         assert snapshot(t.admin) == before
 
 
+@pytest.mark.over_http
 def test_a_blocking_gate_records_a_failed_request_and_deploys_nothing(
         project: Project) -> None:
     with team(project, environments=metrics_policy(), evaluation_data="loans",
@@ -125,6 +134,7 @@ def test_a_blocking_gate_records_a_failed_request_and_deploys_nothing(
             t["amal"].approve(failed.id)
 
 
+@pytest.mark.over_http
 def test_a_newer_request_supersedes_the_older_one(project: Project) -> None:
     with team(project) as t:
         older = t["omar"].promote(MODEL, 1, "production")
@@ -153,6 +163,7 @@ def test_a_request_in_another_environment_is_not_superseded(project: Project) ->
         assert t["vic"].request(staging.id).status is RequestStatus.OPEN
 
 
+@pytest.mark.over_http
 def test_reject_closes_the_request_with_its_reason(project: Project) -> None:
     with team(project) as t:
         request = t["omar"].promote(MODEL, 1, "production")
@@ -184,6 +195,7 @@ def test_the_opener_may_withdraw_a_request_by_rejecting_it(project: Project) -> 
         assert withdrawn.status is RequestStatus.REJECTED
 
 
+@pytest.mark.local_only(reason="sets the clock of a member's context")
 def test_a_request_expires_after_its_time_to_live(project: Project) -> None:
     with team(project, versions=1, request_ttl_days=2) as t:
         request = t["omar"].promote(MODEL, 1, "production")
@@ -204,6 +216,7 @@ def test_a_request_expires_after_its_time_to_live(project: Project) -> None:
         assert service.approve(early, request.id).status is RequestStatus.PROMOTED
 
 
+@pytest.mark.over_http
 def test_lookups_name_what_there_is(project: Project) -> None:
     with team(project, versions=1) as t:
         with pytest.raises(NotFoundError, match="the project has no promotion requests yet"):
@@ -219,6 +232,7 @@ def test_lookups_name_what_there_is(project: Project) -> None:
             t["vic"].requests(status="pending")
 
 
+@pytest.mark.over_http
 def test_the_stored_report_is_checked_against_its_hash(project: Project) -> None:
     with team(project, versions=1) as t:
         request = t["omar"].promote(MODEL, 1, "production")

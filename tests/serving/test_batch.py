@@ -53,8 +53,6 @@ def _assert_scored(scored: pd.DataFrame, pipeline: object, inputs: pd.DataFrame,
     assert set(scored["model_version"]) == {version}
 
 
-@pytest.mark.local_only(
-    reason="over HTTP the audit event names the server's copies of the input and output")
 def test_csv_and_parquet_in_and_out(project: Project, tmp_path: Path) -> None:
     registered(project)
     pipeline = project.load_model("credit", 1)
@@ -84,7 +82,6 @@ def test_csv_and_parquet_in_and_out(project: Project, tmp_path: Path) -> None:
     assert project.verify_audit().ok
 
 
-@pytest.mark.local_only(reason="over HTTP the audit event names the server's copy of the frame")
 def test_a_frame_scores_in_memory_without_writing(project: Project) -> None:
     registered(project)
     data = portfolio(seed=4).head(40)

@@ -1,7 +1,11 @@
 """The use-cases behind ``rasad schema``, ``validate``, ``quality`` and ``pii scan``.
 
 They take a project context (a Project here, as the facade passes one) and read the
-identifier, time and protected columns from ``rasad.yaml``.
+identifier, time and protected columns from ``rasad.yaml``. The tests marked
+``over_http`` call the Project verbs over them, so they also run through the API
+(conftest's http backend, the server reading the same ``rasad.yaml``). The others stay
+local: one checks the raw report the service returns (a remote report comes back masked,
+as stored), one needs no project.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from rasad import Project
+from rasad.config import CONFIG_FILE
 from rasad.errors import InputError, NotFoundError
 from rasad.examples import generate_portfolio
 from rasad.tables import ColumnKind
@@ -28,21 +34,23 @@ from rasad.validation.service import (
     validation_record,
     validations,
 )
+from tests._http import local, reopened
 
-CONFIG = """\
-name: usecases
-data:
-  id_columns: [application_id, customer_no]
-  time_columns: [application_date]
-  protected_attributes: [gender, religion]
-"""
+DATA = {"id_columns": ["application_id", "customer_no"],
+        "time_columns": ["application_date"], "protected_attributes": ["gender", "religion"]}
 
 
 @pytest.fixture
-def governed(backend: str, tmp_path: Path) -> Iterator[Project]:
-    with Project.init(tmp_path / "proj", config_text=CONFIG) as project:
-        project.add_dataset(_portfolio(), "loans")
-        yield project
+def governed(project: Project) -> Iterator[Project]:
+    """The project with rasad.yaml's ``data`` section declaring identifier, time and
+    protected columns, and ``loans@1``."""
+    path = local(project).root / CONFIG_FILE
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**config, "data": DATA}, sort_keys=False),
+                    encoding="utf-8")
+    with reopened(project) as again:
+        again.add_dataset(_portfolio(), "loans")
+        yield again
 
 
 def _portfolio() -> pd.DataFrame:
@@ -51,9 +59,9 @@ def _portfolio() -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.over_http
 def test_infer_dataset_schema_uses_declared_columns_and_stores_once(governed: Project) -> None:
-    version = governed.dataset("loans")
-    stored = infer_dataset_schema(governed, version, tolerance=0.2)
+    stored = governed.infer_schema("loans", tolerance=0.2)
     assert (stored.dataset, stored.version, stored.source) == (
         "loans", 1, "inferred from loans@1")
     schema = stored.table_schema
@@ -61,28 +69,31 @@ def test_infer_dataset_schema_uses_declared_columns_and_stores_once(governed: Pr
     assert schema.column("customer_no").unique
     assert infer_schema(_portfolio()).column("customer_no").kind is ColumnKind.NUMERIC
     assert schema.column("age").tolerance == 0.2
-    assert get_schema(governed, "loans") == stored
-    assert infer_dataset_schema(governed, version, tolerance=0.2).version == 1
+    assert governed.schema("loans") == stored == get_schema(local(governed), "loans")
+    assert governed.infer_schema("loans@1", tolerance=0.2).version == 1
     assert len(governed.audit_log(action="schema.save")) == 1
 
 
+@pytest.mark.over_http
 def test_save_schema_file_checks_the_columns_of_the_latest_version(governed: Project,
                                                                    tmp_path: Path) -> None:
-    inferred = infer_dataset_schema(governed, governed.dataset("loans"))
+    inferred = governed.infer_schema("loans")
     path = tmp_path / "edited.yaml"
     path.write_text(inferred.table_schema.to_yaml().replace("min_rows: 1", "min_rows: 10"),
                     encoding="utf-8")
-    saved = save_schema_file(governed, "loans", path)
+    saved = governed.save_schema("loans", path)
     assert (saved.version, saved.source, saved.table_schema.min_rows) == (
         2, f"saved from {path}", 10)
+    assert save_schema_file(local(governed), "loans", path) == saved  # stored once
 
     other = tmp_path / "other.yaml"
     other.write_text(infer_schema(pd.DataFrame({"x": [1.0, 2.0]})).to_yaml(), encoding="utf-8")
-    with pytest.raises(InputError, match=r"'x' that loans@1 does not have"):
-        save_schema_file(governed, "loans", other)
-    with pytest.raises(NotFoundError):
-        save_schema_file(governed, "nosuch", path)
-    assert get_schema(governed, "loans").version == 2
+    with pytest.raises(InputError, match=rf"{other} names column\(s\) 'x' that loans@1 does "
+                                         "not have"):
+        governed.save_schema("loans", other)
+    with pytest.raises(NotFoundError, match="No dataset named 'nosuch'"):
+        governed.save_schema("nosuch", path)
+    assert governed.schema("loans").version == 2
 
 
 def test_validate_dataset_returns_the_raw_report_and_stores_it_masked(
@@ -112,10 +123,11 @@ def test_validate_dataset_returns_the_raw_report_and_stores_it_masked(
     assert [v.ok for v in validations(governed)] == [False, True]
 
 
+@pytest.mark.over_http
 def test_validate_dataset_without_a_schema_names_the_command(governed: Project) -> None:
     with pytest.raises(NotFoundError, match="rasad schema infer loans"):
-        validate_dataset(governed, governed.dataset("loans"))
-    assert validations(governed) == []
+        governed.validate("loans")
+    assert governed.validations() == []
 
 
 def test_validate_file_needs_no_project_and_refuses_another_tables_schema(
@@ -135,19 +147,24 @@ def test_validate_file_needs_no_project_and_refuses_another_tables_schema(
         validate_file(data, other)
 
 
+@pytest.mark.over_http
 def test_dataset_quality_and_scan_read_rasad_yaml(governed: Project) -> None:
-    version = governed.dataset("loans")
-    report = dataset_quality(governed, version, target="default")
+    report = governed.quality("loans", target="default")
+    # As JSON: a missing outlier bound is NaN in memory, and NaN equals nothing.
+    assert report.to_dict() == dataset_quality(local(governed), governed.dataset("loans"),
+                                               target="default").to_dict()
     assert report.data == "loans@1" and report.target == "default"
     kinds = {c.name: c.kind for c in report.columns}
     assert kinds["customer_no"] is ColumnKind.IDENTIFIER
     assert "customer_no" not in [o.column for o in report.outliers]
 
-    pii = scan_dataset(governed, version)
+    pii = governed.scan_pii("loans@1")
     assert pii.data == "loans@1"
     assert pii.column("gender").protected and pii.missing_protected == ("religion",)
-    overridden = scan_dataset(governed, version, protected_attributes=["region"],
-                              sample_rows=None)
+    overridden = governed.scan_pii("loans", protected_attributes=["region"], all_rows=True)
     assert overridden.column("region").protected
     assert "gender" not in [c.column for c in overridden.columns]
     assert overridden.sampled_rows == overridden.rows == 400
+    assert overridden.to_dict() == scan_dataset(
+        local(governed), governed.dataset("loans"), protected_attributes=["region"],
+        sample_rows=None).to_dict()

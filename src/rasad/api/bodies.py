@@ -10,7 +10,7 @@ OpenAPI schema those bodies for the values that are still plain dataclasses with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import Path, Query
 from fastapi.responses import Response
@@ -26,6 +26,9 @@ from rasad.tables import ColumnKind
 # (422) rather than let the database fail the request. Lengths bound what a row can hold.
 NO_NUL: Final = r"^[^\x00]*$"
 Text = Annotated[str, StringConstraints(pattern=NO_NUL, max_length=2000)]
+ClientPath = Annotated[str, StringConstraints(pattern=NO_NUL, min_length=1, max_length=4096)]
+"""A file as a client names it (a path on the client's machine, up to PATH_MAX): a label
+the server records and never opens."""
 NamePath = Annotated[str, Path(pattern=NAME_PATTERN.pattern, description="A dataset or model "
                                "name: letters, digits, '.', '_', '-'.")]
 PrincipalPath = Annotated[str, Path(pattern=PRINCIPAL_NAME.pattern)]
@@ -112,18 +115,32 @@ class VerificationBody(Result):
 # ---- requests -------------------------------------------------------------------------
 
 
+SlotName = Literal["primary", "canary", "shadow"]
+"""Which deployment of the environment (docs/promotion.md, "Canary and shadow")."""
+
+
 class PromotionRequest(Result):
     """Deploy ``version`` of the model to environment ``to`` (``rasad promote``)."""
 
     version: int = Field(ge=1, le=2**31 - 1)
     to: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=200)]
     reason: Text | None = None
+    slot: SlotName = "primary"
 
 
 class RollbackRequest(Result):
     """Return environment ``env`` to the version its current deployment replaced."""
 
     env: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=200)]
+    reason: Text | None = None
+    slot: SlotName = "primary"
+
+
+class RetireRequest(Result):
+    """End the canary or shadow of the model in ``env`` (``rasad retire``)."""
+
+    env: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=200)]
+    slot: Literal["canary", "shadow"]
     reason: Text | None = None
 
 
@@ -155,6 +172,6 @@ class NewToken(Result):
         default="90d", description="Lifetime: 30m, 12h, 90d, 2w, or 'never'.")
 
 
-__all__ = ["AuditEventBody", "DatasetAdded", "IdPath", "NamePath", "NewPrincipal", "NewToken",
-           "PrincipalPath", "PromotionRequest", "RollbackRequest", "Roles", "Text", "TextPath",
-           "TextQuery", "VerificationBody", "VersionPath", "respond"]
+__all__ = ["AuditEventBody", "ClientPath", "DatasetAdded", "IdPath", "NamePath", "NewPrincipal",
+           "NewToken", "PrincipalPath", "PromotionRequest", "RollbackRequest", "Roles", "Text",
+           "TextPath", "TextQuery", "VerificationBody", "VersionPath", "respond"]

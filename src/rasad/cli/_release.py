@@ -145,10 +145,15 @@ def opened(request: PromotionRequest) -> str:
 
 def deployed(d: Deployment) -> str:
     """One sentence for a deployment: what serves where now, and what it replaced."""
+    from rasad.registry.slots import Slot, split
+
+    env, slot = split(d.environment)
     if not d.changed:
-        return f"{d.model_name} v{d.version} already serves {d.environment}; nothing changed."
+        serves = f"serves {env}" if slot is Slot.PRIMARY else f"is the {slot} of {env}"
+        return f"{d.model_name} v{d.version} already {serves}; nothing changed."
     was = f" (replacing v{d.previous_version})" if d.previous_version is not None else ""
-    return f"{d.model_name} v{d.version} now serves {d.environment}{was}."
+    serves = f"now serves {env}" if slot is Slot.PRIMARY else f"is now the {slot} of {env}"
+    return f"{d.model_name} v{d.version} {serves}{was}."
 
 
 def forced(request: PromotionRequest) -> str:
@@ -193,9 +198,11 @@ def show_request(request: PromotionRequest) -> None:
     if request.deployment_id is not None:
         lines.append(f"  deployment: #{request.deployment_id}")
     if request.stale:
+        from rasad.registry.slots import to_options
+
         lines.append(f"  [yellow]stale[/]: {clean(request.stale)}; open a new request with "
-                     f"`rasad promote {clean(request.model)} {request.version} --to "
-                     f"{clean(request.environment)}`")
+                     f"`rasad promote {clean(request.model)} {request.version} "
+                     f"{clean(to_options(request.environment))}`")
     if request.break_glass:
         review = ("reviewed by " + clean(request.reviewed.principal)
                   + (f": {clean(request.reviewed.comment)}" if request.reviewed.comment

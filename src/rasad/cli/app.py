@@ -91,6 +91,8 @@ COMMANDS: tuple[Entry, ...] = (
           "Reject a promotion request, with a comment saying why."),
     Entry("rollback", "rasad.cli.models", "rollback",
           "Return an environment to the version its current deployment replaced."),
+    Entry("retire", "rasad.cli.models", "retire",
+          "End a model's canary or shadow in an environment; the primary keeps serving."),
     Entry("predict", "rasad.cli.models", "predict",
           "Score a file with a model version, checking the input against its signature first."),
     Entry("drift", "rasad.cli.drift_cmd", "drift",
@@ -111,6 +113,14 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("tokens", "rasad.cli.tokens_cmd", "app", "API tokens for the HTTP API and remote mode."),
     Entry("server", "rasad.cli.server_cmd", "server",
           "Serve the management HTTP API for the project (token authentication)."),
+    Entry("serve", "rasad.cli.serve_cmd", "serve",
+          "Serve the models deployed to an environment over HTTP: Open Inference Protocol V2 "
+          "and MLflow scoring."),
+    Entry("predictions", "rasad.cli.predictions_cmd", "app",
+          "The prediction log: compare the versions serving a model, purge old segments."),
+    Entry("package", "rasad.cli.package_cmd", "package",
+          "Write a Dockerfile and Kubernetes manifests that run `rasad serve` for an "
+          "environment."),
     Entry("db", "rasad.cli.project_cmds", "db_app",
           "The metadata database: migrate and inspect."),
     Entry("gc", "rasad.cli.project_cmds", "gc",

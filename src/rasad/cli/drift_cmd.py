@@ -3,7 +3,9 @@
 The command parses, resolves each side (a path as given, else a project dataset
 version), calls the drift check (:meth:`rasad.Project.check_drift` on a project, which
 runs on the server when ``RASAD_URL`` is set; :func:`rasad.monitoring.drift_check.evaluate`
-on files alone) and renders.
+on files alone) and renders. With ``--from-log MODEL`` the current data is the inputs
+MODEL's prediction log holds (docs/prediction-log.md), and REFERENCE may be left out
+for the model's training data.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._inputs import resolve_side
 from rasad.cli._output import HtmlFile, JsonFlag, OutputFile, clean, emit_json, say, table
+from rasad.cli.performance_cmd import FromLog, LogEnv, Since, Until, check_current, log_window
 from rasad.errors import InputError
 
 if TYPE_CHECKING:
@@ -30,8 +33,12 @@ if TYPE_CHECKING:
 
 def drift(
     ctx: typer.Context,
-    reference: Annotated[str, typer.Argument(help="CSV/Parquet file or NAME[@VERSION].")],
-    current: Annotated[str, typer.Argument(help="CSV/Parquet file or NAME[@VERSION].")],
+    reference: Annotated[str | None, typer.Argument(
+        metavar="REFERENCE", help="CSV/Parquet file or NAME[@VERSION]; with --from-log, by "
+                                  "default the model's training data.")] = None,
+    current: Annotated[str | None, typer.Argument(
+        metavar="CURRENT",
+        help="CSV/Parquet file or NAME[@VERSION]; omitted with --from-log.")] = None,
     columns: Annotated[str | None, typer.Option(help="Comma-separated columns to compare.")]
     = None,
     as_json: JsonFlag = False,
@@ -52,14 +59,30 @@ def drift(
         "--use-profile", help="Compare against the reference dataset version's stored profile "
                               "(built on first use) instead of its rows.")] = False,
     monitor: Annotated[str, typer.Option(help="Monitor name for --save.")] = "drift",
+    from_log: FromLog = None,
+    since: Since = None,
+    until: Until = None,
+    env: LogEnv = None,
 ) -> None:
     """Compare CURRENT with REFERENCE: per-column tests, a dataset verdict, optional reports."""
     for target in (output, html_path):
         if target is not None and target.is_dir():
             raise InputError(f"{target} is a folder; give a file name.")
-    check_outputs([output, html_path], inputs=[reference, current])
+    window = log_window(from_log, since, until, env)
+    check_current(current, window)
+    check_outputs([output, html_path], inputs=[side for side in (reference, current) if side])
     chunker = _chunker(chunk_size, chunk_period, time_column)
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    if window is not None:
+        result = state(ctx).project().check_drift(
+            None if reference is None else resolve_side(ctx, reference), window,
+            columns=names, chunker=chunker, multivariate=multivariate,
+            use_profile=use_profile, save=save, monitor=monitor)
+        _finish(result, as_json=as_json, output=output, html_path=html_path,
+                fail_on_drift=fail_on_drift)
+        return
+    if reference is None or current is None:
+        raise InputError("Give the REFERENCE and CURRENT data (files or NAME[@VERSION]).")
     ref_side, cur_side = resolve_side(ctx, reference), resolve_side(ctx, current)
     if isinstance(ref_side, Path) and isinstance(cur_side, Path):
         # Files alone need no project. Arrow reads both in its own threads while Python
@@ -80,6 +103,13 @@ def drift(
         result = state(ctx).project().check_drift(
             ref_side, cur_side, columns=names, chunker=chunker, multivariate=multivariate,
             use_profile=use_profile, save=save, monitor=monitor)
+    _finish(result, as_json=as_json, output=output, html_path=html_path,
+            fail_on_drift=fail_on_drift)
+
+
+def _finish(result: DriftCheck, *, as_json: bool, output: Path | None, html_path: Path | None,
+            fail_on_drift: bool) -> None:
+    """Write the reports asked for, print the result, and exit 1 on drift if asked."""
     if output is not None:
         write_text_atomic(output, json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
                           + "\n")

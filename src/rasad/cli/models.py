@@ -140,10 +140,16 @@ def _test_metrics(metrics: dict[str, object]) -> str:
     return ", ".join(f"{k} {fmt(v)}" for k, v in list(test.items())[:3])
 
 
+_SLOT_HELP = ("canary (answers serving.environments.ENV.canary.share of the requests) or "
+              "shadow (scores them without answering); default: the primary.")
+
+
 def promote(
     ctx: typer.Context, name: str, version: int,
     to: Annotated[str, typer.Option("--to", help="Target environment.")],
     reason: Annotated[str | None, typer.Option()] = None,
+    slot: Annotated[str | None, typer.Option(
+        "--slot", metavar="canary|shadow", help=_SLOT_HELP)] = None,
     break_glass: Annotated[str | None, typer.Option(
         "--break-glass", metavar="JUSTIFICATION",
         help="Admins only: deploy even though gates fail or approvals are missing, with this "
@@ -152,19 +158,24 @@ def promote(
 ) -> None:
     """Run the environment's gates, then deploy the version or open a request for approval.
 
-    Prints the gate results, then what happened: the version serves the environment, or
-    a request waits for approvals (`rasad approve ID`). Exit 1 when a gate blocks.
+    Prints the gate results, then what happened: the version serves the environment (or
+    its canary or shadow, with --slot), or a request waits for approvals (`rasad approve
+    ID`). Exit 1 when a gate blocks.
     """
     from rasad.cli import _release
     from rasad.errors import GatesFailed
     from rasad.registry import Deployment
 
     project = state(ctx).project()
+    # The slot is passed only when given, so a primary promotion asks nothing new of a
+    # server.
+    where = {} if slot is None else {"slot": slot}
     if break_glass is not None:
         if reason is not None:
             raise InputError("Give --break-glass JUSTIFICATION alone: the justification is "
                              "the reason a forced promotion records; drop --reason.")
-        request = project.force_promote(name, version, to, justification=break_glass)
+        request = project.force_promote(name, version, to, justification=break_glass,
+                                        **where)
         if as_json:
             emit_json(request)
             return
@@ -172,7 +183,7 @@ def promote(
         say(_release.forced(request))
         return
     try:
-        outcome = project.promote(name, version, to, reason=reason)
+        outcome = project.promote(name, version, to, reason=reason, **where)
     except GatesFailed as failed:
         if as_json:
             emit_json(failed.request)
@@ -197,12 +208,31 @@ def promote(
 def rollback(ctx: typer.Context, name: str,
              env: Annotated[str, typer.Option("--env", help="Environment to roll back.")],
              reason: Annotated[str | None, typer.Option()] = None,
+             slot: Annotated[str | None, typer.Option(
+                 "--slot", metavar="canary|shadow",
+                 help="Roll back the environment's canary or shadow instead.")] = None,
              as_json: JsonFlag = False) -> None:
     """Return an environment to the version its current deployment replaced."""
     from rasad.cli._release import deployed
 
-    deployment = state(ctx).project().rollback(name, env, reason=reason)
+    where = {} if slot is None else {"slot": slot}
+    deployment = state(ctx).project().rollback(name, env, reason=reason, **where)
     emit_json(deployment.to_dict()) if as_json else say("Rolled back: " + deployed(deployment))
+
+
+def retire(ctx: typer.Context, name: str,
+           env: Annotated[str, typer.Option("--env", help="The environment.")],
+           slot: Annotated[str, typer.Option(
+               "--slot", metavar="canary|shadow", help="Which deployment ends.")],
+           reason: Annotated[str | None, typer.Option()] = None,
+           as_json: JsonFlag = False) -> None:
+    """End a model's canary or shadow in an environment; the primary keeps serving.
+
+    The slot is empty afterwards (its history stays); the ledger records
+    `model.retire`. Promoting the canary's version to the primary retires it by itself.
+    """
+    retirement = state(ctx).project().retire(name, env, slot, reason=reason)
+    emit_json(retirement.to_dict()) if as_json else say(clean(retirement.message))
 
 
 def predict(

@@ -2,18 +2,21 @@
 
 Both sides are two files (no project needed: the pure engines run on them) or two
 dataset versions of the project, ``NAME[@VERSION]`` (the Project verbs run, on the server
-when ``RASAD_URL`` is set, and ``--save`` keeps the report).
+when ``RASAD_URL`` is set, and ``--save`` keeps the report). ``track --from-log MODEL``
+takes the current side from the prediction log instead: MODEL's logged predictions
+joined with their feedback labels (docs/prediction-log.md; a local project only).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rasad._files import check_outputs, write_text_atomic
-from rasad.cli._context import state
+from rasad.cli._context import URL_ENV, state
 from rasad.cli._inputs import resolve_side
 from rasad.cli._output import HtmlFile, JsonFlag, OutputFile, clean, emit_json, say, table
 from rasad.errors import InputError
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from rasad.drift import Chunker
     from rasad.monitoring import EstimationReport, PerformanceReport
     from rasad.monitoring.results import MonitorResult
+    from rasad.serving.predlog import LogWindow
 
 app = typer.Typer(help="Model performance over time: realized (labels) or estimated.",
                   no_args_is_help=True)
@@ -44,6 +48,45 @@ TimeColumn = Annotated[str | None, typer.Option(help="Time column (for periods).
 FailOnAlert = Annotated[bool, typer.Option(help="Exit 1 on any alert.")]
 Save = Annotated[bool, typer.Option(
     help="Save the report in the project, with its audit event (datasets only).")]
+FromLog = Annotated[str | None, typer.Option(
+    "--from-log", metavar="MODEL",
+    help="Take the current data from MODEL's prediction log (with its feedback labels "
+         "for performance), instead of CURRENT.")]
+Since = Annotated[str | None, typer.Option(
+    help="With --from-log: from this time on (ISO 8601, or an age such as 7d or 12h).")]
+Until = Annotated[str | None, typer.Option(
+    help="With --from-log: before this time (ISO 8601, or an age such as 1d).")]
+LogEnv = Annotated[str | None, typer.Option(
+    "--env", help="With --from-log: only this environment's log (default: every one).")]
+
+
+def log_window(from_log: str | None, since: str | None, until: str | None,
+               env: str | None) -> LogWindow | None:
+    """The window of the prediction log that ``--from-log`` and its options name, if any."""
+    if from_log is None:
+        given = [name for name, value in (("--since", since), ("--until", until),
+                                          ("--env", env)) if value is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} select(s) a window of the prediction log; "
+                             "add --from-log MODEL.")
+        return None
+    if os.environ.get(URL_ENV, "").strip():
+        raise InputError(f"--from-log reads the prediction log of a local project; it is not "
+                         f"available over the server ({URL_ENV} is set). Run it where the "
+                         f"project is (unset {URL_ENV} and give the project folder).")
+    from rasad.serving.predlog import LogWindow
+
+    return LogWindow.parse(from_log, environment=env, since=since, until=until)
+
+
+def check_current(current: str | None, window: LogWindow | None) -> None:
+    """Refuse both CURRENT and --from-log, or neither."""
+    if window is not None and current is not None:
+        raise InputError(f"Give CURRENT ({current}) or --from-log {window.model}, not both: "
+                         "--from-log takes the current data from the prediction log.")
+    if window is None and current is None:
+        raise InputError("Give the CURRENT data (a file or NAME[@VERSION]), or --from-log "
+                         "MODEL to take it from MODEL's prediction log.")
 
 
 def _chunker(size: int | None, number: int | None, period: str | None,
@@ -120,36 +163,55 @@ def _render(report: PerformanceReport | EstimationReport) -> None:
 
 
 @app.command("track")
-def track_cmd(ctx: typer.Context, reference: Reference, current: Current, target: Target,
-              prediction: Prediction, score: Score = None, task: Task = "classification",
+def track_cmd(ctx: typer.Context, reference: Reference, target: Target, prediction: Prediction,
+              current: Annotated[str | None, typer.Argument(
+                  metavar="CURRENT", help="Current data: a CSV/Parquet file, or a project dataset "
+                       "NAME[@VERSION]; omitted with --from-log.")] = None,
+              score: Score = None, task: Task = "classification",
               chunk_size: ChunkSize = None, chunk_number: ChunkNumber = None,
               chunk_period: ChunkPeriod = None, time_column: TimeColumn = None,
               as_json: JsonFlag = False, output: OutputFile = None, html: HtmlFile = None,
               save: Save = False,
               monitor: Annotated[str | None, typer.Option(
                   help="Monitor name for --save (default: performance).")] = None,
-              fail_on_alert: FailOnAlert = False) -> None:
+              fail_on_alert: FailOnAlert = False, from_log: FromLog = None,
+              since: Since = None, until: Until = None, env: LogEnv = None) -> None:
     """Realized metrics per chunk, with thresholds from the reference chunks."""
-    check_outputs([output, html], inputs=[reference, current])
+    window = log_window(from_log, since, until, env)
+    check_current(current, window)
+    check_outputs([output, html], inputs=[reference] + ([current] if current else []))
     _check_monitor(save, monitor)
-    sides = _sides(ctx, reference, current, save)
     chunker = _chunker(chunk_size, chunk_number, chunk_period, time_column)
     saved = None
-    if isinstance(sides[0], Path) and isinstance(sides[1], Path):
-        from rasad.monitoring import track
-
-        ref, cur = _frames(sides[0], sides[1])
-        report = track(ref, cur, task=task, target=target, prediction=prediction, score=score,
-                       chunker=chunker)
-        label = sides[1].name
-    else:
+    if window is not None:
         from rasad.monitoring import tracking
 
-        # A Project verb, not the service: with RASAD_URL set it runs on the server.
+        ref = resolve_side(ctx, reference)
+        if isinstance(ref, Path):
+            raise InputError("With --from-log the reference is a project dataset NAME[@VERSION] "
+                             f"(add the file with `rasad data add {reference} --name NAME`).")
         checked = state(ctx).project().track_performance(
-            sides[0], sides[1], target=target, prediction=prediction, task=task, score=score,
+            ref, window, target=target, prediction=prediction, task=task, score=score,
             chunker=chunker, save=save, monitor=monitor or tracking.TRACKING_MONITOR)
         report, label, saved = checked.report, checked.current, checked.saved
+    elif current is not None:
+        sides = _sides(ctx, reference, current, save)
+        if isinstance(sides[0], Path) and isinstance(sides[1], Path):
+            from rasad.monitoring import track
+
+            ref_frame, cur_frame = _frames(sides[0], sides[1])
+            report = track(ref_frame, cur_frame, task=task, target=target,
+                           prediction=prediction, score=score, chunker=chunker)
+            label = sides[1].name
+        else:
+            from rasad.monitoring import tracking
+
+            # A Project verb, not the service: with RASAD_URL set it runs on the server.
+            checked = state(ctx).project().track_performance(
+                sides[0], sides[1], target=target, prediction=prediction, task=task,
+                score=score, chunker=chunker, save=save,
+                monitor=monitor or tracking.TRACKING_MONITOR)
+            report, label, saved = checked.report, checked.current, checked.saved
     _output(report, f"Performance: {label}", as_json=as_json, output=output, html=html,
             saved=saved)
     if fail_on_alert and report.alerts:

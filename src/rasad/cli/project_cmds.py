@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rasad.cli._context import state
 from rasad.cli._output import JsonFlag, clean, emit_json, say, table
+
+if TYPE_CHECKING:
+    from rasad.serving.predlog import PurgeReport
 
 db_app = typer.Typer(help="The metadata database: migrate and inspect.", no_args_is_help=True)
 
@@ -82,10 +85,25 @@ def gc(
     as_json: JsonFlag = False,
 ) -> None:
     """List (--dry-run) or remove artifact blobs that nothing refers to, and temporary files
-    left by killed writes."""
-    report = state(ctx).project().gc(dry_run=dry_run, min_age_s=min_age)
+    left by killed writes.
+
+    In a local project it also deletes the prediction log's segments older than
+    serving.log.retention_days (as `rasad predictions purge` does), and says so when there
+    were any (``prediction_log`` under --json: null when there were none).
+    """
+    from rasad.remote import RemoteProject
+
+    project = state(ctx).project()
+    report = project.gc(dry_run=dry_run, min_age_s=min_age)
+    # The prediction log past its retention goes too. It is read where the project's
+    # artifact store is, so not over a server (there `rasad serve` purges it daily).
+    purged: PurgeReport | None = (None if isinstance(project, RemoteProject)
+                                  else project.purge_predictions(dry_run=dry_run))
+    if purged is not None and not (purged.segments or purged.failed):
+        purged = None  # nothing past the retention: nothing said, null under --json
     if as_json:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(),
+                   "prediction_log": purged.to_dict() if purged is not None else None})
         return
     for blob in report.unreferenced:
         say(f"{blob.digest}  {blob.size:>12,} bytes")
@@ -98,3 +116,7 @@ def gc(
     if report.temporary:
         say(f"{verb} {len(report.temporary)} temporary file(s) left by interrupted writes, "
             f"{report.temporary_bytes:,} bytes.")
+    if purged is not None:
+        from rasad.cli.predictions_cmd import say_purge
+
+        say_purge(purged, dry_run=dry_run)

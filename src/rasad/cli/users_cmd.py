@@ -20,9 +20,9 @@ app = typer.Typer(help="Principals (people and service accounts) and their roles
                   no_args_is_help=True)
 
 RoleOption = Annotated[list[str] | None, typer.Option(
-    "--role", "-r", help="A role: viewer, data_scientist, approver, deployer, auditor, admin, "
-                         "or the preset model_risk_officer (approver + auditor). Repeat for "
-                         "several.")]
+    "--role", "-r", help="A role: viewer, data_scientist, approver, deployer, auditor, "
+                         "predictor, admin, or the preset model_risk_officer (approver + "
+                         "auditor). Repeat for several.")]
 
 
 def _done(info: PrincipalInfo, what: str, as_json: bool) -> None:

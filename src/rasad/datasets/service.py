@@ -24,10 +24,13 @@ if TYPE_CHECKING:
     from rasad.core import Context
 
 def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
-        *, description: str | None = None) -> AddResult:
+        *, description: str | None = None, client_source: str | None = None) -> AddResult:
     """Store ``source`` as the next version of ``name``; identical content is not stored twice.
 
     Needs ``dataset.write``: checked before the file is read and again under the lock.
+    ``client_source`` is for a door that stores a copy of a caller's file (the HTTP API):
+    the version's source and its audit event name the caller's file, marked
+    ``"source_from": "client"``, instead of the copy.
     """
     check_name(name)
     action = f"add a version of dataset {name!r}"
@@ -39,8 +42,13 @@ def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
         id_columns=[c for c in data.id_columns if c in table.column_names],
         time_columns=[c for c in data.time_columns if c in table.column_names],
     )
-    source_text = "pandas.DataFrame" if isinstance(source, pd.DataFrame) else str(
-        Path(source).resolve())
+    origin: dict[str, str] = {}
+    if client_source is not None:
+        source_text, origin = client_source, {"source_from": "client"}
+    elif isinstance(source, pd.DataFrame):
+        source_text = "pandas.DataFrame"
+    else:
+        source_text = str(Path(source).resolve())
     # The staged file stays until the row is committed: if a concurrent `rasad gc` removes
     # an old copy of this blob meanwhile, the transaction stores it again from this file.
     with ctx.artifacts.staging_file(".parquet") as staged:
@@ -72,7 +80,7 @@ def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
             tx.session.flush()
             tx.record("dataset.add", f"dataset:{name}@{row.version}", {
                 "content_hash": content_hash, "rows": row.rows, "columns": row.columns,
-                "source": source_text, "description": description,
+                "source": source_text, **origin, "description": description,
             })
             return AddResult(DatasetVersion.from_row(row), created=True)
 

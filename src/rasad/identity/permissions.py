@@ -12,8 +12,9 @@ data_scientist  dataset.write model.register monitor.write read run.write
 approver        model.approve read
 deployer        model.promote monitor.write read
 auditor         audit.checkpoint audit.read read
+predictor       predict
 admin           audit.checkpoint audit.read dataset.write identity.manage model.approve \
-model.force model.promote model.register monitor.write project.maintain read run.write
+model.force model.promote model.register monitor.write predict project.maintain read run.write
 >>> sorted(PRESETS["model_risk_officer"])
 [<Role.APPROVER: 'approver'>, <Role.AUDITOR: 'auditor'>]
 >>> [str(r) for r in roles_granting(Permission.MODEL_APPROVE)]
@@ -58,6 +59,8 @@ class Permission(StrEnum):
     """Add, disable and grant roles to principals; create and revoke their tokens."""
     PROJECT_MAINTAIN = "project.maintain"
     """Maintenance of the project itself: database upgrades, artifact garbage collection."""
+    PREDICT = "predict"
+    """Score with deployed models through the prediction server and send feedback."""
 
 
 class Role(StrEnum):
@@ -68,6 +71,7 @@ class Role(StrEnum):
     APPROVER = "approver"
     DEPLOYER = "deployer"
     AUDITOR = "auditor"
+    PREDICTOR = "predictor"
     ADMIN = "admin"
 
 
@@ -85,6 +89,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
     Role.DEPLOYER: frozenset({P.READ, P.MODEL_PROMOTE, P.MONITOR_WRITE}),
     # Reads and seals the trail; changes no model or data.
     Role.AUDITOR: frozenset({P.READ, P.AUDIT_READ, P.AUDIT_CHECKPOINT}),
+    # A client of the prediction server (an application, a service account): scores and
+    # sends feedback, and reads nothing of the registry, the data or the trail.
+    Role.PREDICTOR: frozenset({P.PREDICT}),
     # Everything, including who may do what.
     Role.ADMIN: frozenset(Permission),
 })
@@ -124,7 +131,7 @@ def parse_roles(names: Iterable[str]) -> frozenset[Role]:
     Traceback (most recent call last):
     ...
     rasad.errors.InputError: Unknown role 'superuser'. Roles: viewer, data_scientist, \
-approver, deployer, auditor, admin; presets: model_risk_officer (approver, auditor).
+approver, deployer, auditor, predictor, admin; presets: model_risk_officer (approver, auditor).
     """
     roles: set[Role] = set()
     for name in names:

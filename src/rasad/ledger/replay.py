@@ -2,7 +2,9 @@
 
 Every state change writes its audit event in the same transaction, so the
 ledger alone says which version serves each model in each environment (the last
-``model.promotion`` or ``model.rollback`` there), which artifact each model
+``model.promotion`` or ``model.rollback`` there, unless a ``model.retire`` emptied that
+canary or shadow slot since: its stored environment is ``ENV:canary`` or ``ENV:shadow``,
+as in the events), which artifact each model
 version points to (``model.register``), which content each dataset version
 holds (``dataset.add``), and each closed run's status, model and step metrics
 (the count and digest sealed in ``run.finish`` / ``run.fail``); and the governance
@@ -17,6 +19,10 @@ not checked for that row (old ledgers still verify).
 >>> replay.feed(1, "dataset.add", "dataset:loans@1", '{"content_hash":"ab"}')
 >>> replay.datasets
 {('loans', 1): (1, 'ab')}
+>>> replay.feed(2, "model.promotion", "model:credit", '{"environment":"dev:canary","version":2}')
+>>> replay.feed(3, "model.retire", "model:credit", '{"environment":"dev:canary","version":2}')
+>>> replay.retired
+{('credit', 'dev:canary'): (3, 2)}
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from rasad.store._tables import (
 )
 
 RELEVANT = frozenset({"dataset.add", "model.register", "model.promotion", "model.rollback",
-                      "run.start", "run.finish", "run.fail"}) | GOVERNANCE_ACTIONS
+                      "model.retire", "run.start", "run.finish", "run.fail"}
+                     ) | GOVERNANCE_ACTIONS
 
 
 def step_metrics_digest(rows: Iterable[tuple[str, int, float]]) -> tuple[str, int]:
@@ -79,6 +86,8 @@ class StateReplay:
     datasets: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
     models: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
     deployments: dict[tuple[str, str], list[tuple[int, int, str]]] = field(default_factory=dict)
+    # (model, stored environment) -> (seq, version) of a retirement no deployment followed.
+    retired: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     runs: dict[str, _RunFacts] = field(default_factory=dict)
     governance: GovernanceReplay = field(default_factory=GovernanceReplay)
 
@@ -100,6 +109,11 @@ class StateReplay:
             key = (ref, str(details.get("environment")))
             self.deployments.setdefault(key, []).append(
                 (seq, int(details.get("version") or 0), action.removeprefix("model.")))
+            self.retired.pop(key, None)
+        elif action == "model.retire":
+            # No deployments row: the slot's pointer goes, its history stays.
+            key = (ref, str(details.get("environment")))
+            self.retired[key] = (seq, int(details.get("version") or 0))
         elif action == "run.start":
             self.runs[ref] = _RunFacts(seq, seq)
         else:
@@ -149,6 +163,14 @@ class StateReplay:
         for (name, env), history in sorted(self.deployments.items()):
             seq, version, _ = history[-1]
             row = f"current_deployments ({name}, {env})"
+            if (name, env) in self.retired:
+                retired_seq, retired_version = self.retired[(name, env)]
+                if stored.pop((name, env), None) is not None:
+                    problems.append(Problem(ProblemKind.STATE, (
+                        f"{row} exists, but the ledger retired {name}@{retired_version} "
+                        f"there (event {retired_seq}) and deployed nothing there since."),
+                        seq=retired_seq, row=row))
+                continue
             if (name, env) not in stored:
                 problems.append(Problem(ProblemKind.STATE, (
                     f"{row} is missing: the ledger's last deployment there (event {seq}) "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeGuard
 
 import pandas as pd
@@ -47,9 +48,26 @@ if TYPE_CHECKING:
 
 Data: TypeAlias = pd.DataFrame | pa.Table | str | os.PathLike[str]
 """Rows given directly: a DataFrame, an Arrow table, or a CSV or Parquet path."""
-_DATA = (pd.DataFrame, pa.Table, str, os.PathLike)
-Side: TypeAlias = "DatasetVersion | Data"
-"""One side of a check: a project dataset version, or rows given directly."""
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows read from a source of the project other than a dataset version (a window of
+    the prediction log, :mod:`rasad.serving.predlog`), and the reference that names them
+    in a result, as ``NAME@VERSION`` names a dataset version.
+
+    >>> Rows("log:credit@production[..]", pd.DataFrame({"x": [1]})).ref
+    'log:credit@production[..]'
+    """
+
+    ref: str
+    frame: pd.DataFrame
+
+
+_DATA = (pd.DataFrame, pa.Table, str, os.PathLike, Rows)
+Side: TypeAlias = "DatasetVersion | Data | Rows"
+"""One side of a check: a project dataset version, rows given directly, or named rows
+(which a saved result can refer to, like a dataset version)."""
 Multivariate: TypeAlias = Annotated[DomainClassifierResult | PCAReconstructionResult,
                                     Field(discriminator="method")]
 
@@ -97,9 +115,9 @@ def check(ctx: Context, reference: Side, current: Side, *,
     ----------
     ctx : Context
         The project's context.
-    reference, current : DatasetVersion, DataFrame, pyarrow.Table, str or PathLike
-        A dataset version of the project (see :func:`rasad.datasets.service.get`), or
-        rows given directly.
+    reference, current : DatasetVersion, DataFrame, pyarrow.Table, str, PathLike or Rows
+        A dataset version of the project (see :func:`rasad.datasets.service.get`), rows
+        given directly, or :class:`Rows` (a window of the prediction log).
     columns : sequence of str, optional
         Columns to compare; by default all.
     chunker : Chunker, optional
@@ -111,7 +129,8 @@ def check(ctx: Context, reference: Side, current: Side, *,
         first use) instead of its rows. Needs a dataset version as the reference.
     save : bool
         Store the result under ``monitor`` (kind ``drift``) with its audit event.
-        Needs dataset versions on both sides.
+        Needs a dataset version as the reference, and a dataset version or
+        :class:`Rows` as the current data.
     monitor : str
         The monitor name a saved result is filed under.
 
@@ -143,8 +162,8 @@ def check(ctx: Context, reference: Side, current: Side, *,
     kinds = None if profile is not None else _declared_kinds(ctx, reference, names, chunker)
     ref_rows: ReferenceProfile | Data = (
         profile if profile is not None
-        else load_frame(ctx, reference) if _is_version(reference) else reference)
-    cur_rows = load_frame(ctx, current) if _is_version(current) else current
+        else load_frame(ctx, reference) if _is_version(reference) else _data(reference))
+    cur_rows = load_frame(ctx, current) if _is_version(current) else _data(current)
     result = evaluate(ref_rows, cur_rows, reference_label=_label(reference),
                       current_label=_label(current), columns=names, chunker=chunker,
                       multivariate=multivariate, kinds=kinds)
@@ -177,7 +196,8 @@ as NAME[@VERSION] (add files with `rasad data add`).
 
         # A bad name must not cost a comparison, nor leave anything behind.
         check_name(monitor, "Monitor")
-        if not (_is_version(reference) and _is_version(current)):
+        if not (_is_version(reference)
+                and (_is_version(current) or isinstance(current, Rows))):
             raise InputError("--save keeps results of a project's datasets; give both sides "
                              "as NAME[@VERSION] (add files with `rasad data add`).")
     if use_profile:
@@ -232,8 +252,12 @@ def _is_version(side: Side) -> TypeGuard[DatasetVersion]:
     return not isinstance(side, _DATA)
 
 
+def _data(side: Data | Rows) -> Data:
+    return side.frame if isinstance(side, Rows) else side
+
+
 def _label(side: Side) -> str:
-    if _is_version(side):
+    if _is_version(side) or isinstance(side, Rows):
         return side.ref
     if isinstance(side, (str, os.PathLike)):
         return os.fspath(side)
@@ -282,4 +306,4 @@ def _frame(data: Data) -> pd.DataFrame:
     return read_table(data).to_pandas()
 
 
-__all__ = ["Data", "DriftCheck", "Side", "check", "check_options", "evaluate"]
+__all__ = ["Data", "DriftCheck", "Rows", "Side", "check", "check_options", "evaluate"]

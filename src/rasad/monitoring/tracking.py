@@ -27,6 +27,7 @@ from rasad.datasets.version import DatasetVersion
 from rasad.errors import InputError
 from rasad.evaluation.metrics import Metric, Task, parse_task
 from rasad.identity import Permission
+from rasad.monitoring.drift_check import Rows
 from rasad.monitoring.estimation import EstimationReport, estimate
 from rasad.monitoring.performance import MIN_CHUNK_ROWS, PerformanceReport, track
 from rasad.monitoring.regression_estimation import estimate_regression
@@ -42,8 +43,9 @@ if TYPE_CHECKING:
 
 R = TypeVar("R", PerformanceReport, EstimationReport)
 
-Side = DatasetVersion | str
-"""One side of a check: a dataset version, or its reference ``NAME`` or ``NAME@VERSION``."""
+Side = DatasetVersion | str | Rows
+"""One side of a check: a dataset version, its reference ``NAME`` or ``NAME@VERSION``, or
+named rows from another source of the project (a window of the prediction log)."""
 
 TRACKING_MONITOR = "performance"
 """The monitor name a tracked report is saved under when none is given."""
@@ -91,9 +93,10 @@ def track_performance(
     Parameters
     ----------
     ctx : Context
-    reference, current : DatasetVersion or str
+    reference, current : DatasetVersion, str or Rows
         Dataset versions of the project, or their references: ``NAME`` (the latest) or
-        ``NAME@VERSION``.
+        ``NAME@VERSION``; or :class:`~rasad.monitoring.drift_check.Rows` (how
+        :mod:`rasad.serving.predlog` passes a window of the prediction log).
     target, prediction, task, score, chunker, metrics, threshold, min_chunk_rows
         As for :func:`rasad.monitoring.track`.
     save : bool, default False
@@ -279,16 +282,20 @@ def report_model(result: MonitorResult) -> type[PerformanceReport] | type[Estima
 
 
 def _sides(ctx: Context, reference: Side, current: Side
-           ) -> tuple[tuple[DatasetVersion, pd.DataFrame], tuple[DatasetVersion, pd.DataFrame]]:
+           ) -> tuple[tuple[DatasetVersion | Rows, pd.DataFrame],
+                      tuple[DatasetVersion | Rows, pd.DataFrame]]:
     # Both versions are looked up before either is read: a typo costs no loading.
-    versions = [side if isinstance(side, DatasetVersion) else get(ctx, *parse_ref(side))
+    versions = [side if isinstance(side, DatasetVersion | Rows) else get(ctx, *parse_ref(side))
                 for side in (reference, current)]
-    return ((versions[0], load_frame(ctx, versions[0])),
-            (versions[1], load_frame(ctx, versions[1])))
+    return ((versions[0], _load(ctx, versions[0])), (versions[1], _load(ctx, versions[1])))
 
 
-def _save(ctx: Context, monitor: str, kind: MonitorKind, reference: DatasetVersion,
-          current: DatasetVersion, report: PerformanceReport | EstimationReport,
+def _load(ctx: Context, side: DatasetVersion | Rows) -> pd.DataFrame:
+    return side.frame if isinstance(side, Rows) else load_frame(ctx, side)
+
+
+def _save(ctx: Context, monitor: str, kind: MonitorKind, reference: DatasetVersion | Rows,
+          current: DatasetVersion | Rows, report: PerformanceReport | EstimationReport,
           how: dict[str, str]) -> MonitorResult:
     """Store ``report`` with a summary that a list of results can show without the blob."""
     summary = {**how, "metrics": list(report.metrics), **report.summary.to_dict(),

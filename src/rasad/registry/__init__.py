@@ -1,11 +1,15 @@
-"""The model registry: versions with lineage, environments, promotions and rollbacks."""
+"""The model registry: versions with lineage, environments and their deployment slots,
+promotions, rollbacks and retirements."""
 
+from rasad.registry.slots import Slot
 from rasad.registry.version import (
     Deployment,
     DeploymentKind,
     ModelDetail,
     ModelVersion,
     Registration,
+    Retirement,
+    ServingSet,
 )
 from rasad.tables.signature import ColumnSpec, Signature, SignatureReport
 
@@ -16,6 +20,9 @@ __all__ = [
     "ModelDetail",
     "ModelVersion",
     "Registration",
+    "Retirement",
+    "ServingSet",
     "Signature",
     "SignatureReport",
+    "Slot",
 ]

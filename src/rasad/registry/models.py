@@ -13,7 +13,14 @@ from rasad.errors import ConflictError, InputError, NotFoundError
 from rasad.identity import Permission
 from rasad.ledger import Tx, canonical_json
 from rasad.names import check_name
-from rasad.registry.version import Deployment, ModelDetail, ModelVersion, Registration
+from rasad.registry.slots import Slot, parse_slot, split, target
+from rasad.registry.version import (
+    Deployment,
+    ModelDetail,
+    ModelVersion,
+    Registration,
+    ServingSet,
+)
 from rasad.store._tables import CurrentDeploymentRow, DeploymentRow, ModelVersionRow
 from rasad.store.lineage import run_datasets, run_row
 
@@ -131,6 +138,31 @@ def check_environment(ctx: Context, env: str) -> str:
     return env
 
 
+def check_target(ctx: Context, env: str, slot: Slot | str = Slot.PRIMARY) -> str:
+    """The stored target of ``slot`` in ``env`` (:func:`rasad.registry.slots.target`),
+    once both are known to the project.
+
+    Raises
+    ------
+    NotFoundError
+        ``env`` is not one of ``registry.environments``.
+    InputError
+        ``slot`` is not a slot, or it is the canary and ``serving.environments.ENV.canary``
+        is not set: without a share, no request would reach it.
+    """
+    check_environment(ctx, env)
+    chosen = parse_slot(slot)
+    if chosen is Slot.CANARY:
+        serving = ctx.config.serving.environments.get(env)
+        if serving is None or serving.canary is None:
+            raise InputError(
+                f"{env} has no canary traffic share: set serving.environments.{env}.canary "
+                f"in {CONFIG_FILE} (for example `serving: {{environments: {{{env}: {{canary: "
+                "{share: 0.1, key: customer_id}}}}}`: a tenth of the requests, the same "
+                "customer always to the same version), then promote the canary.")
+    return target(env, chosen)
+
+
 def _serving_version(name: str, env: str) -> ScalarSelect[int]:
     """The number of the version serving ``name`` in ``env``, as a subquery."""
     served = aliased(ModelVersionRow)
@@ -218,13 +250,18 @@ def _histories(session: Session, name: str | None) -> dict[str, list[Deployment]
     if name is not None:
         query = query.where(DeploymentRow.model_name == name)
     serving: dict[tuple[str, str], int] = {}
+    versions: dict[int, int] = {}
     out: dict[str, list[Deployment]] = {}
     for row in session.execute(query).all():
-        # In order, so "previous" is what served just before in that environment.
         key = (row.model_name, row.environment)
+        # A promotion names what it replaced (none after a canary was retired); a rollback
+        # names what came before its target, so for it, in order, "previous" is what
+        # served just before in that environment.
+        previous = (versions.get(row.previous_id) if row.kind == "promotion"
+                    else serving.get(key))
         out.setdefault(row.model_name, []).append(
-            Deployment.from_row(row, int(row.version), serving.get(key)))
-        serving[key] = int(row.version)
+            Deployment.from_row(row, int(row.version), previous))
+        serving[key] = versions[row.id] = int(row.version)
     return out
 
 
@@ -240,9 +277,15 @@ def _deployed(session: Session, name: str | None,
     found: dict[str, dict[str, int]] = {}
     for model, env, v in session.execute(query).all():
         found.setdefault(model, {})[env] = int(v)
-    rank = {env: i for i, env in enumerate(order)}
-    return {model: dict(sorted(envs.items(), key=lambda kv: rank.get(kv[0], len(order))))
+    return {model: dict(sorted(envs.items(), key=lambda kv: _rank(kv[0], order)))
             for model, envs in found.items()}
+
+
+def _rank(stored: str, order: list[str]) -> tuple[int, int]:
+    """Where a stored target sorts: by its environment in project order, then by slot."""
+    env, slot = split(stored)
+    slots = list(Slot)
+    return (order.index(env) if env in order else len(order), slots.index(slot))
 
 
 def _details(ctx: Context, session: Session, name: str | None) -> list[ModelDetail]:
@@ -295,6 +338,45 @@ def list_models(ctx: Context) -> list[ModelDetail]:
     ctx.require(Permission.READ, "list models")
     with ctx.db.read() as session:
         return _details(ctx, session, None)
+
+
+def serving_versions(ctx: Context, env: str) -> dict[str, ServingSet]:
+    """What serves each model in ``env``: its primary, canary and shadow, by model name.
+
+    For a prediction server. Two queries whatever the number of models (the versions,
+    chosen in SQL, and the datasets their runs used). A model with nothing primary in
+    ``env`` is left out: a canary or shadow only ever runs beside a primary.
+
+    Raises
+    ------
+    NotFoundError
+        ``env`` is not one of ``registry.environments``.
+    """
+    ctx.require(Permission.READ, f"read what serves {env!r}")
+    check_environment(ctx, env)
+    targets = {target(env, slot): slot for slot in Slot}
+    pointed = (select(CurrentDeploymentRow.model_name, CurrentDeploymentRow.environment,
+                      ModelVersionRow.__table__)
+               .join(DeploymentRow, DeploymentRow.id == CurrentDeploymentRow.deployment_id)
+               .join(ModelVersionRow, ModelVersionRow.id == DeploymentRow.model_version_id)
+               .where(CurrentDeploymentRow.environment.in_(list(targets)))
+               .order_by(CurrentDeploymentRow.model_name))
+    runs = (select(ModelVersionRow.run_id)
+            .join(DeploymentRow, DeploymentRow.model_version_id == ModelVersionRow.id)
+            .join(CurrentDeploymentRow, CurrentDeploymentRow.deployment_id == DeploymentRow.id)
+            .where(CurrentDeploymentRow.environment.in_(list(targets))))
+    with ctx.db.read() as session:
+        rows = session.execute(pointed).all()
+        lineage = run_datasets(session, runs) if rows else {}
+    signatures: dict[str, Signature] = {}
+    slots: dict[str, dict[Slot, ModelVersion]] = {}
+    for row in rows:
+        version = ModelVersion.from_row(row, lineage.get(row.run_id, []),
+                                        signatures=signatures)
+        slots.setdefault(row.model_name, {})[targets[row.environment]] = version
+    return {model: ServingSet(primary=found[Slot.PRIMARY], canary=found.get(Slot.CANARY),
+                              shadow=found.get(Slot.SHADOW))
+            for model, found in slots.items() if Slot.PRIMARY in found}
 
 
 def trained_target(ctx: Context, version: ModelVersion) -> str | None:

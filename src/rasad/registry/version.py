@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import from_json
 from sqlalchemy import Row
 
+from rasad.registry.slots import Slot, split
 from rasad.results import Result
 from rasad.store._tables import DeploymentRow, ModelVersionRow
 from rasad.tables.signature import Signature
@@ -158,6 +159,16 @@ class Deployment(Result):
     changed: bool = True
     request_id: int | None = None
 
+    @property
+    def slot(self) -> Slot:
+        """Which deployment of the environment this is: primary, canary or shadow.
+
+        ``environment`` holds the stored target: the environment's name for its primary,
+        ``ENV:SLOT`` for the others (:mod:`rasad.registry.slots`). The slot is read from
+        it, so the JSON keeps the keys it always had.
+        """
+        return split(self.environment)[1]
+
     @classmethod
     def from_row(cls, row: DeploymentRow | Row[Any], version: int, previous: int | None,
                  changed: bool = True) -> Deployment:
@@ -168,11 +179,63 @@ class Deployment(Result):
                    changed=changed, request_id=row.request_id)
 
 
+class Retirement(Result):
+    """A canary or shadow that stopped serving (:func:`rasad.registry.promotion.retire`).
+
+    ``environment`` is the stored target (``production:canary``); ``deployment_id`` the
+    deployment that ended. ``reason`` says why; a canary retired because its version
+    became the primary says so.
+    """
+
+    model_name: str
+    environment: str
+    version: int
+    deployment_id: int
+    reason: str | None
+    retired_by: str
+    retired_at: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def slot(self) -> Slot:
+        """The slot that is empty now: canary or shadow."""
+        return split(self.environment)[1]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def message(self) -> str:
+        """One sentence saying what ended."""
+        env, slot = split(self.environment)
+        return (f"Retired: {self.model_name} v{self.version} is no longer the {slot} of "
+                f"{env}.")
+
+
+class ServingSet(Result):
+    """What serves one model in one environment: the primary, and its canary and shadow.
+
+    What a prediction server loads (:func:`rasad.registry.models.serving_versions`): the
+    primary answers, the canary answers its configured share, the shadow only scores.
+    """
+
+    primary: ModelVersion
+    canary: ModelVersion | None = None
+    shadow: ModelVersion | None = None
+
+    def of(self, slot: Slot) -> ModelVersion | None:
+        """The version in ``slot`` (None: the slot is empty)."""
+        return {Slot.PRIMARY: self.primary, Slot.CANARY: self.canary,
+                Slot.SHADOW: self.shadow}[slot]
+
+
 class ModelDetail(Result):
     """A model: its versions, where each is deployed now, and the deployment history.
 
     In the JSON each version also lists the environments it serves (``environments``).
     """
+
+    # ``deployed`` maps each stored target to the version serving it: an environment's name
+    # for its primary, ``ENV:canary`` and ``ENV:shadow`` for the others
+    # (rasad.registry.slots), each slot just after its environment.
 
     name: str
     deployed: dict[str, int]
@@ -198,4 +261,4 @@ class ListedVersion(ModelVersion):
 
 
 __all__ = ["Deployment", "DeploymentKind", "ListedVersion", "ModelDetail", "ModelVersion",
-           "Registration"]
+           "Registration", "Retirement", "ServingSet"]

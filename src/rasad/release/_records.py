@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rasad.errors import NotFoundError
 from rasad.ledger import Tx, canonical_json
+from rasad.registry.slots import environment_of
 from rasad.registry.version import ModelVersion
 from rasad.release import gates
 from rasad.release.report import GateReport
@@ -67,16 +68,19 @@ def status_of(row: PromotionRequestRow, now: str) -> RequestStatus:
 
 
 def new_request(tx: Tx, candidate: ModelVersion, report: GateReport, blob: str, *,
-                status: RequestStatus, now: str, reason: str | None,
+                environment: str, status: RequestStatus, now: str, reason: str | None,
                 rule: ApprovalRule | None, expires_at: str | None,
                 justification: str | None = None) -> PromotionRequestRow:
-    """Write a request for ``candidate`` with its stored ``report`` (``blob``), under the
-    approval ``rule`` of its environment (None: it needs no approval)."""
+    """Write a request for ``candidate`` to ``environment`` (a stored target: the
+    environment, or ``ENV:SLOT`` for a canary or shadow) with its stored ``report``
+    (``blob``; the gates of the target's environment), under the approval ``rule`` of that
+    environment (None: it needs no approval)."""
     assert candidate.id is not None  # read from the database
+    assert environment_of(environment) == report.environment  # the gates of its environment
     closed = status is not RequestStatus.OPEN
     row = PromotionRequestRow(
         model_name=candidate.name, model_version_id=candidate.id, version=candidate.version,
-        environment=report.environment, status=str(status), gates_blob=blob,
+        environment=environment, status=str(status), gates_blob=blob,
         gates_passed=report.passed, evidence_key=canonical_json(report.evidence_key),
         approvals_required=rule.approvals if rule else 0,
         approver_roles=canonical_json(list(rule.roles) if rule else []),
@@ -161,8 +165,9 @@ def read(ctx: Context, session: Session, rows: list[PromotionRequestRow], now: s
         status = status_of(row, now)
         stale = None
         if status is RequestStatus.OPEN and not checked:
-            now_key = gates.evidence_key(ctx, candidate_of(session, row), row.environment)
-            stale = stale_reason(json.loads(row.evidence_key), now_key, row.environment)
+            env = environment_of(row.environment)  # a canary's gates are its environment's
+            now_key = gates.evidence_key(ctx, candidate_of(session, row), env)
+            stale = stale_reason(json.loads(row.evidence_key), now_key, env)
         out.append(PromotionRequest(
             id=row.id, model=row.model_name, version=row.version, environment=row.environment,
             status=status, reason=row.reason, opened_by=row.opened_by, opened_at=row.opened_at,

@@ -30,6 +30,7 @@ from enum import StrEnum
 
 from pydantic import computed_field
 
+from rasad.registry.slots import Slot, environment_of, split, to_options
 from rasad.release.report import GateReport
 from rasad.results import Result
 
@@ -107,6 +108,16 @@ class PromotionRequest(Result):
         return f"{self.model}@{self.version}"
 
     @property
+    def slot(self) -> Slot:
+        """Which deployment of the environment the request is for.
+
+        ``environment`` holds the stored target: the environment for its primary,
+        ``ENV:SLOT`` for a canary or shadow, whose gates and approval rule are the
+        environment's. The slot is read from it, so the JSON keeps the keys it always had.
+        """
+        return split(self.environment)[1]
+
+    @property
     def approved_by(self) -> list[str]:
         """Who approved, in order."""
         return [a.principal for a in self.approvals if a.decision is Decision.APPROVE]
@@ -116,7 +127,7 @@ class PromotionRequest(Result):
     def message(self) -> str:
         """One sentence: where the request stands and what can happen next."""
         head = f"Request #{self.id} ({self.ref} -> {self.environment})"
-        rerun = f"`rasad promote {self.model} {self.version} --to {self.environment}`"
+        rerun = f"`rasad promote {self.model} {self.version} {to_options(self.environment)}`"
         status = self.status
         if status is RequestStatus.OPEN and self.stale:
             return f"{head} is stale: {self.stale}. Run {rerun} to open a new request."
@@ -127,8 +138,8 @@ class PromotionRequest(Result):
         if status is RequestStatus.PROMOTED and self.approvals_required:
             return f"{head} was approved by {', '.join(self.approved_by)} and deployed."
         if status is RequestStatus.PROMOTED:
-            return (f"{head} passed its gates and deployed; {self.environment} needs no "
-                    "approval.")
+            return (f"{head} passed its gates and deployed; "
+                    f"{environment_of(self.environment)} needs no approval.")
         if status is RequestStatus.FAILED:
             return (f"{head} was blocked by its gates ({', '.join(self.gates.blocking)}); "
                     "nothing was deployed.")
@@ -169,6 +180,15 @@ class EnvironmentStatus(Result):
     approvers: list[str]
     break_glass: bool
     unreviewed: list[int]
+
+    @property
+    def slot(self) -> Slot:
+        """Which deployment of the environment this is: primary, canary or shadow.
+
+        ``environment`` holds the stored target: ``production`` for the primary,
+        ``production:canary`` for its canary; the slot is read from it.
+        """
+        return split(self.environment)[1]
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -16,6 +16,11 @@ and environment (``promotion.superseded``). :func:`approve` records an approval 
 last one the rule needs deploys, in the same transaction; :func:`reject` closes a
 request; :func:`force` is break-glass, marked until :func:`review`.
 
+A canary or shadow (:mod:`rasad.registry.slots`) goes through the same flow as its
+environment's primary: the environment's policy (gates, approval rule, strictness), the
+champion gate against the environment's primary, and a request for the slot's stored
+target (``production:canary``), so it supersedes only requests for that slot.
+
 Under the write lock each decision re-reads what it depends on: the request's status,
 its expiry (the context's clock), the approvals already given, the approver's roles (its
 grants now) and the evidence key (:func:`rasad.release.gates.evidence_key`), so two
@@ -42,7 +47,8 @@ from rasad.errors import ConflictError, GatesFailed, InputError, PermissionDenie
 from rasad.identity import Permission, Principal, Role
 from rasad.identity.tokens import later
 from rasad.registry import promotion as deployments
-from rasad.registry.models import check_environment, resolve, verify_artifact
+from rasad.registry.models import check_target, resolve, verify_artifact
+from rasad.registry.slots import Slot, describe, environment_of, split, target, to_options
 from rasad.registry.version import Deployment, ModelVersion
 from rasad.release import _records as records
 from rasad.release import gates
@@ -78,12 +84,14 @@ _READS = {"evaluation_data": _EVALUATED, "evaluation_sha256": _EVALUATED,
 # -- promote and force -----------------------------------------------------------------
 
 
-def promote(ctx: Context, name: str, version: int, to: str, *,
-            reason: str | None = None) -> Deployment | PromotionRequest:
+def promote(ctx: Context, name: str, version: int, to: str, *, reason: str | None = None,
+            slot: Slot | str = Slot.PRIMARY) -> Deployment | PromotionRequest:
     """Run ``to``'s gates on ``name@version``, then deploy it or open a request.
 
     Needs ``model.promote``. A version that already serves ``to`` is left as it is
-    (a :class:`Deployment` with ``changed=False``, nothing run or written).
+    (a :class:`Deployment` with ``changed=False``, nothing run or written). With ``slot``
+    canary or shadow it becomes that slot of ``to`` under ``to``'s policy, its champion
+    gate comparing it with ``to``'s primary.
 
     Returns
     -------
@@ -95,30 +103,36 @@ def promote(ctx: Context, name: str, version: int, to: str, *,
     ------
     GatesFailed
         A gate blocks; ``.request`` is the ``failed`` request recorded with the report.
+    InputError
+        A canary of an environment without ``serving.environments.ENV.canary``.
     ConflictError
         What the gates read changed while they ran (another promotion, new evaluation
-        data): run it again.
+        data): run it again. A canary or shadow whose environment has no primary, or
+        whose version is that primary.
     """
-    check_environment(ctx, to)
-    action = f"promote {name}@{version} to {to}"
+    stored = check_target(ctx, to, slot)
+    action = f"promote {name}@{version} to {describe(stored)}"
     ctx.require(Permission.MODEL_PROMOTE, action)
     candidate = resolve(ctx, name, version=version)
     with ctx.read() as session:
-        serving = records.current_deployment(session, name, to)
-    if serving is not None and serving.model_version_id == candidate.id:
-        return Deployment.from_row(serving, candidate.version, None, changed=False)
+        serving = records.current_deployment(session, name, stored)
+        if serving is not None and serving.model_version_id == candidate.id:
+            return Deployment.from_row(serving, candidate.version, None, changed=False)
+        deployments.check_slot(session, candidate, stored)  # before the gates spend time
     decision, report, blob, rule = _evaluate(ctx, candidate, to)
     with ctx.transaction(Permission.MODEL_PROMOTE, action) as tx:
         now = ctx.clock()
-        serving = records.current_deployment(tx.session, name, to)
+        serving = records.current_deployment(tx.session, name, stored)
         if serving is not None and serving.model_version_id == candidate.id:
             return Deployment.from_row(serving, candidate.version, None, changed=False)
+        deployments.check_slot(tx.session, candidate, stored)
         _check_still_holds(ctx, candidate, report)
         status = (RequestStatus.FAILED if not report.passed else
                   RequestStatus.OPEN if rule is not None else RequestStatus.PROMOTED)
         ttl = timedelta(days=ctx.config.promotion.request_ttl_days)
         row = records.new_request(
-            tx, candidate, report, blob, status=status, now=now, reason=reason, rule=rule,
+            tx, candidate, report, blob, environment=stored, status=status, now=now,
+            reason=reason, rule=rule,
             expires_at=later(now, ttl) if status is RequestStatus.OPEN else None)
         summary = records.gate_summary(report, blob)
         if status is RequestStatus.FAILED:
@@ -134,7 +148,7 @@ def promote(ctx: Context, name: str, version: int, to: str, *,
                 "expires_at": row.expires_at})
         outcome: Deployment | PromotionRequest
         if status is RequestStatus.PROMOTED:
-            outcome = deployments.deploy(tx, ctx, candidate, to, reason=reason,
+            outcome = deployments.deploy(tx, ctx, candidate, stored, reason=reason,
                                          request_id=row.id, approvers=[], decision=decision,
                                          details={"gates": summary})
         else:
@@ -144,9 +158,10 @@ def promote(ctx: Context, name: str, version: int, to: str, *,
     return outcome
 
 
-def force(ctx: Context, name: str, version: int, to: str, *,
-          justification: str) -> PromotionRequest:
-    """Break-glass: deploy ``name@version`` to ``to`` whatever its gates and approvals say.
+def force(ctx: Context, name: str, version: int, to: str, *, justification: str,
+          slot: Slot | str = Slot.PRIMARY) -> PromotionRequest:
+    """Break-glass: deploy ``name@version`` to ``to`` (its ``slot``) whatever its gates and
+    approvals say.
 
     Needs ``model.force`` (admins) and a written ``justification``. The gates still run,
     for the record; the artifact is still verified. The request is ``forced`` and stays
@@ -158,32 +173,35 @@ def force(ctx: Context, name: str, version: int, to: str, *,
     InputError
         The justification is empty.
     ConflictError
-        The version already serves ``to``.
+        The version already serves ``to``; a canary or shadow without a primary, or
+        holding the primary's version.
     """
-    check_environment(ctx, to)
+    stored = check_target(ctx, to, slot)
     text = (justification or "").strip()
     if not text:
         raise InputError("A break-glass promotion needs a written justification: say why "
                          "the gates or approvals must be bypassed (for example the incident "
                          "number).")
-    action = f"force {name}@{version} into {to} (break-glass)"
+    action = f"force {name}@{version} into {describe(stored)} (break-glass)"
     ctx.require(Permission.MODEL_FORCE, action)
     candidate = resolve(ctx, name, version=version)
+    with ctx.read() as session:
+        deployments.check_slot(session, candidate, stored)  # before the gates spend time
     decision, report, blob, rule = _evaluate(ctx, candidate, to)
     with ctx.transaction(Permission.MODEL_FORCE, action) as tx:
         now = ctx.clock()
-        serving = records.current_deployment(tx.session, name, to)
+        serving = records.current_deployment(tx.session, name, stored)
         if serving is not None and serving.model_version_id == candidate.id:
-            raise ConflictError(f"{candidate.ref} already serves {to}; there is nothing to "
-                                "force.")
-        row = records.new_request(tx, candidate, report, blob, status=RequestStatus.FORCED,
-                                  now=now, reason=text, rule=rule, expires_at=None,
-                                  justification=text)
+            raise ConflictError(f"{candidate.ref} already serves {describe(stored)}; there "
+                                "is nothing to force.")
+        row = records.new_request(tx, candidate, report, blob, environment=stored,
+                                  status=RequestStatus.FORCED, now=now, reason=text,
+                                  rule=rule, expires_at=None, justification=text)
         records.supersede(tx, row, now)
         summary = records.gate_summary(report, blob)
         tx.record("promotion.break_glass", f"model:{name}", {
             **records.about(row), "justification": text, "gates": summary})
-        deployments.deploy(tx, ctx, candidate, to, reason=text, request_id=row.id,
+        deployments.deploy(tx, ctx, candidate, stored, reason=text, request_id=row.id,
                            approvers=[], break_glass=True, decision=decision,
                            details={"gates": summary})
         return records.read(ctx, tx.session, [row], now)[0]
@@ -286,7 +304,7 @@ def _check_decidable(ctx: Context, session: Session, row: PromotionRequestRow,
                      now: str) -> None:
     """Refuse a decision the request's state does not allow, saying what to do instead."""
     head = f"Request #{row.id} ({row.model_name}@{row.version} -> {row.environment})"
-    rerun = f"`rasad promote {row.model_name} {row.version} --to {row.environment}`"
+    rerun = f"`rasad promote {row.model_name} {row.version} {to_options(row.environment)}`"
     status = records.status_of(row, now)
     if decision is Decision.REVIEW:
         if status is not RequestStatus.FORCED:
@@ -306,11 +324,13 @@ def _check_decidable(ctx: Context, session: Session, row: PromotionRequestRow,
             raise ConflictError(f"{ctx.principal.name!r} already approved request #{row.id} "
                                 f"at {mine.created_at}; one person approves once. It needs "
                                 "another approver.")
-        now_key = gates.evidence_key(ctx, candidate, row.environment)
-        stale = records.stale_reason(json.loads(row.evidence_key), now_key, row.environment)
+        env = environment_of(row.environment)
+        now_key = gates.evidence_key(ctx, candidate, env)
+        stale = records.stale_reason(json.loads(row.evidence_key), now_key, env)
         if stale is not None:
             raise ConflictError(f"{head} is stale: {stale}. Its gates must run again: "
                                 f"{rerun} opens a new request.")
+        check_target(ctx, *split(row.environment))  # a canary still has its traffic share
 
 
 def _closed(session: Session, row: PromotionRequestRow, status: RequestStatus,
@@ -343,10 +363,11 @@ def _check_roles(principal: Principal, roles: set[Role], row: PromotionRequestRo
     allowed = json.loads(row.approver_roles)
     if allowed and not roles & {Role(r) for r in allowed}:
         held = ", ".join(sorted(roles)) or "none"
+        env = environment_of(row.environment)
         raise PermissionDenied(
             f"{principal.name!r} ({principal.auth}) may not {action}: the approval rule of "
-            f"{row.environment} counts only {' or '.join(allowed)} (promotion.environments."
-            f"{row.environment}.approval.roles in rasad.yaml), and they hold {held}. An admin "
+            f"{env} counts only {' or '.join(allowed)} (promotion.environments."
+            f"{env}.approval.roles in rasad.yaml), and they hold {held}. An admin "
             f"can grant it: `rasad users grant {principal.name} {allowed[0]}`.")
 
 
@@ -422,6 +443,10 @@ def environment_status(ctx: Context, name: str) -> list[EnvironmentStatus]:
     """Per environment of the project, in order: what serves model ``name``, the request
     behind it (gates, approvers, break-glass) and the break-glass promotions not reviewed.
 
+    Each environment's primary comes first (``environment`` is its name, whether or not
+    anything serves it), then its canary and shadow (``production:canary``) where one
+    serves or a break-glass promotion there awaits its review.
+
     Raises
     ------
     NotFoundError
@@ -439,10 +464,14 @@ def environment_status(ctx: Context, name: str) -> list[EnvironmentStatus]:
         ).scalars()) if requests else set()
         out = []
         for env in ctx.config.registry.environments:
-            serving = records.current_deployment(session, name, env)
-            unreviewed = [r.id for r in requests.values() if r.environment == env
-                          and r.break_glass and r.id not in reviewed]
-            out.append(_environment(ctx, session, env, serving, requests, unreviewed))
+            for slot in Slot:
+                stored = target(env, slot)
+                serving = records.current_deployment(session, name, stored)
+                unreviewed = [r.id for r in requests.values() if r.environment == stored
+                              and r.break_glass and r.id not in reviewed]
+                if slot is Slot.PRIMARY or serving is not None or unreviewed:
+                    out.append(_environment(ctx, session, stored, serving, requests,
+                                            unreviewed))
     return out
 
 

@@ -20,6 +20,7 @@ from rasad.monitoring.drift_check import DriftCheck
 from rasad.monitoring.results import MonitorKind, MonitorResult
 from rasad.monitoring.thresholds import FixedThreshold, StdThreshold
 from rasad.monitoring.tracking import PerformanceCheck
+from rasad.names import parse_ref
 
 if TYPE_CHECKING:
     from rasad.drift import Chunker
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from rasad.monitoring import Threshold
     from rasad.monitoring.drift_check import Side
     from rasad.remote.client import Client
+    from rasad.serving.predlog import LogWindow
 
 
 def dataset_ref(side: object, what: str) -> str:
@@ -35,6 +37,11 @@ def dataset_ref(side: object, what: str) -> str:
 
     >>> dataset_ref("loans@2", "reference")
     'loans@2'
+    >>> dataset_ref("loans@x", "reference")
+    Traceback (most recent call last):
+    ...
+    rasad.errors.InputError: 'loans@x': the version after '@' must be a positive whole \
+number, as in loans@2.
     >>> dataset_ref("ref.csv", "reference")
     Traceback (most recent call last):
     ...
@@ -45,12 +52,14 @@ RemoteProject.add_dataset) and give NAME@VERSION.
     Raises
     ------
     InputError
-        If ``side`` is a frame, a table or a path rather than a dataset version.
+        If ``side`` is a frame, a table or a path rather than a dataset version, or its
+        version is not a positive whole number.
     """
     if isinstance(side, DatasetVersion):
         return side.ref
     if isinstance(side, str) and "/" not in side and "\\" not in side and not any(
             side.lower().endswith(suffix) for suffix in (".csv", ".tsv", ".parquet", ".pq")):
+        parse_ref(side)  # a bad version is refused here, in the local words
         return side
     if isinstance(side, (str, os.PathLike)):
         path = os.fspath(side)
@@ -95,11 +104,16 @@ class CheckVerbs:
 
     client: Client
 
-    def check_drift(self, reference: Side, current: Side, *,
+    def check_drift(self, reference: Side | None, current: Side | LogWindow, *,
                     columns: Sequence[str] | None = None, chunker: Chunker | None = None,
                     multivariate: bool = False, use_profile: bool = False, save: bool = False,
                     monitor: str = "drift") -> DriftCheck:
         """Compare two dataset versions on the server; ``save`` keeps the result."""
+        _no_log_window(current)
+        if reference is None:
+            raise InputError("Over the server both sides are dataset versions: pass the "
+                             "reference as NAME@VERSION (a reference taken from the model's "
+                             "training data is for a prediction-log window, which runs locally).")
         body = {"reference": dataset_ref(reference, "reference"),
                 "current": dataset_ref(current, "current"),
                 "columns": None if columns is None else list(columns),
@@ -137,14 +151,16 @@ class CheckVerbs:
                                 {"monitor": monitor, "kind": MonitorKind.FAIRNESS.value})
         return [MonitorResult.from_dict(item) for item in found]
 
-    def track_performance(self, reference: DatasetVersion | str, current: DatasetVersion | str,
-                          *, target: str, prediction: str, task: Task | str = "classification",
+    def track_performance(self, reference: DatasetVersion | str,
+                          current: DatasetVersion | str | LogWindow, *, target: str,
+                          prediction: str, task: Task | str = "classification",
                           score: str | None = None, chunker: Chunker | None = None,
                           metrics: Iterable[Metric | str] | str | None = None,
                           threshold: Threshold | None = None, min_chunk_rows: int = 30,
                           save: bool = False, monitor: str = "performance"
                           ) -> PerformanceCheck[PerformanceReport]:
         """Realized metrics per chunk of two dataset versions, computed on the server."""
+        _no_log_window(current)
         body = {"reference": dataset_ref(reference, "reference"),
                 "current": dataset_ref(current, "current"), "target": target,
                 "prediction": prediction, "task": str(task), "score": score,
@@ -200,3 +216,11 @@ def _saved(answer: dict[str, Any]) -> MonitorResult | None:
 
 
 __all__ = ["CheckVerbs", "chunking", "dataset_ref", "threshold"]
+
+
+def _no_log_window(current: object) -> None:
+    """Refuse a prediction-log window: the log is read where the artifact store is."""
+    if type(current).__name__ == "LogWindow":  # not imported: it would load the log reader
+        raise InputError("--from-log reads the prediction log in the project's artifact "
+                         "store, which remote mode does not reach: run the check on a "
+                         "machine with the project (unset RASAD_URL).")

@@ -71,8 +71,9 @@ class DataVerbs:
         if not source.is_file():
             raise InputError(f"Cannot read schema file '{path}' (no such file); check the "
                              "path.")
-        return StoredSchema.from_dict(self.client.upload(f"/schemas/{segment(dataset)}",
-                                                         source))
+        # Labelled with the path as given, as a local `schema save` labels it.
+        return StoredSchema.from_dict(self.client.upload(
+            f"/schemas/{segment(dataset)}", source, form={"schema_name": os.fspath(path)}))
 
     def schema(self, dataset: str, version: int | None = None) -> StoredSchema:
         """The schema in force for ``dataset`` (declared in rasad.yaml, else the latest)."""
@@ -170,9 +171,13 @@ class DataVerbs:
             raise InputError("The input DataFrame has no rows; there is nothing to score.")
         kind = "csv" if out_path is not None and out_path.suffix.lower() == ".csv" \
             else "parquet"
+        # The audit event names the files as a local run would, marked as the client's.
         form = {"version": None if version is None else str(version), "env": env,
                 "strict_categories": "true" if strict_categories else "false",
-                "format": kind}
+                "format": kind,
+                "input_name": "pandas.DataFrame" if isinstance(data, pd.DataFrame)
+                else str(Path(data).resolve()),
+                "output_name": None if out_path is None else str(out_path.resolve())}
         with tempfile.TemporaryDirectory(prefix="rasad-predict-") as folder:
             staged = Path(folder) / f"scores.{kind}"
             with _input_file(data, Path(folder)) as upload:

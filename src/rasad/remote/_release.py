@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from rasad.errors import InputError
 from rasad.evaluation.behaviour import ModelTestReport
 from rasad.names import parse_ref
-from rasad.registry import Deployment
+from rasad.registry import Deployment, Retirement
+from rasad.registry.slots import Slot
 from rasad.release.requests import EnvironmentStatus, PromotionRequest, RequestStatus
 from rasad.remote.client import segment
 
@@ -28,8 +29,8 @@ class ReleaseVerbs:
 
     client: Client
 
-    def promote(self, name: str, version: int, to: str, *, reason: str | None = None
-                ) -> Deployment | PromotionRequest:
+    def promote(self, name: str, version: int, to: str, *, reason: str | None = None,
+                slot: Slot | str = "primary") -> Deployment | PromotionRequest:
         """Run ``to``'s gates on the server; a deployment, or the request opened.
 
         Raises
@@ -37,16 +38,24 @@ class ReleaseVerbs:
         GatesFailed
             If a gate blocks; ``.request`` is the failed request the server recorded.
         """
-        body = {"version": version, "to": to, "reason": reason}
+        body = {"version": version, "to": to, "reason": reason, "slot": str(slot)}
         answer = self.client.post(f"/models/{segment(name)}/promotions", body)
         return _promoted(answer)
 
-    def force_promote(self, name: str, version: int, to: str, *,
-                      justification: str) -> PromotionRequest:
+    def force_promote(self, name: str, version: int, to: str, *, justification: str,
+                      slot: Slot | str = "primary") -> PromotionRequest:
         """Break-glass: deploy whatever the gates and approvals say (admins only)."""
-        body = {"version": version, "to": to, "justification": justification}
+        body = {"version": version, "to": to, "justification": justification,
+                "slot": str(slot)}
         return PromotionRequest.from_dict(
             self.client.post(f"/models/{segment(name)}/break-glass", body))
+
+    def retire(self, name: str, env: str, slot: Slot | str, *,
+               reason: str | None = None) -> Retirement:
+        """End the canary or shadow of ``name`` in ``env`` on the server."""
+        body = {"env": env, "slot": str(slot), "reason": reason}
+        return Retirement.from_dict(
+            self.client.post(f"/models/{segment(name)}/retirements", body))
 
     def approve(self, request_id: int, *, comment: str | None = None) -> PromotionRequest:
         return self._decide(request_id, "approve", comment)

@@ -37,6 +37,7 @@ from rasad.ledger import AuditEvent, Problem, ProblemKind, Verification
 from rasad.monitoring.results import MonitorResult
 from rasad.names import check_name
 from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
+from rasad.registry.slots import Slot
 from rasad.remote._checks import CheckVerbs
 from rasad.remote._data import DataVerbs
 from rasad.remote._release import ReleaseVerbs
@@ -63,6 +64,10 @@ LOCAL_ONLY: Final = frozenset({
     "checkpoint",
     # A monitor result is saved by the check that computed it (`save=True`), not raw.
     "save_monitor_result",
+    # A package holds the rasad installed where the command runs (its wheel, its pins).
+    "package",
+    # The prediction log lives in the project's artifact store: read and purged there.
+    "compare_serving", "purge_predictions",
 })
 """The :class:`rasad.Project` attributes a :class:`RemoteProject` refuses with a clear
 :class:`~rasad.errors.InputError` (any other unknown name is an ``AttributeError``)."""
@@ -71,6 +76,8 @@ _WHY_LOCAL: Final = {
     "checkpoint": "signing needs the private key where the command runs, and the server "
                   "holds no one's key",
     "save_monitor_result": "a check saves its own result (save=True)",
+    "package": "a package pins and builds the rasad installed where the command runs; run "
+               "`rasad package` on a machine with the project's database",
 }
 
 _UNITS: Final = (("w", timedelta(weeks=1)), ("d", timedelta(days=1)), ("h", timedelta(hours=1)),
@@ -209,12 +216,15 @@ class RemoteProject(DataVerbs, CheckVerbs, ReleaseVerbs, RunVerbs, StoredVerbs):
         check_name(name)  # here, for the local message: the route would only match a pattern
         path = f"/datasets/{segment(name)}/versions"
         if isinstance(source, (str, os.PathLike)):
-            added = self.client.upload(path, source, form={"description": description})
+            # The version's source names this file as a local `data add` would.
+            form = {"description": description, "source": str(Path(source).resolve())}
+            added = self.client.upload(path, source, form=form)
         else:
             with tempfile.TemporaryDirectory(prefix="rasad-frame-") as folder:
                 staged = Path(folder) / "dataframe.parquet"
                 source.to_parquet(staged, index=False)
-                added = self.client.upload(path, staged, form={"description": description})
+                form = {"description": description, "source": "pandas.DataFrame"}
+                added = self.client.upload(path, staged, form=form)
         # The upload's answer leaves the profile out; the full version is one more read.
         version = self.dataset(added["name"], added["version"])
         return AddResult(version=version, created=bool(added["created"]))
@@ -268,8 +278,9 @@ class RemoteProject(DataVerbs, CheckVerbs, ReleaseVerbs, RunVerbs, StoredVerbs):
                 f"{model}/environments/{segment(env)}"))
         return max(self.model(name).versions, key=lambda v: v.version)
 
-    def rollback(self, name: str, env: str, *, reason: str | None = None) -> Deployment:
-        body = {"env": env, "reason": reason}
+    def rollback(self, name: str, env: str, *, reason: str | None = None,
+                 slot: Slot | str = "primary") -> Deployment:
+        body = {"env": env, "reason": reason, "slot": str(slot)}
         return Deployment.from_dict(self.client.post(f"/models/{segment(name)}/rollbacks",
                                                      body))
 

@@ -64,11 +64,32 @@ class BatchResult(Result):
         return self.model_dump() == other.model_dump()
 
 
+class ClientFiles(Result):
+    """The files of a scoring as the remote caller named them.
+
+    Over the management API the server scores a temporary copy of the uploaded rows and
+    sends the scores back for the client to write; the audit event records these names
+    instead of the server's copies, marked ``"input_from": "client"`` and
+    ``"output_from": "client"`` (the server cannot check them: only the client saw them).
+
+    >>> ClientFiles(input="/home/amal/scores.csv", output=None).to_json()
+    '{"input":"/home/amal/scores.csv","output":null}'
+    """
+
+    input: str
+    output: str | None = None
+
+
 def predict(ctx: Context, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
             version: int | None = None, env: str | None = None,
             output: str | os.PathLike[str] | None = None,
-            strict_categories: bool = False) -> BatchResult:
-    """Score ``data`` with ``name`` (a version, an environment's version, or the latest)."""
+            strict_categories: bool = False,
+            client_files: ClientFiles | None = None) -> BatchResult:
+    """Score ``data`` with ``name`` (a version, an environment's version, or the latest).
+
+    ``client_files`` is for a door that scores a copy of a caller's file (the HTTP API):
+    the audit event names the caller's files, not ``data`` and ``output``.
+    """
     out_path = Path(output) if output is not None else None
     if out_path is not None and out_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"Output {out_path} must end in {', '.join(OUTPUT_SUFFIXES)}.")
@@ -104,12 +125,22 @@ def predict(ctx: Context, name: str, data: str | os.PathLike[str] | pd.DataFrame
     with ctx.transaction() as tx:
         tx.record("model.predict", f"model:{name}@{model_version.version}", {
             "rows": len(result), "environment": env, "artifact_sha256": model_version.blob,
-            "input": "pandas.DataFrame" if isinstance(data, pd.DataFrame) else str(
-                Path(data).resolve()),
-            "output": str(out_path.resolve()) if out_path else None})
+            **_files(data, out_path, client_files)})
     return BatchResult.with_frame(result, model=name, version=model_version.version,
                                   output=str(out_path) if out_path else None,
                                   warnings=warnings)
+
+
+def _files(data: str | os.PathLike[str] | pd.DataFrame, output: Path | None,
+           client: ClientFiles | None) -> dict[str, str | None]:
+    """The audit event's ``input`` and ``output``: what was scored and written here, or
+    the caller's names for them (marked as the client's)."""
+    if client is not None:
+        return {"input": client.input, "input_from": "client",
+                "output": client.output, "output_from": "client"}
+    return {"input": "pandas.DataFrame" if isinstance(data, pd.DataFrame)
+            else str(Path(data).resolve()),
+            "output": str(output.resolve()) if output else None}
 
 
 def _write_frame(frame: pd.DataFrame, tmp: Path, suffix: str) -> None:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
 from rasad.api.auth import ContextDep
-from rasad.api.bodies import DatasetAdded, NamePath, Text, VersionPath, respond
+from rasad.api.bodies import ClientPath, DatasetAdded, NamePath, Text, VersionPath, respond
 from rasad.datasets import DatasetVersion
 from rasad.datasets import service as datasets
 
@@ -26,6 +26,16 @@ def _file_name(given: str | None) -> str:
     return base or "upload"
 
 
+def client_file_name(given: str | None) -> str:
+    """The uploaded file's name as the client sent it, for the record (never a path on
+    the server); NUL characters dropped, at most 4,096 characters.
+
+    >>> client_file_name("loans.csv"), client_file_name(None)
+    ('loans.csv', 'upload')
+    """
+    return (given or "").replace("\x00", "")[:4096] or "upload"
+
+
 @router.post("/{name}/versions", status_code=201, response_model=DatasetAdded,
              responses={200: {"model": DatasetAdded,
                               "description": "Identical content was stored already."}})
@@ -34,14 +44,22 @@ def upload(
     name: NamePath,
     file: Annotated[UploadFile, File(description="A CSV, TSV or Parquet file (by suffix).")],
     description: Annotated[Text | None, Form()] = None,
+    source: Annotated[ClientPath | None, Form(description=(
+        "The file as the client names it, recorded as the version's source (the remote "
+        "client sends its absolute path, or 'pandas.DataFrame'); default the uploaded "
+        "file's name."))] = None,
 ) -> Response:
     """Store a file as a new immutable version of ``name`` (201); identical content is
-    stored once (200, ``created`` false). ``rasad data add``."""
+    stored once (200, ``created`` false). ``rasad data add``.
+
+    The version's ``source`` and its ``dataset.add`` audit event name the client's file
+    (marked ``source_from: client``), never the server's temporary copy."""
     with tempfile.TemporaryDirectory(prefix="rasad-upload-") as folder:
         path = Path(folder) / _file_name(file.filename)
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, length=1 << 20)
-        result = datasets.add(ctx, path, name, description=description)
+        result = datasets.add(ctx, path, name, description=description,
+                              client_source=source or client_file_name(file.filename))
     body = DatasetAdded.from_dict(result.to_dict())
     return respond(body, 201 if result.created else 200)
 

@@ -15,14 +15,24 @@ from rasad.api.bodies import (
     NO_NUL,
     NamePath,
     PromotionRequest,
+    RetireRequest,
     RollbackRequest,
+    SlotName,
     TextPath,
     TextQuery,
     VersionPath,
     respond,
 )
 from rasad.evaluation.behaviour import ModelTestReport
-from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration, models, promotion
+from rasad.registry import (
+    Deployment,
+    ModelDetail,
+    ModelVersion,
+    Registration,
+    Retirement,
+    models,
+    promotion,
+)
 from rasad.release import service
 from rasad.release.model_tests import run_model_tests
 from rasad.release.requests import EnvironmentStatus
@@ -45,6 +55,7 @@ class BreakGlass(Result):
     version: int = Field(ge=1, le=2**31 - 1)
     to: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=200)]
     justification: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=2000)]
+    slot: SlotName = "primary"
 
 
 @router.get("", response_model=list[ModelDetail])
@@ -124,7 +135,8 @@ def promote(ctx: ContextDep, name: NamePath, body: PromotionRequest) -> Response
 
     A blocking gate is a 422 problem (`GatesFailed`) whose `request` member holds the
     failed request, with every gate's result and evidence."""
-    outcome = service.promote(ctx, name, body.version, body.to, reason=body.reason)
+    outcome = service.promote(ctx, name, body.version, body.to, reason=body.reason,
+                              slot=body.slot)
     if isinstance(outcome, Deployment):
         return respond(outcome, 201 if outcome.changed else 200)
     return respond(outcome, 202)
@@ -135,11 +147,19 @@ def break_glass(ctx: ContextDep, name: NamePath, body: BreakGlass) -> Response:
     """Force a promotion past failed gates or missing approvals (``model.force``, admins);
     it stays marked until an approver reviews it. ``rasad promote --break-glass``."""
     return respond(service.force(ctx, name, body.version, body.to,
-                                 justification=body.justification), 201)
+                                 justification=body.justification, slot=body.slot), 201)
 
 
 @router.post("/{name}/rollbacks", status_code=201, response_model=Deployment)
 def rollback(ctx: ContextDep, name: NamePath, body: RollbackRequest) -> Response:
     """Return an environment to the version its current deployment replaced.
     ``rasad rollback NAME --env ENV``."""
-    return respond(promotion.rollback(ctx, name, body.env, reason=body.reason), 201)
+    return respond(promotion.rollback(ctx, name, body.env, reason=body.reason,
+                                      slot=body.slot), 201)
+
+
+@router.post("/{name}/retirements", status_code=201, response_model=Retirement)
+def retire(ctx: ContextDep, name: NamePath, body: RetireRequest) -> Response:
+    """End the model's canary or shadow in an environment.
+    ``rasad retire NAME --env ENV --slot canary|shadow``."""
+    return respond(promotion.retire(ctx, name, body.env, body.slot, reason=body.reason), 201)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from rasad.api.auth import ContextDep
-from rasad.api.bodies import IdPath, TextQuery, respond
+from rasad.api.bodies import NO_NUL, IdPath, TextQuery, respond
 from rasad.monitoring.results import (
     MonitorKind,
     MonitorResult,
@@ -20,9 +20,15 @@ from rasad.monitoring.results import (
 router = APIRouter(prefix="/monitor", tags=["monitoring"])
 
 
+# Text, not the enum: the service refuses an unknown kind with its own message, the same
+# one a local call gets.
+KindQuery = Annotated[str | None, Query(
+    pattern=NO_NUL, max_length=400,
+    description=f"One of {', '.join(k.value for k in MonitorKind)}.")]
+
+
 @router.get("/results", response_model=list[MonitorResult])
-def results(ctx: ContextDep, monitor: TextQuery = None,
-            kind: Annotated[MonitorKind | None, Query()] = None) -> Response:
+def results(ctx: ContextDep, monitor: TextQuery = None, kind: KindQuery = None) -> Response:
     """Saved results, oldest first. ``rasad monitor results``."""
     return respond(list_results(ctx, monitor, kind))
 

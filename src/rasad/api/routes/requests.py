@@ -37,9 +37,16 @@ class Explained(Result):
     comment: Comment
 
 
+# Text, not the enum: the service reads it as the CLI does (any case) and refuses an
+# unknown status with its own message, the same one a local call gets.
+StatusQuery = Annotated[str | None, Query(
+    pattern=NO_NUL, max_length=400,
+    description=f"One of {', '.join(RequestStatus)} (any case).")]
+
+
 @router.get("", response_model=list[PromotionRequest])
 def list_requests(ctx: ContextDep, model: TextQuery = None, env: TextQuery = None,
-                  status: Annotated[RequestStatus | None, Query()] = None) -> Response:
+                  status: StatusQuery = None) -> Response:
     """Promotion requests, newest first, optionally of one model, environment or status.
     ``rasad requests list``."""
     return respond(service.list_requests(ctx, model=model, environment=env, status=status))

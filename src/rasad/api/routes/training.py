@@ -22,8 +22,8 @@ from pydantic import ConfigDict, Field, StringConstraints
 from starlette.background import BackgroundTask
 
 from rasad.api.auth import ContextDep
-from rasad.api.bodies import NO_NUL, NamePath, Text, respond
-from rasad.api.routes.datasets import _file_name
+from rasad.api.bodies import NO_NUL, ClientPath, NamePath, Text, respond
+from rasad.api.routes.datasets import _file_name, client_file_name
 from rasad.registry import ModelVersion
 from rasad.results import Result
 from rasad.serving import batch
@@ -120,9 +120,20 @@ def predict(
                                                   "environment.")] = None,
     strict_categories: Annotated[bool, Form()] = False,
     output_format: Annotated[Literal["csv", "parquet"], Form(alias="format")] = "csv",
+    input_name: Annotated[ClientPath | None, Form(description=(
+        "The input as the client names it (the remote client sends the file's absolute "
+        "path, or 'pandas.DataFrame'); default the uploaded file's name."))] = None,
+    output_name: Annotated[ClientPath | None, Form(description=(
+        "Where the client writes the scores, as it names that file; default none."))] = None,
 ) -> Response:
     """Score the uploaded rows with a model version (by number, the one serving ``env``,
-    or the latest), checking them against its signature first. ``rasad predict``."""
+    or the latest), checking them against its signature first. ``rasad predict``.
+
+    The ``model.predict`` audit event names the client's files (``input_name``,
+    ``output_name``, marked ``input_from``/``output_from: client``), never the server's
+    temporary copies."""
+    client = batch.ClientFiles(input=input_name or client_file_name(file.filename),
+                               output=output_name)
     folder = Path(tempfile.mkdtemp(prefix="rasad-predict-"))
     try:
         source = folder / "in" / _file_name(file.filename)
@@ -131,7 +142,7 @@ def predict(
             shutil.copyfileobj(file.file, out, length=1 << 20)
         target = folder / f"scores.{output_format}"
         result = batch.predict(ctx, name, source, version=version, env=env, output=target,
-                               strict_categories=strict_categories)
+                               strict_categories=strict_categories, client_files=client)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import Field, StringConstraints
 
 from rasad.api.auth import ContextDep
-from rasad.api.bodies import NO_NUL, NamePath, respond
+from rasad.api.bodies import NO_NUL, ClientPath, NamePath, respond
 from rasad.core import Context
 from rasad.datasets import DatasetVersion
 from rasad.datasets import service as datasets
@@ -56,8 +56,8 @@ class ValidationRequest(Result):
     schema_yaml: Annotated[str, StringConstraints(pattern=NO_NUL,
                                                   max_length=MAX_SCHEMA_BYTES)] | None = Field(
         default=None, description="A schema's YAML text (default: the dataset's schema).")
-    schema_name: Annotated[str, StringConstraints(pattern=NO_NUL, max_length=200)] | None = (
-        Field(default=None, description="The schema file's name, to label the report."))
+    schema_name: ClientPath | None = Field(default=None, description=(
+        "The schema file as the client names it, to label the report."))
 
 
 class QualityRequest(Result):
@@ -103,12 +103,15 @@ def show(ctx: ContextDep, name: NamePath,
 
 @router.post("/schemas/{name}", status_code=201, response_model=StoredSchema)
 def save(ctx: ContextDep, name: NamePath,
-         file: Annotated[UploadFile, File(description="An edited schema YAML file.")]
+         file: Annotated[UploadFile, File(description="An edited schema YAML file.")],
+         schema_name: Annotated[ClientPath | None, Form(description=(
+             "The file as the client names it (the path given to `rasad schema save`), to "
+             "label what was saved; default the uploaded file's name."))] = None,
          ) -> Response:
     """Store an uploaded schema file as the dataset's next schema version. ``rasad schema
     save NAME FILE``."""
     ctx.require(Permission.DATASET_WRITE, f"save a schema of dataset {name!r}")
-    label = _file_label(file.filename)
+    label = schema_name or _file_label(file.filename)
     schema = _parse(_schema_text(file.file.read(MAX_SCHEMA_BYTES + 1), label), label)
     latest = datasets.get(ctx, name)  # the dataset must exist
     unknown = [c.name for c in schema.columns if c.name not in latest.kinds]

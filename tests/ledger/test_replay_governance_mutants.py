@@ -1,0 +1,74 @@
+"""A ledger that never names its first admin (written before the name was recorded, or
+rewritten): the replay takes the one principal that created itself as that admin, and
+names exactly what was changed around it. Pins the survivors of the mutation run in
+``GovernanceReplay._unnamed_first_admin`` (docs/testing.md)."""
+
+from __future__ import annotations
+
+from rasad import Project
+from rasad.identity import Role
+from rasad.ledger._governance import GovernanceReplay
+from rasad.ledger.problems import Problem
+
+from . import _attacks as attack
+
+
+def _replay_without_the_name(project: Project) -> list[str]:
+    """Replay the project's identity events as an old ledger would hold them: the
+    ``project.init`` event without ``first_admin``; the messages of every difference."""
+    replay = GovernanceReplay()
+    for event in project.audit_log():
+        details = {k: v for k, v in event.details.items() if k != "first_admin"}
+        replay.feed(event.seq, event.action, event.subject, details)
+    assert not replay.first_admin_named
+    problems: list[Problem] = []
+    with project.context.read() as session:
+        replay.compare(session, problems)
+    return [p.message for p in problems]
+
+
+def test_the_self_created_principal_is_taken_as_the_first_admin(project: Project) -> None:
+    project.add_principal("amal", roles=[Role.APPROVER])
+    assert _replay_without_the_name(project) == []
+
+
+def test_a_deleted_first_admin_is_named_with_the_init_event(project: Project) -> None:
+    admin = project.principal.name
+    attack.execute(project, "DELETE FROM role_grants WHERE principal_id = "
+                            "(SELECT id FROM principals WHERE name = :n)", n=admin)
+    assert _replay_without_the_name(project) == [
+        f"role_grants ({admin}, admin) is missing: the ledger recorded it (project.init, "
+        "event 0)."]
+
+
+def test_only_the_first_self_created_principal_is_the_admin(project: Project) -> None:
+    # A second principal that "created itself" (only the bootstrap does) is a forgery.
+    attack.execute(project, """
+        INSERT INTO principals (name, kind, created_by, created_at)
+        VALUES ('mallory', 'person', 'mallory', '2026-01-01T00:00:00Z')""")
+    assert _replay_without_the_name(project) == [
+        "principals (mallory) exists, but the ledger records no such principal."]
+
+
+def test_no_self_created_principal_adds_no_admin(project: Project) -> None:
+    admin = project.principal.name
+    attack.execute(project, "UPDATE principals SET created_by = 'someone' WHERE name = :n",
+                   n=admin)
+    assert _replay_without_the_name(project) == [
+        f"principals ({admin}) exists, but the ledger records no such principal.",
+        f"role_grants ({admin}, admin) exists, but the ledger records no grant of that role "
+        "in force."]
+
+
+def test_a_principal_the_events_added_is_not_taken_as_the_admin(project: Project) -> None:
+    # The bootstrap row no longer looks self-created and amal's does: amal, whom the events
+    # added, must not be made the admin (the real admin's rows are then the unrecorded ones).
+    admin = project.principal.name
+    project.add_principal("amal", roles=[Role.APPROVER])
+    attack.execute(project, "UPDATE principals SET created_by = 'someone' WHERE name = :n",
+                   n=admin)
+    attack.execute(project, "UPDATE principals SET created_by = 'amal' WHERE name = 'amal'")
+    assert _replay_without_the_name(project) == [
+        f"principals ({admin}) exists, but the ledger records no such principal.",
+        f"role_grants ({admin}, admin) exists, but the ledger records no grant of that role "
+        "in force."]
