@@ -58,6 +58,7 @@ from rasad.serving.packaging._requirements import (
 )
 from rasad.serving.packaging.policy import DEFAULT_POLICY, PackagePolicy
 from rasad.serving.packaging.result import PackagedFile, PackagedModel, PackageResult
+from rasad.serving.predlog._masking import KEY_ENV, KEY_FILE
 from rasad.store.lineage import run_row
 
 if TYPE_CHECKING:
@@ -66,8 +67,9 @@ if TYPE_CHECKING:
 
 MAX_REPLICAS = 1000
 SKLEARN = "scikit-learn"
-LOG_KEY_ENV = "RASAD_PREDICTION_LOG_KEY"
-LOG_KEY_FILE = "prediction-log.key"
+# The prediction log's masking key, named once where the log reads it.
+LOG_KEY_ENV = KEY_ENV
+LOG_KEY_FILE = KEY_FILE
 """The prediction log's masking key: its variable, and its file in a project's ``.rasad/``
 (as :mod:`rasad.serving.predlog` reads them)."""
 
