@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -49,10 +50,9 @@ def serve(
     try:
         import orjson  # noqa: F401
         import prometheus_client  # noqa: F401
-        import uvicorn
+        import uvicorn  # noqa: F401
 
-        from rasad.serving.online import app as online
-        from rasad.serving.online.metrics import MULTIPROC_ENV, configure_logging
+        from rasad.serving.online.metrics import configure_logging
     except ImportError as exc:
         raise InputError(f"`rasad serve` needs the serve extra ({exc.name} is not installed): "
                          "pip install 'rasad[serve]'.") from exc
@@ -61,17 +61,31 @@ def serve(
     root = project.root
     chosen = env or project.config.registry.environments[-1]
     names = list(dict.fromkeys(model or []))
-    configure_logging()
-    settings = {"host": host, "port": port, "server_header": False, "access_log": False,
-                "proxy_headers": False,
-                "log_level": "warning", "timeout_graceful_shutdown": GRACE_SECONDS}
+    settings: dict[str, Any] = {
+        "host": host, "port": port, "server_header": False, "access_log": False,
+        "proxy_headers": False, "log_level": "warning", "timeout_graceful_shutdown": GRACE_SECONDS}
+    restore = configure_logging()  # undone on the way out: `run` may be called in process
+    try:
+        _run(project, root, chosen, names, workers, settings)
+    finally:
+        restore()
+
+
+def _run(project: Any, root: Path, chosen: str, names: list[str], workers: int,
+         settings: dict[str, Any]) -> None:
+    import uvicorn
+
+    from rasad.serving.online import app as online
+    from rasad.serving.online.metrics import MULTIPROC_ENV
+
     if workers == 1:
         project.close()  # the server opens its own connections
         app = online.create_app(root, env=chosen, models=names)
         served = app.state.server.served.entries
         listing = [f"{name}@{entry.primary.number}" for name, entry in sorted(served.items())]
-        _announce(project.config.name, chosen, listing, host, port, workers)
-        uvicorn.run(app, **settings)  # type: ignore[arg-type]
+        _announce(project.config.name, chosen, listing, host=settings["host"],
+                  port=settings["port"], workers=workers)
+        uvicorn.run(app, **settings)
         return
     # Several workers: each process imports the app factory and loads the models itself.
     # Check here first, so a wrong name or an empty environment is one clear error
@@ -84,13 +98,14 @@ def serve(
     os.environ.update({online.ENV_ROOT: str(root), online.ENV_ENVIRONMENT: chosen,
                        online.ENV_MODELS: ",".join(names), MULTIPROC_ENV: folder})
     try:
-        _announce(project.config.name, chosen, listed, host, port, workers)
-        uvicorn.run(WORKER_APP, factory=True, workers=workers, **settings)  # type: ignore[arg-type]
+        _announce(project.config.name, chosen, listed, host=settings["host"],
+                  port=settings["port"], workers=workers)
+        uvicorn.run(WORKER_APP, factory=True, workers=workers, **settings)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _announce(project: str, env: str, models: list[str], host: str, port: int,
+def _announce(project: str, env: str, models: list[str], *, host: str, port: int,
               workers: int) -> None:
     err_console().print(
         f"Serving {', '.join(clean(m) for m in models)} of project {clean(project)} "

@@ -140,3 +140,38 @@ def test_serve_refuses_an_environment_with_nothing_deployed(
     assert "Deployed there: credit, fraud." in err
     code = cli(["--project", str(shared.root), "serve", "--env", "qa"])
     assert code == 2 and "No environment 'qa'" in capsys.readouterr().err
+
+
+def test_a_refused_serve_in_process_leaves_logging_as_it_found_it(
+        shared: Served, capsys: pytest.CaptureFixture[str]) -> None:
+    # A server's JSON-lines handler once outlived a refused `serve` run in process: the
+    # next command's lock notice went to pytest's closed capture stream ("Logging error")
+    # and never reached the CLI's own console handler.
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("rasad.serve", "rasad.store")]
+    before = [(list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
+    assert cli(["--project", str(shared.root), "serve", "--env", "staging"]) == 2
+    assert cli(["--project", str(shared.root), "serve", "--model", "nope",
+                "--workers", "2"]) == 2
+    capsys.readouterr()
+    assert [(list(lg.handlers), lg.level, lg.propagate) for lg in loggers] == before
+
+
+def test_the_servers_log_handler_writes_to_the_stderr_of_the_moment(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import logging
+
+    from rasad.serving.online.metrics import configure_logging, event
+
+    restore = configure_logging(loggers=("rasad.serve",))
+    try:
+        swapped = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", swapped)
+        event("model.loaded", model="credit")
+        assert json.loads(swapped.getvalue())["event"] == "model.loaded"
+    finally:
+        restore()
+    assert not [h for h in logging.getLogger("rasad.serve").handlers
+                if h.__class__.__name__ == "_Stderr"]

@@ -55,7 +55,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import numpy as np
@@ -245,17 +245,47 @@ def event(name: str, *, level: int = logging.INFO, **fields: Any) -> None:
         log.log(level, name, extra={"fields": fields})
 
 
-def configure_logging(level: int = logging.INFO,
-                      loggers: Iterable[str] = ("rasad.serve", "rasad.store")) -> None:
-    """Send the server's events to stderr as JSON lines (once per process)."""
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the ``sys.stderr`` of the moment, not the one there when it was made: a
+    server started in process (a test, a notebook) must not keep a stream that is
+    closed or swapped later."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+
+def configure_logging(
+        level: int = logging.INFO,
+        loggers: Iterable[str] = ("rasad.serve", "rasad.store")) -> Callable[[], None]:
+    """Send the server's events to stderr as JSON lines (once per process).
+
+    Returns a function that puts the loggers back as they were, for a server run in
+    a process that goes on afterwards (``rasad serve`` called in process).
+    """
+    saved: list[tuple[logging.Logger, logging.Handler | None, int, bool]] = []
     for name in loggers:
         logger = logging.getLogger(name)
+        added: logging.Handler | None = None
         if not any(isinstance(h.formatter, JsonLines) for h in logger.handlers):
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonLines())
-            logger.addHandler(handler)
+            added = _Stderr()
+            added.setFormatter(JsonLines())
+            logger.addHandler(added)
+        saved.append((logger, added, logger.level, logger.propagate))
         logger.setLevel(level)
         logger.propagate = False
+
+    def restore() -> None:
+        for logger, added, old_level, old_propagate in saved:
+            if added is not None:
+                logger.removeHandler(added)
+            logger.setLevel(old_level)
+            logger.propagate = old_propagate
+
+    return restore
 
 
 __all__ = ["CONTENT_TYPE", "MULTIPROC_ENV", "JsonLines", "Metrics", "configure_logging",
