@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -393,6 +393,196 @@ class ServingConfig(_Section):
     environments: dict[str, ServingEnvironmentConfig] = Field(default_factory=dict)
 
 
+# --- automation: the agent's sources, monitors, alerts and retraining (docs/automation.md)
+
+Cron = str
+"""A five-field cron expression (minute hour day-of-month month day-of-week), in UTC."""
+
+
+def _check_cron(value: str) -> str:
+    from croniter import croniter
+
+    if not croniter.is_valid(value) or len(value.split()) != 5:
+        raise ValueError(f"{value!r} is not a five-field cron expression "
+                         "(minute hour day month weekday, e.g. '0 6 * * *')")
+    return value
+
+
+class FileSourceConfig(_Section):
+    """``automation.sources.NAME`` with ``kind: files``: data files that arrive in a folder."""
+
+    kind: Literal["files"]
+    # The dataset the files become versions of.
+    dataset: str = Field(min_length=1, max_length=200)
+    # An fsspec glob: a folder of the project (`incoming/*.csv`) or any fsspec URL
+    # (`s3://bucket/loans/*.parquet`).
+    path: str = Field(min_length=1)
+    # `file`: each file is a version of its own; `append`: a version is the previous
+    # version with the file's rows added.
+    combine: Literal["file", "append"] = "file"
+
+
+class LogSourceConfig(_Section):
+    """``automation.sources.NAME`` with ``kind: prediction_log``: what a model served, with
+    the feedback joined to it."""
+
+    kind: Literal["prediction_log"]
+    model: str = Field(min_length=1, max_length=200)
+    environment: str | None = None  # default: the last environment (production)
+
+
+SourceConfig = FileSourceConfig | LogSourceConfig
+
+
+class MonitorConfig(_Section):
+    """``automation.monitors.NAME``: one thing the agent watches, and what it does when the
+    watch finds something."""
+
+    kind: Literal["drift", "performance", "estimated_performance", "validation"]
+    source: str = Field(min_length=1)
+    # The model whose serving version's training data is the reference (drift) and whose
+    # predictions are judged (performance); default: the only model retraining names.
+    model: str | None = None
+    environment: str | None = None  # default: the last environment (production)
+    # A cron expression, or `on_arrival` (run when a source file was ingested).
+    schedule: str = "on_arrival"
+    # The recent window judged: the last `window_rows` rows and/or `window_days` days.
+    window_rows: int | None = Field(None, ge=1)
+    window_days: float | None = Field(None, gt=0.0)
+    # Performance monitors: metric -> bounds (estimated ones also take `basis`).
+    metrics: dict[str, Threshold] = Field(default_factory=dict)
+    actions: list[Literal["alert", "retrain"]] = Field(
+        default_factory=lambda: ["alert"], min_length=1)  # type: ignore[arg-type]
+    # A monitor that fired does not fire again within this many hours.
+    cooldown_hours: float = Field(24.0, ge=0.0)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    channels: list[str] | None = None  # default: every channel
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return value if value == "on_arrival" else _check_cron(value)
+
+
+class WebhookChannel(_Section):
+    """A JSON POST signed with HMAC-SHA256 (header ``X-Rasad-Signature``)."""
+
+    kind: Literal["webhook"]
+    url: str = Field(min_length=1)
+    # The environment variable holding the signing secret (never the secret itself).
+    secret_env: str | None = None
+    timeout_seconds: float = Field(10.0, gt=0.0, le=300.0)
+
+
+class SlackChannel(_Section):
+    """A Slack-compatible incoming webhook (``{"text": ...}``)."""
+
+    kind: Literal["slack"]
+    url: str = Field(min_length=1)
+    timeout_seconds: float = Field(10.0, gt=0.0, le=300.0)
+
+
+class EmailChannel(_Section):
+    """E-mail over SMTP, with STARTTLS and authentication when configured."""
+
+    kind: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None  # the variable holding the password
+    sender: str = Field(min_length=3)
+    to: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(10.0, gt=0.0, le=300.0)
+
+
+class FileChannel(_Section):
+    """JSON lines appended to a local file (the default sink)."""
+
+    kind: Literal["file"]
+    path: str = ".rasad/alerts.jsonl"
+
+
+ChannelConfig = WebhookChannel | SlackChannel | EmailChannel | FileChannel
+
+
+class AlertsConfig(_Section):
+    """``automation.alerts``: where alerts go and how failed deliveries are retried."""
+
+    channels: dict[str, Annotated[ChannelConfig, Field(discriminator="kind")]] = Field(
+        default_factory=lambda: {"file": FileChannel(kind="file")})  # type: ignore[arg-type]
+    retries: int = Field(5, ge=0, le=100)
+    backoff_seconds: float = Field(30.0, gt=0.0, le=86_400.0)
+
+
+class RetrainingConfig(_Section):
+    """``automation.retraining.MODEL``: how a trigger retrains ``MODEL``."""
+
+    # The dataset trained on (default: training.dataset).
+    dataset: str | None = None
+    # `latest`: the newest version; `all`: every version of the dataset combined.
+    combine: Literal["latest", "all"] = "latest"
+    # Where the candidate is put up for promotion (default: the first environment with
+    # gates, as the promotion policy says); production always waits for approvers.
+    request_to: str | None = None
+
+
+class AgentConfig(_Section):
+    """``automation.agent``: how agents share work."""
+
+    # A claimed piece of work is taken over by another agent once its lease runs out.
+    lease_seconds: float = Field(300.0, ge=5.0, le=86_400.0)
+    # How often a long-running agent makes a pass.
+    interval_seconds: float = Field(60.0, gt=0.0, le=86_400.0)
+    # When the agent writes a signed ledger checkpoint (cron; none when absent).
+    checkpoints: str | None = None
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _checkpoints(cls, value: str | None) -> str | None:
+        return None if value is None else _check_cron(value)
+
+
+class AutomationConfig(_Section):
+    """``automation``: what the agent (`rasad agent`) watches and does."""
+
+    sources: dict[str, Annotated[SourceConfig, Field(discriminator="kind")]] = Field(
+        default_factory=dict)
+    monitors: dict[str, MonitorConfig] = Field(default_factory=dict)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
+    retraining: dict[str, RetrainingConfig] = Field(default_factory=dict)
+    agent: AgentConfig = Field(default_factory=AgentConfig)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _references(self) -> AutomationConfig:
+        for name, monitor in self.monitors.items():
+            where = f"automation.monitors.{name}"
+            if monitor.source not in self.sources:
+                raise ValueError(f"{where}.source names {monitor.source!r}, not one of "
+                                 f"sources ({', '.join(sorted(self.sources)) or 'none'})")
+            for channel in monitor.channels or []:
+                if channel not in self.alerts.channels:
+                    raise ValueError(f"{where}.channels names {channel!r}, not one of "
+                                     f"alerts.channels ({', '.join(sorted(self.alerts.channels))})")
+            if "retrain" in monitor.actions:
+                model = monitor.model or (next(iter(self.retraining))
+                                          if len(self.retraining) == 1 else None)
+                if model is None or model not in self.retraining:
+                    raise ValueError(f"{where}.actions has retrain, but automation.retraining "
+                                     f"has no entry for model {monitor.model or '(unnamed)'}: "
+                                     "add automation.retraining.MODEL")
+            source = self.sources[monitor.source]
+            if monitor.kind == "validation" and not isinstance(source, FileSourceConfig):
+                raise ValueError(f"{where}: a validation monitor watches a files source")
+            if monitor.kind == "performance" and not isinstance(source, LogSourceConfig):
+                raise ValueError(f"{where}: realized performance needs a prediction_log "
+                                 "source (the labels come as feedback)")
+            if monitor.kind in ("performance", "estimated_performance") and not monitor.metrics:
+                raise ValueError(f"{where}.metrics is empty: name at least one metric with "
+                                 "its min or max")
+        return self
+
+
 class GovernanceConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
 
@@ -408,6 +598,7 @@ class ProjectConfig(_Section):
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)  # type: ignore[arg-type]
     serving: ServingConfig = Field(default_factory=ServingConfig)  # type: ignore[arg-type]
+    automation: AutomationConfig = Field(default_factory=AutomationConfig)
 
     @model_validator(mode="after")
     def _policies_name_environments(self) -> ProjectConfig:

@@ -310,3 +310,122 @@ class ApprovalRow(Base):
     decision: Mapped[str] = mapped_column(String(20), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+# --- automation (rasad.automation, docs/automation.md) -----------------------------------
+
+
+class WorkClaimRow(Base):
+    """A piece of the agent's work (a file to ingest, a monitor run, a retraining step),
+    claimed by one agent until ``lease_until``; past it another agent may take it over.
+
+    The primary key makes a claim a single INSERT that only one agent can win; a takeover
+    is an UPDATE guarded by the old owner and lease, so two agents cannot both take it.
+    ``finished_at`` marks work done for good: it is never claimed again.
+    """
+
+    __tablename__ = "work_claims"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), nullable=False)
+    lease_until: Mapped[str] = mapped_column(String(32), nullable=False)
+    claimed_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    finished_at: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceFileRow(Base):
+    """A file seen in an automation source: ingested as a dataset version, or rejected.
+
+    ``fingerprint`` is the sha256 of the file's bytes: the same content under a new name is
+    recognised, and a file rewritten in place is a new file.
+    """
+
+    __tablename__ = "source_files"
+    __table_args__ = (UniqueConstraint("source", "fingerprint"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), nullable=False)
+    path: Mapped[str] = mapped_column(Text, nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # ingested | rejected
+    dataset_version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
+    detail: Mapped[str | None] = mapped_column(Text)
+    seen_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class MonitorStateRow(Base):
+    """Where an automation monitor stands: its last run, its last firing (for the
+    cooldown) and its next scheduled run."""
+
+    __tablename__ = "monitor_states"
+    monitor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_run_at: Mapped[str | None] = mapped_column(String(32))
+    last_status: Mapped[str | None] = mapped_column(String(20))  # ok | fired | failed | skipped
+    last_result_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_results.id"))
+    last_fired_at: Mapped[str | None] = mapped_column(String(32))
+    next_run_at: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class TriggerRow(Base):
+    """A monitor (or a rejected file) that fired: what it found and what it set off.
+
+    ``key`` is unique: the same finding fires once, however many agents saw it.
+    """
+
+    __tablename__ = "triggers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400), nullable=False, unique=True)
+    monitor: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(50), nullable=False)
+    monitor_result_id: Mapped[int | None] = mapped_column(ForeignKey("monitor_results.id"))
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_files.id"))
+    actions: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # open | done | failed
+    fired_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    closed_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class PipelineStepRow(Base):
+    """A finished step of a retraining pipeline, keyed by the hash of its inputs (as DVC
+    keys its stages): a re-run with the same inputs reuses ``output`` instead of redoing it."""
+
+    __tablename__ = "pipeline_steps"
+    __table_args__ = (UniqueConstraint("step", "input_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger_id: Mapped[int | None] = mapped_column(ForeignKey("triggers.id"), index=True)
+    step: Mapped[str] = mapped_column(String(50), nullable=False)
+    input_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    output: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON
+    finished_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class AlertRow(Base):
+    """An alert: raised once per ``dedupe_key`` (a monitor and its cooldown window)."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400), nullable=False, unique=True)
+    monitor: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    severity: Mapped[str] = mapped_column(String(20), nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON
+    trigger_id: Mapped[int | None] = mapped_column(ForeignKey("triggers.id"))
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class AlertDeliveryRow(Base):
+    """One alert to one channel: pending until sent, retried with back-off, or failed."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "channel"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), nullable=False)
+    channel: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,15 @@
+"""The automation loop: sources, monitors, alerts, the retraining pipeline and the agent.
+
+``rasad agent`` (docs/automation.md) watches what ``automation:`` in ``rasad.yaml``
+declares: files arriving for a dataset, the prediction log with its feedback. It ingests
+each new file once, runs the monitors when they are due, raises alerts (deduplicated,
+retried, their delivery recorded) and retrains through the same validated, gated and
+approved path a person would take. Several agents may run at once: each piece of work is
+claimed by one of them for a lease (:mod:`rasad.automation.claims`).
+
+This package sits above ``release`` (a retrained candidate is put up for promotion
+through its governed flow) and ``serving`` (the prediction log is a source), and below
+the facade and the doors.
+"""
+
+__all__: list[str] = []
