@@ -1,7 +1,7 @@
 """Online serving under load: `rasad serve` beside MLServer and `mlflow models serve`.
 
     .venv/bin/python benchmarks/serving.py [--rows 1] [--concurrency 8] [--duration 20]
-                                           [--workers 1] [--peers]
+                                           [--workers 1] [--repeats 3] [--peers]
 
 The same model as ../shared/peers/serve_mlserver.py and serve_mlflow.py
 (GradientBoostingClassifier, 100 trees, depth 3, on make_classification's 5,000 rows x 20
@@ -19,9 +19,10 @@ per second, p50/p90/p99 latency, errors, the server's CPU seconds and resident m
 (process tree), and that the answers equal the model's own predictions. After the load,
 the prediction log is read back and must hold one row per request answered.
 
-With ``--peers`` the two peer scripts run right after, with the same arguments
-(MLServer with ``--workers 0``, see ../shared/peers/README.md), and the ratios are
-printed. Prints one JSON line.
+With ``--peers`` the two peer scripts run after each rasad run, with the same arguments
+(MLServer with ``--workers 0``, see ../shared/peers/README.md). Each server runs
+``--repeats`` times, interleaved; the medians and their ratios are printed, with every
+run's figures under ``runs``. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import PEERS, SHARED_PEERS, emit, run_peer  # noqa: E402
+from _common import PEERS, SHARED_PEERS, emit, median, run_peer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RASAD = Path(sys.executable).with_name("rasad")
@@ -171,7 +172,7 @@ def run_rasad(args: argparse.Namespace) -> dict[str, Any]:
             expected = model.predict(frame_of(X[: args.rows])).tolist()
             out["response_ok"] = got["outputs"][0]["data"] == expected
             out["server_rss_idle_mib"] = _tree_stats(server.pid)[0]
-            _client(url, payloads, args.concurrency, 3.0, token)  # warm-up
+            warm = _client(url, payloads, args.concurrency, 3.0, token)
             out["load_c1"] = _client(url, payloads, 1, args.duration / 2, token)
             rss0, cpu0 = _tree_stats(server.pid)
             out["load_cN"] = _client(url, payloads, args.concurrency, args.duration, token)
@@ -192,9 +193,27 @@ def run_rasad(args: argparse.Namespace) -> dict[str, Any]:
 
         with Project.open(root) as project:
             logged = read_log(project.context, "gbc", environment="dev", with_feedback=False)
-        answered = sum(out[k]["requests_ok"] for k in ("load_c1", "load_cN")) + 1
+        # Every answered request is logged: the first check, the warm-up and both loads.
+        answered = 1 + warm["requests_ok"] + sum(out[k]["requests_ok"]
+                                                  for k in ("load_c1", "load_cN"))
         out["log_rows"] = len(logged)
         out["log_rows_per_answered_request"] = len(logged) / (answered * args.rows)
+    return out
+
+
+KEYS = ("throughput_rps", "p50_ms", "p90_ms", "p99_ms", "server_cpu_s")
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each load figure's median over the repeats (runs that failed are left out)."""
+    out: dict[str, Any] = {"repeats": len(runs)}
+    rss = [r["server_rss_after_load_mib"] for r in runs if r.get("server_rss_after_load_mib")]
+    if rss:
+        out["server_rss_after_load_mib"] = median(rss)
+    for load in ("load_c1", "load_cN"):
+        got = [r[load] for r in runs if isinstance(r.get(load), dict)]
+        out[load] = {k: median([g[k] for g in got if g.get(k) is not None])
+                     for k in KEYS if any(g.get(k) is not None for g in got)}
     return out
 
 
@@ -204,23 +223,37 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each server, interleaved; medians are reported")
     parser.add_argument("--peers", action="store_true", help="also run MLServer and MLflow")
     args = parser.parse_args()
     out: dict[str, Any] = {"bench": "serving", "rows_per_request": args.rows,
                            "concurrency": args.concurrency, "duration_s": args.duration,
-                           "load_average": os.getloadavg(), "rasad": run_rasad(args)}
-    if args.peers:
-        common = ["--rows", str(args.rows), "--concurrency", str(args.concurrency),
-                  "--duration", str(args.duration)]
-        out["mlserver"] = run_peer("mlserver-venv", "serve_mlserver.py", *common,
-                                   "--workers", "0")
-        out["mlflow"] = run_peer("mlflow-venv", "serve_mlflow.py", *common)
-        mine = out["rasad"]["load_cN"]
-        for peer in ("mlserver", "mlflow"):
-            theirs = out[peer].get("load_cN")
-            if theirs:
-                out[f"throughput_vs_{peer}"] = mine["throughput_rps"] / theirs["throughput_rps"]
-                out[f"p99_vs_{peer}"] = mine["p99_ms"] / theirs["p99_ms"]
+                           "load_average": os.getloadavg()}
+    runs: dict[str, list[dict[str, Any]]] = {"rasad": [], "mlserver": [], "mlflow": []}
+    common = ["--rows", str(args.rows), "--concurrency", str(args.concurrency),
+              "--duration", str(args.duration)]
+    # Interleaved (rasad, MLServer, MLflow, rasad, ...): a noisy stretch of the machine
+    # falls on every tool, not on one.
+    for _ in range(args.repeats):
+        runs["rasad"].append(run_rasad(args))
+        if args.peers:
+            runs["mlserver"].append(run_peer("mlserver-venv", "serve_mlserver.py", *common,
+                                             "--workers", "0"))
+            runs["mlflow"].append(run_peer("mlflow-venv", "serve_mlflow.py", *common))
+    out["rasad"] = {**_medians(runs["rasad"]), "workers": args.workers,
+                    "response_ok": all(r["response_ok"] for r in runs["rasad"]),
+                    "log_rows_per_answered_request": [r["log_rows_per_answered_request"]
+                                                      for r in runs["rasad"]],
+                    "server_cold_start_s": median([r["server_cold_start_s"]
+                                                   for r in runs["rasad"]])}
+    for peer in ("mlserver", "mlflow") if args.peers else ():
+        out[peer] = _medians(runs[peer])
+        mine, theirs = out["rasad"]["load_cN"], out[peer]["load_cN"]
+        if theirs.get("throughput_rps"):
+            out[f"throughput_vs_{peer}"] = mine["throughput_rps"] / theirs["throughput_rps"]
+            out[f"p99_vs_{peer}"] = mine["p99_ms"] / theirs["p99_ms"]
+    out["runs"] = runs
     emit(out)
 
 

@@ -121,6 +121,8 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("package", "rasad.cli.package_cmd", "package",
           "Write a Dockerfile and Kubernetes manifests that run `rasad serve` for an "
           "environment."),
+    Entry("agent", "rasad.cli.agent_cmd", "app",
+          "Run the automation agent: ingest new files, run due monitors, alert, retrain."),
     Entry("db", "rasad.cli.project_cmds", "db_app",
           "The metadata database: migrate and inspect."),
     Entry("gc", "rasad.cli.project_cmds", "gc",

@@ -1,7 +1,7 @@
 """``rasad package``: the serving image's build context and Kubernetes manifests.
 
-A thin door over :meth:`rasad.Project.package` (the service
-:func:`rasad.serving.packaging.package`): parse, call, print what was written.
+A thin door over the service :func:`rasad.serving.packaging.package` (what
+:meth:`rasad.Project.package` calls): parse, call, print what was written.
 """
 
 from __future__ import annotations
@@ -50,6 +50,16 @@ def package(
         help="The Dockerfile's FROM, e.g. a digest-pinned python:3.11.7-slim-bookworm@sha256:... "
              "Default: the slim image of the Python running here, pinned to its patch "
              "release.")] = None,
+    agent: Annotated[str | None, typer.Option(
+        "--agent", metavar="cronjob|deployment|none",
+        help="Also write the automation agent's manifest (`rasad agent`, same image): a "
+             "CronJob running one pass on a schedule, or a Deployment of one long-running "
+             "agent. Default: cronjob when rasad.yaml has automation sources or monitors, "
+             "else none.")] = None,
+    agent_schedule: Annotated[str | None, typer.Option(
+        "--agent-schedule", metavar="CRON",
+        help="The agent CronJob's schedule, five-field cron in UTC. Default: every 5 "
+             "minutes ('*/5 * * * *').")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a Dockerfile and Kubernetes manifests that run `rasad serve` for an environment.
@@ -57,21 +67,24 @@ def package(
     DIR gets requirements.txt (pinned: rasad's serving dependencies and the libraries of
     the models deployed to ENV, nothing else), a Dockerfile (slim pinned base, non-root,
     HEALTHCHECK, no secret), the project's rasad.yaml without storage URLs, k8s/
-    (ConfigMap, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget,
-    kustomization.yaml; each checked against the Kubernetes schemas) and a README with
-    the steps. The image is not built here. No Secret is written: the README shows the
-    `kubectl create secret` command. Recorded as a model.package audit event with every
-    file's SHA-256. See docs/packaging.md.
+    (ConfigMap, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget, the
+    automation agent's CronJob or Deployment, kustomization.yaml; each checked against the
+    Kubernetes schemas) and a README with the steps. The image is not built here. No
+    Secret is written: the README shows the `kubectl create secret` command. Recorded as
+    a model.package audit event with every file's SHA-256. See docs/packaging.md.
     """
     from rasad.project import Project
+    from rasad.serving import packaging
 
     project = state(ctx).project()
     if not isinstance(project, Project):
         raise InputError("`rasad package` runs where the project is, not over a server: it "
                          "pins the packages installed here. Unset RASAD_URL and give the "
                          "project folder.")
-    result = project.package(env, output, image=image, replicas=replicas, port=port,
-                             force=force, base_image=base_image)
+    result = packaging.package(project.context, env, output, image=image, replicas=replicas,
+                               port=port, force=force, base_image=base_image,
+                               agent="auto" if agent is None else agent,
+                               agent_schedule=agent_schedule)
     if as_json:
         emit_json(result)
         return
@@ -92,6 +105,12 @@ def _show(result: PackageResult) -> None:
     say(f"Create the Secret {clean(result.secret)} with {clean(', '.join(result.secret_keys))} "
         "(README.md, step 2), then:")
     say_command("kubectl apply -k k8s/")
+    if result.agent == "cronjob":
+        say(f"The automation agent runs `rasad agent --once` as {clean(result.agent_principal)}"
+            f" on the schedule {clean(result.agent_schedule)} (UTC); README.md, step 5.")
+    elif result.agent == "deployment":
+        say(f"The automation agent runs as {clean(result.agent_principal)} in one "
+            "long-running pod; README.md, step 5.")
     say(f"Details: {clean(Path(result.output) / 'README.md')}")
 
 

@@ -76,10 +76,11 @@ def test_a_matrix_that_is_not_finite_is_still_checked_by_scikit_learn() -> None:
 def test_what_is_not_the_default_pipeline_is_not_compiled() -> None:
     frame, target = training()
     signature = Signature.from_frame(frame, KINDS)
-    numbers = frame[["income", "age"]].fillna(0)
-    bare = LogisticRegression().fit(numbers, target)
-    assert compile_pipeline(bare, Signature.from_frame(numbers, {
-        "income": ColumnKind.NUMERIC, "age": ColumnKind.NUMERIC})) is None
+    # A bare estimator of a column that is not a number is not fed a matrix.
+    coded = frame[["income", "grade"]].fillna(0)
+    bare = LogisticRegression().fit(coded, target)
+    assert compile_pipeline(bare, Signature.from_frame(coded, {
+        "income": ColumnKind.NUMERIC, "grade": ColumnKind.CATEGORICAL})) is None
     mean = build_pipeline(["income", "age"], ["city"], [], LogisticRegression())
     mean.named_steps["preprocess"].transformers[0][1].steps[0] = (
         "impute", SimpleImputer(strategy="mean"))
@@ -103,3 +104,62 @@ def test_a_compiled_form_that_disagrees_on_the_probe_is_refused() -> None:
     # does not know them, has the same shape otherwise, and so disagrees on the probe.
     pipeline.named_steps["preprocess"].transformer_weights = {"numeric": 2.0}
     assert compile_pipeline(pipeline, signature) is None
+
+
+NUMBERS = {"income": ColumnKind.NUMERIC, "age": ColumnKind.NUMERIC}
+
+
+def bare_model(estimator: object) -> tuple[object, pd.DataFrame, Signature]:
+    frame, target = training()
+    numbers = frame[["income", "age"]].fillna(4000.0)
+    return estimator.fit(numbers, target), numbers, Signature.from_frame(numbers, NUMBERS)
+
+
+@pytest.mark.parametrize("estimator", [
+    GradientBoostingClassifier(n_estimators=20, random_state=0),
+    LogisticRegression(max_iter=500),
+])
+def test_a_bare_estimator_of_numbers_is_fed_the_matrix_and_answers_the_same(
+        estimator: object) -> None:
+    model, numbers, signature = bare_model(estimator)
+    fast = compile_pipeline(model, signature)
+    assert fast is not None and type(fast).__name__ == "Bare"
+    # The twin shares the fitted state; the model itself keeps its column names.
+    assert list(model.feature_names_in_) == ["income", "age"]  # type: ignore[attr-defined]
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        rows = numbers.sample(int(rng.integers(1, 40)), random_state=int(rng.integers(1e6)))
+        assert np.array_equal(fast.predict(rows), model.predict(rows))  # type: ignore[attr-defined]
+        assert np.array_equal(fast.predict_proba(rows),
+                              model.predict_proba(rows))  # type: ignore[attr-defined]
+        # Columns in another order are put back in the fitted order, not scored as sent.
+        swapped = rows[["age", "income"]]
+        assert np.array_equal(fast.predict_proba(swapped), model.predict_proba(rows))  # type: ignore[attr-defined]
+
+
+def test_a_bare_estimators_missing_values_are_left_to_scikit_learn() -> None:
+    model, numbers, signature = bare_model(GradientBoostingClassifier(n_estimators=5))
+    fast = compile_pipeline(model, signature)
+    assert fast is not None
+    gap = numbers.head(3).assign(income=[1.0, np.nan, 2.0])
+    # The estimator's own refusal, not a matrix scored with a NaN in it.
+    with pytest.raises(ValueError, match="NaN"):
+        fast.predict(gap)
+    with pytest.raises(ValueError, match="infinity"):
+        fast.predict_proba(numbers.head(2).assign(age=[np.inf, 1.0]))
+    # A missing column is the estimator's own error too.
+    with pytest.raises(ValueError, match="age"):
+        fast.predict(numbers.head(2)[["income"]])
+
+
+def test_a_bare_twin_that_answers_differently_is_refused() -> None:
+    model, _, signature = bare_model(LogisticRegression(max_iter=500))
+
+    class Named(LogisticRegression):  # answers depend on the recorded column names
+        def predict_proba(self, X):  # type: ignore[no-untyped-def, override]
+            shift = 0.0 if hasattr(self, "feature_names_in_") else 0.01
+            return super().predict_proba(X) + shift
+
+    named = Named(max_iter=500)
+    named.__dict__.update(model.__dict__)  # type: ignore[attr-defined]
+    assert compile_pipeline(named, signature) is None

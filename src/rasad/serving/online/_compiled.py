@@ -33,6 +33,7 @@ the predictions the pipeline gives. Otherwise the server scores with the pipelin
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,15 +156,84 @@ class Compiled:
         return method(x)
 
 
-def compile_pipeline(pipeline: Any, signature: Signature) -> Compiled | None:
-    """``pipeline`` compiled, or None when it is not a default pipeline or the compiled
-    form does not give exactly what it gives on a probe built from ``signature``."""
+@dataclass(frozen=True)
+class Bare:
+    """A bare estimator fitted on a frame of numbers, fed the matrix of its columns.
+
+    scikit-learn checks a DataFrame's column names and dtypes at every ``predict``: on one
+    row that costs several times what the trees take. ``twin`` is the same fitted
+    estimator (its learned arrays shared, not copied) without the recorded column names,
+    so it takes the matrix without that check; the columns are put in the fitted order
+    here. A frame with a missing or infinite value goes to ``estimator`` itself, so its
+    errors and warnings stay scikit-learn's own.
+    """
+
+    columns: tuple[str, ...]
+    estimator: Any
+    twin: Any
+
+    def _matrix(self, frame: pd.DataFrame) -> NDArray[np.float64] | None:
+        try:
+            # The request's columns are usually the signature's, in the fitted order:
+            # then no selection (a pandas reindex costs more than the trees).
+            same = frame.columns.tolist() == list(self.columns)
+            x = (frame if same else frame[list(self.columns)]).to_numpy(dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            return None
+        return x if np.isfinite(x).all() else None
+
+    def predict(self, frame: pd.DataFrame) -> Any:
+        x = self._matrix(frame)
+        if x is None:
+            return self.estimator.predict(frame)
+        with sklearn.config_context(assume_finite=True):
+            return self.twin.predict(x)
+
+    def predict_proba(self, frame: pd.DataFrame) -> Any:
+        x = self._matrix(frame)
+        if x is None:
+            return self.estimator.predict_proba(frame)
+        with sklearn.config_context(assume_finite=True):
+            return self.twin.predict_proba(x)
+
+
+def _bare(estimator: Any, signature: Signature) -> Bare | None:
+    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import Pipeline
+
+    names = getattr(estimator, "feature_names_in_", None)
+    kinds = {spec.name: spec.kind for spec in signature.columns}
+    if (not isinstance(estimator, BaseEstimator) or isinstance(estimator, Pipeline)
+            or names is None or len(names) == 0
+            or any(kinds.get(str(n)) is not ColumnKind.NUMERIC for n in names)):
+        return None
+    twin = copy.copy(estimator)  # shallow: the fitted arrays are shared
+    del twin.feature_names_in_
+    return Bare(tuple(str(n) for n in names), estimator, twin)
+
+
+def _same_answers(original: Any, fast: Compiled | Bare, probe: pd.DataFrame) -> bool:
+    for method in ("predict", "predict_proba"):
+        if not hasattr(original, method):
+            continue
+        expected = np.asarray(getattr(original, method)(probe))
+        got = np.asarray(getattr(fast, method)(probe))
+        if expected.shape != got.shape or expected.dtype != got.dtype \
+                or not np.array_equal(expected, got):
+            return False
+    return True
+
+
+def compile_pipeline(pipeline: Any, signature: Signature) -> Compiled | Bare | None:
+    """``pipeline`` compiled, or None when it is not a default pipeline (nor a bare
+    estimator of numeric columns) or the compiled form does not give exactly what it
+    gives on a probe built from ``signature``."""
     try:
         compiled = _compile(pipeline)
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         return None
     if compiled is None:
-        return None
+        return _checked_bare(pipeline, signature)
     try:
         probe = signature.coerce(probe_frame(signature))
         expected = pipeline[:-1].transform(probe)
@@ -177,6 +247,20 @@ def compile_pipeline(pipeline: Any, signature: Signature) -> Compiled | None:
     except Exception:  # noqa: BLE001 - any failure means: score with the pipeline itself
         return None
     return compiled
+
+
+def _checked_bare(estimator: Any, signature: Signature) -> Bare | None:
+    try:
+        bare = _bare(estimator, signature)
+        if bare is None:
+            return None
+        # Both paths see the same rows, filled where the probe has gaps: a missing value
+        # is always scored by the estimator itself.
+        probe = signature.coerce(probe_frame(signature))
+        probe = probe.fillna({c: 1.5 for c in bare.columns})
+        return bare if _same_answers(estimator, bare, probe) else None
+    except Exception:  # noqa: BLE001 - any failure means: score with the estimator itself
+        return None
 
 
 def _compile(pipeline: Any) -> Compiled | None:
@@ -266,4 +350,4 @@ def probe_frame(signature: Signature, rows: int = PROBE_ROWS, seed: int = 0) -> 
     return pd.DataFrame(data)
 
 
-__all__ = ["Compiled", "compile_pipeline", "probe_frame"]
+__all__ = ["Bare", "Compiled", "compile_pipeline", "probe_frame"]

@@ -87,8 +87,9 @@ def check_base_python(reference: str) -> str | None:
 
 
 def dockerfile(*, env: str, port: int, base_image: str, uid: int, has_wheels: bool,
-               rasad_version: str) -> str:
-    """The Dockerfile text (see the module).
+               rasad_version: str, agent: str | None = None) -> str:
+    """The Dockerfile text (see the module). ``agent`` (``cronjob`` or ``deployment``): the
+    automation agent runs from the image too, its manifest replacing the entry point.
 
     >>> text = dockerfile(env="production", port=8080, base_image="python:3.11.7-slim-bookworm",
     ...                   uid=10001, has_wheels=False, rasad_version="0.1.0")
@@ -101,13 +102,16 @@ def dockerfile(*, env: str, port: int, base_image: str, uid: int, has_wheels: bo
              f"'http://127.0.0.1:{port}{HEALTH_PATH}', timeout=4).status != 200)")
     healthcheck = json.dumps(["python", "-c", probe])
     wheels = "COPY wheels/ ./wheels/\n" if has_wheels else ""
+    agent_note = "" if agent is None else (
+        "# The automation agent runs from this image too: k8s/agent-"
+        f"{agent}.yaml replaces the\n# entry point with `rasad agent`.\n")
     return f"""\
 # The prediction server of the {env} environment: `rasad serve --env {env}`.
 # Written by `rasad package` (rasad {rasad_version}). Build: docker build -t IMAGE .
 # The base is pinned to a patch release; pin its digest as well for a byte-identical
 # base (FROM image:tag@sha256:..., see docs/packaging.md). No secret is baked in: the
 # database URL comes from the environment at run time (RASAD_DATABASE_URL).
-FROM {base_image}
+{agent_note}FROM {base_image}
 
 # No bytecode written at run time (the root filesystem is read-only in the cluster);
 # libraries that cache under $HOME write to /tmp, an emptyDir there.

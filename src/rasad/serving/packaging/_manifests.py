@@ -113,22 +113,44 @@ def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
             "timeoutSeconds": 2, "failureThreshold": failures}
 
 
+def config_digest(config: dict[str, str]) -> str:
+    """The SHA-256 of a ConfigMap's data: annotated on pod templates so a changed ConfigMap
+    changes the template, and the pods roll."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def secret_env(secret_name: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each required key of the Secret as a variable of its own: a missing key stops the
+    pod from starting instead of letting rasad fall back to a default."""
+    return [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+            for key in keys]
+
+
+def container_security(policy: PackagePolicy) -> dict[str, Any]:
+    """A container's ``securityContext``: non-root, read-only root, nothing privileged."""
+    return {"runAsNonRoot": True, "runAsUser": policy.uid, "runAsGroup": policy.uid,
+            "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+            "privileged": False, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def pod_security(policy: PackagePolicy) -> dict[str, Any]:
+    """A pod's ``securityContext``, the same user and group as the image's."""
+    return {"runAsNonRoot": True, "runAsUser": policy.uid, "runAsGroup": policy.uid,
+            "fsGroup": policy.uid, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
 def deployment(spec: ServingSpec) -> Manifest:
     """The Deployment: hardened pod, probes on the OIP health endpoints, env from the
     ConfigMap and the Secret. ``replicas`` is left to the autoscaler (``minReplicas``), so
     applying the manifests again never resets a scaled-out Deployment."""
     policy = spec.policy
-    config_digest = hashlib.sha256(json.dumps(spec.config, sort_keys=True).encode()
-                                   ).hexdigest()
-    secret_env = [{"name": key, "valueFrom": {"secretKeyRef": {"name": spec.secret_name,
-                                                                "key": key}}}
-                  for key in spec.secret_keys]
     container = {
         "name": "serve",
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
-        "env": secret_env,
+        "env": secret_env(spec.secret_name, spec.secret_keys),
         # Everything else in either object (cloud credentials for the artifact store...)
         # arrives as environment variables too.
         "envFrom": [{"configMapRef": {"name": spec.config_name}},
@@ -139,11 +161,7 @@ def deployment(spec: ServingSpec) -> Manifest:
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", str(policy.drain_seconds)]}}},
         "resources": {"requests": {"cpu": policy.cpu_request, "memory": policy.memory_request},
                       "limits": {"cpu": policy.cpu_limit, "memory": policy.memory_limit}},
-        "securityContext": {
-            "runAsNonRoot": True, "runAsUser": policy.uid, "runAsGroup": policy.uid,
-            "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
-            "privileged": False, "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": container_security(policy),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     pod = {
@@ -151,14 +169,12 @@ def deployment(spec: ServingSpec) -> Manifest:
             "prometheus.io/scrape": "true", "prometheus.io/port": str(spec.port),
             "prometheus.io/path": METRICS_PATH,
             # A changed ConfigMap changes the pod template, so the pods roll.
-            "rasad.io/config-sha256": config_digest}},
+            "rasad.io/config-sha256": config_digest(spec.config)}},
         "spec": {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "terminationGracePeriodSeconds": policy.grace_seconds,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": policy.uid,
-                                "runAsGroup": policy.uid, "fsGroup": policy.uid,
-                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": pod_security(policy),
             "containers": [container],
             "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": policy.tmp_size}}],
         },
@@ -278,5 +294,6 @@ def validate(texts: dict[str, str], version: str) -> None:
 
 
 __all__ = ["K8S_DIR", "LIVE_PATH", "METRICS_PATH", "Manifest", "ServingSpec", "app_name",
-           "autoscaler", "config_map", "deployment", "disruption_budget", "kustomization",
-           "render", "serving_manifests", "validate"]
+           "autoscaler", "config_digest", "config_map", "container_security", "deployment",
+           "disruption_budget", "kustomization", "pod_security", "render", "secret_env",
+           "serving_manifests", "validate"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 
+from rasad.serving.packaging._agent import HEALTHZ, AgentKind, AgentSpec
 from rasad.serving.packaging._manifests import K8S_DIR, ServingSpec
 from rasad.serving.packaging.result import PackagedModel
 
@@ -16,10 +17,53 @@ def _code(text: str) -> str:
     return "`" + " ".join(text.replace("`", "'").split()) + "`"
 
 
+def _agent_section(agent: AgentSpec) -> str:
+    name, principal = agent.name, agent.principal
+    own = [key for key in agent.secret_keys if key not in agent.serving.secret_keys]
+    if agent.kind is AgentKind.CRONJOB:
+        how = f"""\
+`{K8S_DIR}/agent-cronjob.yaml` runs `rasad agent --once` from the same image on the
+schedule `{agent.schedule}` (UTC): one pass over due work (new files, due monitors,
+triggers, alert deliveries) per run. A run still going when the next is due makes that
+one wait (`concurrencyPolicy: Forbid`). To run a pass now, and read what it did:
+
+```console
+kubectl create job --from=cronjob/{name} {name}-now
+kubectl logs -f job/{name}-now
+```"""
+    else:
+        how = f"""\
+`{K8S_DIR}/agent-deployment.yaml` runs one long-running `rasad agent --health-port
+{agent.serving.policy.agent_health_port}` from the same image, probed on `{HEALTHZ}`; it passes
+over due work every `automation.agent.interval_seconds`.
+
+```console
+kubectl rollout status deployment/{name}
+kubectl logs -f deployment/{name}
+```"""
+    keys = ("\n\nIt reads " + ", ".join(f"`{k}`" for k in own) + " from the Secret too (step "
+            "2), as rasad.yaml names them." if own else "")
+    return f"""
+## 5. The automation agent
+
+{how}
+
+It acts as `{principal}` (`RASAD_USER`), each pod passing its own name as `--owner`, so
+several agents never do the same work twice. On a project with principals, create it
+once with the roles its work needs (ingest and retrain, request a promotion):
+
+```console
+rasad users add {principal} --service --role data_scientist --role deployer
+```{keys}
+"""
+
+
 def readme(*, spec: ServingSpec, models: list[PackagedModel], files: list[str],
-           secrets: dict[str, str], anonymous: bool, warnings: list[str]) -> str:
+           secrets: dict[str, str], anonymous: bool, warnings: list[str],
+           agent: AgentSpec | None = None) -> str:
     """The README text. ``secrets`` maps each key of the Secret to the ``kubectl create
-    secret`` option that fills it (never a value)."""
+    secret`` option that fills it (never a value); ``agent``: the automation agent's
+    manifest is written too."""
     name, env, port, image = spec.name, spec.env, spec.port, spec.image
     served = "\n".join(f"- {_code(m.described)}: {', '.join(m.libraries)}" for m in models)
     keys = " \\\n".join(f"  {option}" for option in secrets.values())
@@ -27,6 +71,10 @@ def readme(*, spec: ServingSpec, models: list[PackagedModel], files: list[str],
     auth = "" if anonymous else ' \\\n  -H "Authorization: Bearer $RASAD_PREDICT_TOKEN"'
     notes = "".join(f"- {' '.join(w.split())}\n" for w in warnings)
     listing = "\n".join(f"- `{path}`" for path in files)
+    agent_listed = "" if agent is None else (
+        ", and the automation agent's " + ("CronJob" if agent.kind is AgentKind.CRONJOB
+                                            else "Deployment") + " (step 5)")
+    agent_text = "" if agent is None else _agent_section(agent)
     exports = "\n".join([*(f"export {key}={shlex.quote(value)}"
                             for key, value in spec.config.items()),
                           *(f"export {key}='...'" for key in spec.secret_keys)])
@@ -86,7 +134,7 @@ kubectl rollout status deployment/{name}
 `{K8S_DIR}/` holds the ConfigMap, the Deployment (non-root, read-only root filesystem,
 probes on the health endpoints), the Service, a HorizontalPodAutoscaler
 ({spec.replicas} to {spec.policy.max_replicas(spec.replicas)} pods on CPU) and a
-PodDisruptionBudget, listed in `kustomization.yaml`. Set a namespace with
+PodDisruptionBudget{agent_listed}, listed in `kustomization.yaml`. Set a namespace with
 `kubectl apply -k {K8S_DIR}/ -n NAMESPACE` or `kustomize edit set namespace NAMESPACE`.
 
 ## 4. Call it
@@ -101,7 +149,7 @@ curl -s http://127.0.0.1:{port}/v2/models/{model}/infer{auth} \\
 
 {"The environment answers without a token (serving.environments in rasad.yaml)." if anonymous
  else "Requests need an API token of a principal allowed to predict (docs/serving.md)."}
-
+{agent_text}
 ## Without a cluster
 
 The image's entry point runs in any virtual environment, from this folder:

@@ -55,7 +55,8 @@ class PackageResult(Result):
     ``files`` lists every file with its SHA-256 (also recorded in the ``model.package``
     audit event); ``requirements`` the pinned distributions (rasad itself is ``rasad``, a
     ``rasad==VERSION`` line or the wheel in ``wheels/``); ``secret_keys`` the keys the
-    Secret ``secret`` must hold before the manifests are applied (it is never written).
+    Secret ``secret`` must hold before the manifests are applied (it is never written),
+    the automation agent's among them when its manifest is written.
     """
 
     environment: str
@@ -72,6 +73,12 @@ class PackageResult(Result):
     secret: str
     secret_keys: list[str]
     warnings: list[str] = Field(default_factory=list)
+    agent: str | None = None
+    """How the automation agent runs: ``cronjob``, ``deployment``, or ``None`` (not written)."""
+    agent_schedule: str | None = None
+    """The CronJob's schedule (cron, UTC)."""
+    agent_principal: str | None = None
+    """Who the agent acts as (``RASAD_USER``); on a claimed project, a principal to create."""
 
     def file(self, path: str) -> PackagedFile:
         """The written file at ``path`` (relative to the output folder, ``/``-separated)."""

@@ -8,8 +8,9 @@ One call writes, for one environment, a folder with:
 - ``Dockerfile`` and ``.dockerignore`` (:mod:`._dockerfile`), ``rasad.yaml`` without
   storage URLs (:mod:`._config`);
 - ``k8s/``: ConfigMap, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget
-  and ``kustomization.yaml`` (:mod:`._manifests`), each checked against the Kubernetes
-  schemas before anything is written;
+  and ``kustomization.yaml`` (:mod:`._manifests`), and the automation agent's CronJob or
+  Deployment (:mod:`._agent`), each checked against the Kubernetes schemas before
+  anything is written;
 - ``README.md`` and ``rasad-package.json`` (this result).
 
 The folder appears whole or not at all (:mod:`._folder`), together with the
@@ -45,8 +46,10 @@ from rasad.config import (
 )
 from rasad.errors import InputError
 from rasad.identity import Permission
+from rasad.ledger.keys import KEY_ENV as CHECKPOINT_KEY_ENV
 from rasad.registry import Slot, models
-from rasad.serving.packaging import _dockerfile, _manifests, _rasad_source
+from rasad.serving.packaging import _agent, _dockerfile, _manifests, _rasad_source
+from rasad.serving.packaging._agent import AgentKind
 from rasad.serving.packaging._config import image_config
 from rasad.serving.packaging._folder import MARKER, Staging, check_target
 from rasad.serving.packaging._readme import readme
@@ -56,7 +59,7 @@ from rasad.serving.packaging._requirements import (
     distributions_of_types,
     pin_closure,
 )
-from rasad.serving.packaging.policy import DEFAULT_POLICY, PackagePolicy
+from rasad.serving.packaging.policy import DEFAULT_POLICY, PackagePolicy, check_schedule
 from rasad.serving.packaging.result import PackagedFile, PackagedModel, PackageResult
 from rasad.serving.predlog._masking import KEY_ENV, KEY_FILE
 from rasad.store.lineage import run_row
@@ -77,6 +80,7 @@ LOG_KEY_FILE = KEY_FILE
 def package(ctx: Context, env: str, out: str | os.PathLike[str], *,
             image: str | None = None, replicas: int = 2, port: int = 8080,
             force: bool = False, base_image: str | None = None,
+            agent: AgentKind | str | None = "auto", agent_schedule: str | None = None,
             policy: PackagePolicy = DEFAULT_POLICY) -> PackageResult:
     """Write the serving image's build context and Kubernetes manifests for ``env``.
 
@@ -100,6 +104,14 @@ def package(ctx: Context, env: str, out: str | os.PathLike[str], *,
     base_image : str, optional
         The Dockerfile's ``FROM``, e.g. a digest-pinned ``python:3.11.7-slim-bookworm@sha256:…``.
         Default: the slim Debian image of the Python running here, pinned to its patch release.
+    agent : {"auto", "cronjob", "deployment", "none", None}
+        The automation agent's manifest (``rasad agent``, from the same image): a CronJob
+        running ``rasad agent --once`` on ``agent_schedule``, a Deployment of one
+        long-running agent, or none (``"none"`` or ``None``). ``"auto"``: a CronJob when
+        ``rasad.yaml`` has automation sources or monitors, else none.
+    agent_schedule : str, optional
+        The CronJob's schedule, five-field cron in UTC; default ``policy.agent_schedule``
+        (every five minutes). Only with the CronJob.
     policy : PackagePolicy
         Sizes, user id, probes' timing, the Kubernetes version checked against.
 
@@ -113,8 +125,10 @@ def package(ctx: Context, env: str, out: str | os.PathLike[str], *,
         No environment ``env``.
     InputError
         Nothing is deployed to ``env``; a bad option; ``out`` is not new or empty (or,
-        with ``force``, not an earlier package); a needed library is not installed here;
-        a value of ``rasad.yaml`` would carry a password into the image. Nothing is written.
+        with ``force``, not an earlier package); a needed library is not installed here
+        (the agent's too: its estimator's, its sources' filesystems); a value of
+        ``rasad.yaml`` would carry a password into the image, or name a credential's
+        variable that cannot be one. Nothing is written.
     CheckFailed
         A generated manifest does not validate (a bug); nothing is written.
     """
@@ -127,6 +141,10 @@ def package(ctx: Context, env: str, out: str | os.PathLike[str], *,
         _dockerfile.check_image(image, "--image", digest_allowed=False)
     base = _dockerfile.check_image(base_image, "--base-image", digest_allowed=True) \
         if base_image is not None else _dockerfile.default_base_image()
+    agent_kind = _agent.choose(agent, ctx.config.automation)
+    schedule = _schedule(agent_kind, agent_schedule, policy)
+    agent_keys = _agent.secret_keys(ctx.config) if agent_kind else {}
+    agent_libraries = _agent.libraries(ctx.config) if agent_kind else []
     check_target(target, force=force, protected=_protected(ctx))
     served = _served(ctx, env)
     packaged = [_libraries(slot, version) for slot, version in served]
@@ -137,30 +155,42 @@ def package(ctx: Context, env: str, out: str | os.PathLike[str], *,
     base_warning = _dockerfile.check_base_python(base)
     if base_warning:
         warnings.append(base_warning)
+    if agent_kind:
+        warnings += _agent.warnings(ctx.config)
     name = _manifests.app_name(ctx.config.name, env)
     config, secrets = _runtime_env(ctx, name)
+    serving_keys = tuple(secrets)
+    for key in agent_keys:
+        secrets.setdefault(key, _agent_secret_option(key))
     with Staging(target) as staging:
         root = staging.path
         source = _rasad_source.locate(root / "wheels")
         pins = pin_closure(
             [("rasad", [SERVE_EXTRA], "rasad"),
-             *((library, [], model.ref) for model in packaged for library in model.libraries)],
+             *((library, [], model.ref) for model in packaged for library in model.libraries),
+             *((library, [], _agent.AGENT_NEEDS) for library in agent_libraries)],
             root_requires={"rasad": source.requires})
         files: dict[str, str] = {
-            "requirements.txt": _requirements_text(env, source.line, pins, packaged),
+            "requirements.txt": _requirements_text(env, source.line, pins, packaged,
+                                                   agent_libraries if agent_kind else None),
             CONFIG_FILE: config_text,
             "Dockerfile": _dockerfile.dockerfile(
                 env=env, port=port, base_image=base, uid=policy.uid,
-                has_wheels=source.wheel is not None, rasad_version=source.version),
+                has_wheels=source.wheel is not None, rasad_version=source.version,
+                agent=agent_kind),
             ".dockerignore": _dockerfile.dockerignore(has_wheels=source.wheel is not None),
         }
         _write(root, files)
         image = image or f"{name}:{_context_digest(root)[:12]}"
         spec = _manifests.ServingSpec(
             name=name, env=env, project=ctx.config.name, image=image, port=port,
-            replicas=replicas, config=config, secret_keys=tuple(secrets), policy=policy,
+            replicas=replicas, config=config, secret_keys=serving_keys, policy=policy,
             annotations={"rasad.io/rasad-version": source.version})
-        manifests = _manifests.serving_manifests(spec)
+        agent_spec = None if agent_kind is None else _agent.AgentSpec(
+            serving=spec, kind=agent_kind, schedule=schedule or policy.agent_schedule,
+            secret_keys=tuple(secrets))
+        manifests = [*_manifests.serving_manifests(spec),
+                     *(_agent.agent_manifests(agent_spec) if agent_spec else [])]
         header = (f"# Written by `rasad package --env {env}` (rasad {source.version}); "
                   f"checked against Kubernetes {policy.kubernetes_version}.")
         k8s = {m.path: _manifests.render(m, header)
@@ -173,19 +203,22 @@ def package(ctx: Context, env: str, out: str | os.PathLike[str], *,
                          ctx.config.serving.environments[env].anonymous)
         _write(root, {"README.md": readme(spec=spec, models=packaged, files=listing,
                                           secrets=secrets, anonymous=anonymous,
-                                          warnings=warnings)})
+                                          warnings=warnings, agent=agent_spec)})
         result = PackageResult(
             environment=env, output=str(target), image=image, base_image=base, port=port,
             replicas=replicas, kubernetes_version=policy.kubernetes_version,
             rasad=source.line, models=packaged,
             requirements={pin.name: pin.version for pin in pins},
             files=_digests(root), secret=spec.secret_name, secret_keys=list(secrets),
-            warnings=warnings)
+            warnings=warnings, agent=agent_spec.kind.value if agent_spec else None,
+            agent_schedule=schedule,
+            agent_principal=agent_spec.principal if agent_spec else None)
         _write(root, {MARKER: result.to_json(indent=2) + "\n"})
         with ctx.transaction(Permission.READ, action) as tx:
             tx.record("model.package", f"environment:{env}", {
                 "output": str(target), "image": image, "base_image": base,
                 "rasad": source.line, "replicas": replicas, "port": port,
+                "agent": result.agent, "agent_schedule": schedule,
                 "models": [{"name": v.name, "version": v.version, "slot": str(slot),
                             "artifact_sha256": v.blob} for slot, v in served],
                 "files": {f.path: f.sha256 for f in result.files}})
@@ -199,6 +232,26 @@ def _check_numbers(replicas: int, port: int) -> None:
                          "(2 or more keeps serving through a node drain).")
     if not 1 <= port <= 65535:
         raise InputError(f"--port {port} is not a TCP port; give 1 to 65535, such as 8080.")
+
+
+def _schedule(kind: AgentKind | None, given: str | None, policy: PackagePolicy) -> str | None:
+    """The CronJob's schedule: ``given`` (checked), else the policy's; none without it."""
+    if given is not None and kind is not AgentKind.CRONJOB:
+        raise InputError(f"--agent-schedule applies to the agent's CronJob, and "
+                         f"{'no agent' if kind is None else 'a long-running agent'} is "
+                         "written; add --agent cronjob, or leave --agent-schedule out (a "
+                         "long-running agent passes every automation.agent.interval_seconds).")
+    if kind is not AgentKind.CRONJOB:
+        return None
+    return check_schedule(given, "--agent-schedule") if given is not None \
+        else policy.agent_schedule
+
+
+def _agent_secret_option(key: str) -> str:
+    """How the README fills a key of the Secret only the agent reads (never the value)."""
+    if key == CHECKPOINT_KEY_ENV:  # the PEM file `rasad audit keygen` wrote
+        return f"--from-file={key}=PATH/TO/CHECKPOINT-KEY.pem"
+    return f"--from-literal={key}='...'"
 
 
 def _protected(ctx: Context) -> list[Path]:
@@ -290,8 +343,11 @@ def _runtime_env(ctx: Context, name: str) -> tuple[dict[str, str], dict[str, str
 
 
 def _requirements_text(env: str, rasad_line: str, pins: list[Pin],
-                       packaged: list[PackagedModel]) -> str:
+                       packaged: list[PackagedModel], agent: list[str] | None) -> str:
     models_line = "\n".join(f"#   {m.described}: {', '.join(m.libraries)}" for m in packaged)
+    if agent is not None:
+        models_line += (f"\n#   and for the automation agent (rasad agent): "
+                        f"{', '.join(agent) or 'nothing more'}")
     lines = [
         f"# What the image of the {env} prediction server installs: pip install -r "
         "requirements.txt,",
