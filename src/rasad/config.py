@@ -555,6 +555,21 @@ class AutomationConfig(_Section):
 
     @model_validator(mode="after")
     def _references(self) -> AutomationConfig:
+        from rasad.names import NAME_PATTERN
+
+        for section, names in (("sources", self.sources), ("monitors", self.monitors),
+                               ("alerts.channels", self.alerts.channels),
+                               ("retraining", self.retraining)):
+            for key in names:
+                if not NAME_PATTERN.fullmatch(key):
+                    raise ValueError(f"automation.{section} key {key!r} is not a name: use "
+                                     "letters, digits, '.', '_' or '-' (up to 200)")
+        for channel_name, channel in self.alerts.channels.items():
+            if isinstance(channel, EmailChannel) and channel.username and (
+                    not channel.password_env or not channel.starttls):
+                raise ValueError(f"automation.alerts.channels.{channel_name}: a login needs "
+                                 "password_env (the variable holding the password) and "
+                                 "starttls: true (a password is never sent in clear)")
         for name, monitor in self.monitors.items():
             where = f"automation.monitors.{name}"
             if monitor.source not in self.sources:

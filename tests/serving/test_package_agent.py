@@ -323,6 +323,16 @@ def test_agent_none_writes_the_server_alone_and_its_image_needs_no_lightgbm(
     assert "automation agent" not in (out / "README.md").read_text()
 
 
+def test_the_command_says_how_the_agent_runs(cli: Cli, tmp_path: Path) -> None:
+    shown = cli.ok("package", "--env", "production", "-o", tmp_path / "out",
+                   "--agent-schedule", "0 */2 * * MON-FRI")
+    assert ("The automation agent runs `rasad agent --once` as credit-production-agent on "
+            "the schedule 0 */2 * * MON-FRI (UTC)") in " ".join(shown.out.split())
+    assert "warning: automation.alerts.channels.log appends alerts" in shown.err
+    cron = manifests(tmp_path / "out")["agent-cronjob.yaml"]
+    assert cron["spec"]["schedule"] == "0 */2 * * MON-FRI"
+
+
 @pytest.mark.parametrize(("args", "fragments"), [
     (["--agent", "daemonset"], ["--agent 'daemonset' is not one of cronjob, deployment, none"]),
     (["--agent", "CronJob"], ["--agent 'CronJob' is not one of"]),

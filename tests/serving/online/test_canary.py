@@ -297,3 +297,40 @@ def _without_canary(text: str) -> str:
     config = yaml.safe_load(text)
     config["serving"]["environments"][ENV].pop("canary")
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def test_a_changed_canary_share_is_followed_without_a_restart(
+        slotted: Served, client_of: Any) -> None:
+    import os
+
+    with_slots(slotted.project, canary=2, share=0.1)
+    app = create_app(slotted.root, follow=False)
+    client = client_of(app)
+    served = app.state.server.served
+
+    def canary_count(tag: str, n: int = 300) -> int:
+        return sum(client.post(INFER, json=v2_named(rows(1)), headers={
+            **slotted.as_predictor, "x-request-id": f"{tag}{i}"}).headers[
+            "x-rasad-model-version"] == "2" for i in range(n))
+
+    def rewrite(text: str) -> None:
+        config = slotted.root / "rasad.yaml"
+        before = config.stat().st_mtime_ns
+        config.write_text(text, encoding="utf-8")
+        os.utime(config, ns=(before + 10**9, before + 10**9))  # a coarse clock still sees it
+
+    low, high = binomial_bounds(300, 0.1)
+    assert low <= canary_count("a") <= high
+    config = slotted.root / "rasad.yaml"
+    rewrite(config.read_text().replace("share: 0.1", "share: 0.9"))
+    assert served.refresh() == []  # nothing was deployed; the policy alone changed
+    low, high = binomial_bounds(300, 0.9)
+    assert low <= canary_count("b") <= high
+    # A file that no longer validates keeps the policy in force.
+    good = config.read_text()
+    rewrite(good.replace("share: 0.9", "share: 7"))
+    served.refresh()
+    assert low <= canary_count("c") <= high
+    rewrite(_without_canary(good))
+    served.refresh()
+    assert canary_count("d", 50) == 0

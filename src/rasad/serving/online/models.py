@@ -46,6 +46,7 @@ deployment's transaction, so on commit only).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import math
@@ -54,13 +55,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio.to_thread
 import numpy as np
 
-from rasad.errors import InputError, NotFoundError, RasadError
+from rasad.config import CONFIG_FILE, ProjectConfig
+from rasad.errors import ConfigError, InputError, NotFoundError, RasadError
 from rasad.ledger.chain import read_head
 from rasad.registry import Slot, models
 from rasad.registry.promotion import DEPLOYMENTS_CHANNEL
@@ -286,6 +289,7 @@ class ServedModels:
         self.head: int | None = None
         policy = ctx.config.serving.environments.get(env)
         self.canary_policy: CanaryConfig | None = policy.canary if policy else None
+        self._config_stamp = _stamp(ctx.root / CONFIG_FILE)
         self._entries: Mapping[str, ModelEntry] = MappingProxyType({})
         self._lock = threading.Lock()
 
@@ -361,8 +365,12 @@ class ServedModels:
         runs at a time.
         """
         with self._lock:
+            policy_changed = self._reread_canary_policy()
             head = self.ledger_head()
             if head == self.head and not force:
+                if policy_changed:
+                    self._entries = MappingProxyType({
+                        name: self._with_policy(entry) for name, entry in self._entries.items()})
                 return []
             serving = models.serving_versions(self.ctx, self.env)
             entries = dict(self._entries)
@@ -373,10 +381,42 @@ class ServedModels:
                 entry = self._updated(name, entries.get(name), found, changes)
                 if entry is not None:
                     entries[name] = entry
-            if any(change.ok for change in changes):
+            if policy_changed:
+                entries = {name: self._with_policy(entry) for name, entry in entries.items()}
+            if policy_changed or any(change.ok for change in changes):
                 self._entries = MappingProxyType(entries)  # the swap: one assignment
             self.head = head
             return changes
+
+    def _reread_canary_policy(self) -> bool:
+        """Read ``serving.environments.ENV.canary`` again when rasad.yaml changed on disk;
+        True when the policy is not the one in force. A file that no longer validates
+        leaves the policy in force (and says so once)."""
+        path = self.ctx.root / CONFIG_FILE
+        stamp = _stamp(path)
+        if stamp == self._config_stamp:
+            return False
+        self._config_stamp = stamp
+        try:
+            config = ProjectConfig.load(path)
+        except (ConfigError, OSError) as error:
+            event("config.invalid", level=logging.WARNING, error=str(error),
+                  kept="the canary policy in force")
+            return False
+        policy = config.serving.environments.get(self.env)
+        canary = policy.canary if policy is not None else None
+        if canary == self.canary_policy:
+            return False
+        event("canary.policy", environment=self.env,
+              share=canary.share if canary is not None else 0.0,
+              key=canary.key if canary is not None else None)
+        self.canary_policy = canary
+        return True
+
+    def _with_policy(self, entry: ModelEntry) -> ModelEntry:
+        policy = self.canary_policy
+        return dataclasses.replace(entry, share=policy.share if policy is not None else 0.0,
+                                   key=policy.key if policy is not None else None)
 
     def _updated(self, name: str, entry: ModelEntry | None, found: ServingSet,
                  changes: list[Change]) -> ModelEntry | None:
@@ -421,6 +461,15 @@ class ServedModels:
                           key=policy.key if policy is not None else None,
                           canary_same_inputs=canary is None or canary.version.signature
                           == primary.version.signature)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """When and how big ``path`` is, to notice an edit without reading it."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _failed_start(model: str, version: int, env: str, error: Exception) -> Exception:

@@ -344,7 +344,10 @@ def deployment(spec: AgentSpec) -> Manifest:
                            "protocol": "TCP"}]
     container["startupProbe"] = _probe(period=2, failures=30)
     container["readinessProbe"] = _probe(period=10, failures=3)
-    container["livenessProbe"] = _probe(period=20, failures=3)
+    # /healthz answers 503 from a failed pass until one succeeds: one failure in between
+    # passes is no reason to restart, a pod failing for 2.5 minutes is (the new process
+    # makes a pass at once).
+    container["livenessProbe"] = _probe(period=30, failures=5)
     pod = _pod(spec, container, terminationGracePeriodSeconds=policy.agent_grace_seconds)
     return Manifest("agent-deployment.yaml", {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": spec.metadata(),
