@@ -564,9 +564,9 @@ class AutomationConfig(_Section):
                 if not NAME_PATTERN.fullmatch(key):
                     raise ValueError(f"automation.{section} key {key!r} is not a name: use "
                                      "letters, digits, '.', '_' or '-' (up to 200)")
-        for channel_name, channel in self.alerts.channels.items():
-            if isinstance(channel, EmailChannel) and channel.username and (
-                    not channel.password_env or not channel.starttls):
+        for channel_name, sink in self.alerts.channels.items():
+            if isinstance(sink, EmailChannel) and sink.username and (
+                    not sink.password_env or not sink.starttls):
                 raise ValueError(f"automation.alerts.channels.{channel_name}: a login needs "
                                  "password_env (the variable holding the password) and "
                                  "starttls: true (a password is never sent in clear)")
@@ -592,6 +592,14 @@ class AutomationConfig(_Section):
             if monitor.kind == "performance" and not isinstance(source, LogSourceConfig):
                 raise ValueError(f"{where}: realized performance needs a prediction_log "
                                  "source (the labels come as feedback)")
+            if isinstance(source, LogSourceConfig) and monitor.schedule == "on_arrival":
+                raise ValueError(f"{where}.schedule: a prediction_log source has no arrivals; "
+                                 "give a cron expression (e.g. '0 * * * *')")
+            if monitor.kind == "estimated_performance" and (
+                    not isinstance(source, LogSourceConfig)
+                    or (monitor.window_rows is None and monitor.window_days is None)):
+                raise ValueError(f"{where}: estimated performance judges a prediction_log "
+                                 "source's recent window: give window_rows or window_days")
             if monitor.kind in ("performance", "estimated_performance") and not monitor.metrics:
                 raise ValueError(f"{where}.metrics is empty: name at least one metric with "
                                  "its min or max")

@@ -548,13 +548,16 @@ class Project:
 
     def package(self, env: str, out: str | os.PathLike[str], *, image: str | None = None,
                 replicas: int = 2, port: int = 8080, force: bool = False,
-                base_image: str | None = None, policy: PackagePolicy | None = None
+                base_image: str | None = None, agent: str | None = "auto",
+                agent_schedule: str | None = None, policy: PackagePolicy | None = None
                 ) -> PackageResult:
         """Write the serving image's build context and Kubernetes manifests for ``env``
-        into the folder ``out`` (see :func:`rasad.serving.packaging.package`)."""
+        (and the automation agent's, per ``agent``) into the folder ``out`` (see
+        :func:`rasad.serving.packaging.package`)."""
         from rasad.serving import packaging
         return packaging.package(self.context, env, out, image=image, replicas=replicas,
-                                 port=port, force=force, base_image=base_image,
+                                 port=port, force=force, base_image=base_image, agent=agent,
+                                 agent_schedule=agent_schedule,
                                  policy=policy or packaging.DEFAULT_POLICY)
 
     def save_monitor_result(self, *, monitor: str, kind: str, reference: str, current: str,

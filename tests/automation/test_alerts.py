@@ -391,7 +391,7 @@ def test_two_agents_delivering_at_once_send_each_alert_once(
 
 def test_an_attempt_that_outlives_its_lease_is_taken_over_and_its_outcome_dropped(
         project: Project, hook: dict[str, Any], receiver: Receiver) -> None:
-    hook["timeout_seconds"] = 20.0
+    hook["timeout_seconds"] = 20.0  # the lease: 60 s + 4 x 20 s of timeouts
     slow_clock = Clock()
     slow = context(project, {"ops": hook}, slow_clock, lease=60.0)
     raise_one(slow)
@@ -401,9 +401,9 @@ def test_an_attempt_that_outlives_its_lease_is_taken_over_and_its_outcome_droppe
     stuck.start()
     assert receiver.got_one.wait(10)
 
-    fast = context(project, {"ops": hook}, Clock().at(30), lease=60.0)
+    fast = context(project, {"ops": hook}, Clock().at(139.9), lease=60.0)
     assert deliver_due(fast, owner="fast") == []  # the lease holds
-    fast.clock.at(61)  # type: ignore[attr-defined]
+    fast.clock.at(140)  # type: ignore[attr-defined]
     receiver.hang = False
     [taken] = deliver_due(fast, owner="fast")
     assert (taken.status, taken.attempts) == (DeliveryStatus.SENT, 2)

@@ -3,6 +3,11 @@ it, before any agent runs (rasad.config.AutomationConfig)."""
 
 from __future__ import annotations
 
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from rasad.config import FileChannel, ProjectConfig
@@ -38,8 +43,22 @@ def load(section: str) -> ProjectConfig:
     (FILES + "  monitors: {m: {kind: performance, source: incoming, "
              "metrics: {accuracy: {min: 0.8}}}}\n",
      "automation.monitors.m", "realized performance needs a prediction_log source"),
-    (LOG + "  monitors: {m: {kind: performance, source: live}}\n",
+    (LOG + "  monitors: {m: {kind: performance, source: live, schedule: '0 * * * *'}}\n",
      "automation.monitors.m.metrics", "is empty"),
+    (LOG + "  monitors: {m: {kind: performance, source: live, "
+           "metrics: {accuracy: {min: 0.8}}}}\n",
+     "automation.monitors.m.schedule", "a prediction_log source has no arrivals"),
+    (LOG + "  monitors: {m: {kind: estimated_performance, source: live, schedule: '0 * * * *', "
+           "metrics: {accuracy: {min: 0.8}}}}\n",
+     "automation.monitors.m", "give window_rows or window_days"),
+    (FILES + "  monitors: {m: {kind: estimated_performance, source: incoming, "
+             "window_rows: 100, metrics: {accuracy: {min: 0.8}}}}\n",
+     "automation.monitors.m", "judges a prediction_log source's recent window"),
+    ("automation:\n  alerts:\n    channels:\n      'bad name': {kind: file}\n",
+     "automation.alerts.channels key", "is not a name"),
+    ("automation:\n  alerts:\n    channels:\n      mail: {kind: email, host: smtp, "
+     "sender: a@b.c, to: [x@y.z], username: u, starttls: false, password_env: P}\n",
+     "automation.alerts.channels.mail", "a password is never sent in clear"),
     (LOG + "  monitors: {m: {kind: performance, source: live, "
            "metrics: {accuracy: {min: 0.8, max: 0.9}}}}\n",
      "automation.monitors.m.metrics.accuracy", "exactly one of min"),
@@ -93,3 +112,32 @@ def test_a_full_section_loads() -> None:
     assert monitors["income-drift"].schedule == "on_arrival"
     assert monitors["live-accuracy"].metrics["accuracy"].min == 0.8
     assert sorted(config.automation.alerts.channels) == ["ops", "sink"]
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "automation.md"
+
+
+def test_the_documented_section_loads_as_written() -> None:
+    block = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), flags=re.S)[0]
+    config = ProjectConfig.from_yaml_text("name: demo\n" + block)
+    automation = config.automation
+    assert list(automation.monitors) == ["income-drift", "files-valid", "live-accuracy",
+                                         "live-estimate"]
+    assert automation.monitors["live-estimate"].metrics["accuracy"].basis == "bound"
+    assert sorted(automation.alerts.channels) == ["ops", "sink", "team"]
+    assert automation.agent.checkpoints == "0 0 * * *"
+
+
+def test_the_documented_receiver_check_accepts_rasads_signature_only() -> None:
+    from rasad.automation.channels import signature
+
+    block = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(textwrap.dedent(block), str(DOC), "exec"), namespace)
+    genuine = namespace["genuine"]
+    body = b'{"alert_id":3,"monitor":"income-drift"}'
+    signed = signature("s3cret", "1796551200", body)
+    assert genuine(b"s3cret", "1796551200", body, signed)
+    assert not genuine(b"s3cret", "1796551201", body, signed)
+    assert not genuine(b"other", "1796551200", body, signed)
+    assert not genuine(b"s3cret", "1796551200", body + b" ", signed)

@@ -421,7 +421,7 @@ def test_ingesting_needs_dataset_write_and_a_refusal_claims_nothing(proj: Projec
     assert versions(proj) == []
 
 
-def test_the_count_of_rows_matches_in_the_database(proj: Project) -> None:
+def test_a_pass_records_every_file_good_or_bad(proj: Project) -> None:
     ctx = proj.context
     write_csv(incoming(proj), "a.csv", [(1, 10.0, "north")])
     write_csv(incoming(proj), "b.csv", [(2, 1.0, "south")])
@@ -431,3 +431,18 @@ def test_the_count_of_rows_matches_in_the_database(proj: Project) -> None:
     with proj.read() as session:
         count = session.execute(select(func.count()).select_from(SourceFileRow)).scalar()
     assert count == 3
+
+
+def test_a_file_of_an_unknown_type_is_rejected_by_name(proj: Project) -> None:
+    import hashlib
+
+    folder = proj.root / "monthly"
+    folder.mkdir()
+    (folder / "notes.txt").write_bytes(b"id,amount\n1,2\n")
+    (listed,) = list_new(proj.context, "monthly")
+    assert listed.fingerprint == hashlib.sha256(b"id,amount\n1,2\n").hexdigest()
+    outcome = ingest(proj.context, "monthly", listed, owner="agent")
+    assert outcome is not None and outcome.status is FileStatus.REJECTED
+    assert outcome.problems == [f"Cannot read '{folder / 'notes.txt'}': unknown file type; "
+                                "use one of .csv, .csv.gz, .tsv, .tsv.gz, .parquet, .pq."]
+    assert versions(proj) == []

@@ -37,14 +37,15 @@ restarted, do each piece once. A failure in one piece is reported in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import timedelta
+from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final
@@ -63,9 +64,10 @@ from rasad.automation.monitors import (
     time_text,
 )
 from rasad.config import FileSourceConfig
-from rasad.errors import ConflictError, RasadError
+from rasad.errors import ConflictError, PermissionDenied, RasadError
 from rasad.identity import Permission
 from rasad.results import Result
+from rasad.store import DatabaseBusy, DatabaseUnavailable
 from rasad.store._tables import MonitorStateRow, SourceFileRow, TriggerRow, WorkClaimRow
 
 if TYPE_CHECKING:
@@ -79,6 +81,10 @@ ARRIVAL_HORIZON: Final = timedelta(days=7)
 
 Long enough to pick up the work of an agent that was down for a weekend; short enough
 that a monitor added later does not judge the whole history of its source."""
+
+RETRIED: Final = (PermissionDenied, DatabaseBusy, DatabaseUnavailable)
+"""Errors that say nothing about the work itself: a role not granted yet, a database
+busy or away. The work is released, not finished, and a later pass does it."""
 
 REJECTED_SEVERITY: Final = "warning"
 """The severity of the alert a rejected file raises when no validation monitor watches
@@ -144,7 +150,13 @@ def run_pass(ctx: Context, *, owner: str, now: str | None = None) -> PassReport:
     Returns
     -------
     PassReport
+        What was done; a piece of work that failed is listed in ``problems``. Work refused
+        for a missing role, or for a database busy or away (:data:`RETRIED`), is left for
+        a later pass; the principal's roles are read again at each pass.
     """
+    # A fresh context over the same stores: the principal's roles are read again at each
+    # pass, so a role granted to (or revoked from) a running agent counts from the next one.
+    ctx = dataclasses.replace(ctx)
     started = now or ctx.clock()
     report: dict[str, Any] = {
         "owner": owner, "started_at": started, "ingested": [], "monitors": [], "cooled": [],
@@ -200,6 +212,7 @@ class _Pass:
 
     # 2. arrivals
     def arrivals(self) -> None:
+        # (A prediction_log source has no arrivals: rasad.yaml refuses on_arrival there.)
         watched = {m.source for m in self.automation.monitors.values()
                    if m.schedule == "on_arrival"}
         validated = {m.source for m in self.automation.monitors.values()
@@ -208,7 +221,9 @@ class _Pass:
                  if isinstance(s, FileSourceConfig)}
         if not files:
             return
-        since = time_text(parse_time(self.now) - ARRIVAL_HORIZON)
+        # seen_at is stamped by the clock, not by the pass's `now` (which a simulation may
+        # set to another time): the horizon counts back from the clock too.
+        since = time_text(parse_time(self.ctx.clock()) - ARRIVAL_HORIZON)
         with self.ctx.read() as session:
             rows = session.execute(
                 select(SourceFileRow).where(SourceFileRow.source.in_(sorted(files)),
@@ -239,7 +254,6 @@ class _Pass:
 
     # 3. schedules
     def schedules(self) -> None:
-        from croniter import croniter
 
         scheduled = {name: m for name, m in self.automation.monitors.items()
                      if m.schedule != "on_arrival"}
@@ -253,7 +267,7 @@ class _Pass:
         for name, config in scheduled.items():
             due = states.get(name)
             if due is None:  # never run: its latest slot is due now
-                due = time_text(croniter(config.schedule, moment).get_prev(type(moment)))
+                due = time_text(latest_slot(config.schedule, moment))
             if due > self.now:
                 continue
             slot = time_text(parse_time(due))
@@ -351,43 +365,15 @@ class _Pass:
                           partial(self._act, row))
 
     def _act(self, row: TriggerRow) -> str:
-        from rasad.automation import alerts
-
+        """Run a trigger's actions, then close it (``failed`` when one did not succeed)."""
         actions = json.loads(row.actions)
         outcome: dict[str, Any] = {}
         config = self.automation.monitors.get(row.monitor)
         failed = False
         if "alert" in actions:
-            try:
-                alert = alerts.raise_alert(
-                    self.ctx, monitor=row.monitor,
-                    severity=config.severity if config is not None else REJECTED_SEVERITY,
-                    title=f"{row.monitor}: {row.summary}"[:300],
-                    body=_alert_body(self.ctx, row), dedupe_key=f"trigger:{row.key}",
-                    trigger_id=row.id,
-                    channels=config.channels if config is not None else None)
-            except RasadError as exc:
-                failed = True
-                outcome["alert"] = {"error": str(exc)[:500]}
-                self.report["problems"].append(f"alert of trigger {row.id}: {exc}")
-            else:
-                outcome["alert"] = alert.id if alert is not None else "raised before"
+            failed |= self._alert(row, config, outcome)
         if "retrain" in actions and config is not None:
-            from rasad.automation import pipeline
-
-            model = monitor_model(row.monitor, config, self.automation)
-            try:
-                result = pipeline.retrain(self.ctx, model, trigger_id=row.id, owner=self.owner)
-            except ConflictError as exc:  # a step is still claimed (a killed agent's lease)
-                raise _Later(f"retrain {model!r} (trigger {row.id}) waits: {exc}") from exc
-            except RasadError as exc:
-                failed = True
-                outcome["retrain"] = {"error": str(exc)[:500]}
-                self.report["problems"].append(f"retrain {model!r} (trigger {row.id}): {exc}")
-            else:
-                outcome["retrain"] = {"status": result.status, "version": result.version,
-                                      "request_id": result.request_id,
-                                      "reason": result.reason}
+            failed |= self._retrain(row, config, outcome)
         status = "failed" if failed else "done"
         with self.ctx.transaction(Permission.MONITOR_WRITE,
                                   f"close trigger {row.id}") as tx:
@@ -402,6 +388,60 @@ class _Pass:
         self.report["triggers"].append(info)
         return status
 
+    def _alert(self, row: TriggerRow, config: MonitorConfig | None,
+               outcome: dict[str, Any]) -> bool:
+        """Raise the trigger's alert (once: its dedupe key is the trigger's); True if it
+        failed."""
+        from rasad.automation import alerts
+
+        try:
+            alert = alerts.raise_alert(
+                self.ctx, monitor=row.monitor,
+                severity=config.severity if config is not None else REJECTED_SEVERITY,
+                title=f"{row.monitor}: {row.summary}"[:300], body=_alert_body(self.ctx, row),
+                dedupe_key=f"trigger:{row.key}", trigger_id=row.id,
+                channels=config.channels if config is not None else None)
+        except RETRIED:
+            raise
+        except RasadError as exc:
+            outcome["alert"] = {"error": str(exc)[:500]}
+            self.report["problems"].append(f"alert of trigger {row.id}: {exc}")
+            return True
+        outcome["alert"] = alert.id if alert is not None else "raised before"
+        return False
+
+    def _retrain(self, row: TriggerRow, config: MonitorConfig,
+                 outcome: dict[str, Any]) -> bool:
+        """Retrain the monitor's model (resuming finished steps); a retraining that stopped
+        (bad data, training failed, gates blocked) raises an alert saying why. True if it
+        did not succeed."""
+        from rasad.automation import alerts, pipeline
+
+        model = monitor_model(row.monitor, config, self.automation)
+        try:
+            result = pipeline.retrain(self.ctx, model, trigger_id=row.id, owner=self.owner)
+        except ConflictError as exc:  # a step is still claimed (a killed agent's lease)
+            raise _Later(f"retrain {model!r} (trigger {row.id}) waits: {exc}") from exc
+        except RETRIED:
+            raise
+        except RasadError as exc:
+            outcome["retrain"] = {"error": str(exc)[:500]}
+            self.report["problems"].append(f"retrain {model!r} (trigger {row.id}): {exc}")
+            return True
+        outcome["retrain"] = {"status": str(result.status), "version": result.version,
+                              "request_id": result.request_id, "reason": result.reason}
+        if str(result.status) != "stopped":
+            return False
+        alerts.raise_alert(
+            self.ctx, monitor=row.monitor, severity=config.severity,
+            title=f"{row.monitor}: the retraining of {model} stopped: {result.reason}"[:300],
+            body={**_alert_body(self.ctx, row), "model": model, "retraining": "stopped",
+                  "reason": result.reason, "version": result.version,
+                  "request_id": result.request_id},
+            dedupe_key=f"trigger:{row.key}:retrain-stopped", trigger_id=row.id,
+            channels=config.channels)
+        return True
+
     # 5. deliveries
     def deliver(self) -> None:
         from rasad.automation import alerts
@@ -412,13 +452,10 @@ class _Pass:
 
     # 6. checkpoint
     def checkpoint(self) -> None:
-        from croniter import croniter
-
         cron = self.automation.agent.checkpoints
         if cron is None:
             return
-        moment = parse_time(self.now)
-        slot = time_text(croniter(cron, moment).get_prev(type(moment)))
+        slot = time_text(latest_slot(cron, parse_time(self.now)))
 
         def sign() -> str:
             from rasad import audit
@@ -435,8 +472,8 @@ class _Pass:
         """Do ``work`` if this agent wins the claim on ``key``; finish the claim after.
 
         A rasad error finishes the claim as failed (it is not retried forever: the next
-        file or slot is new work); any other exception releases the claim, so another
-        pass can try again, and propagates.
+        file or slot is new work), except those of :data:`RETRIED`, which release it for a
+        later pass; any other exception releases the claim too, and propagates.
         """
         with self.attempt(what):
             if not claims.claim(self.ctx, key, owner=self.owner, lease_seconds=self.lease):
@@ -448,6 +485,10 @@ class _Pass:
                 claims.release(self.ctx, key, owner=self.owner)
                 self.report["deferred"].append(str(later))
                 return
+            except RETRIED as exc:  # fixed outside the work (a role, the database): retried
+                with suppress(RasadError):  # if this fails too, the lease runs out
+                    claims.release(self.ctx, key, owner=self.owner)
+                raise exc
             except RasadError as exc:
                 claims.finish(self.ctx, key, owner=self.owner, outcome=f"failed: {exc}"[:500])
                 raise
@@ -478,6 +519,22 @@ def _heartbeat(ctx: Context, key: str, owner: str, lease: float) -> Iterator[Non
     finally:
         stop.set()
         thread.join()
+
+
+def latest_slot(cron: str, moment: datetime) -> datetime:
+    """The latest time ``cron`` names at or before ``moment`` (croniter's own
+    ``get_prev`` leaves out a slot equal to its start).
+
+    >>> from datetime import UTC
+    >>> latest_slot("0 * * * *", datetime(2026, 5, 5, 11, 0, tzinfo=UTC)).isoformat()
+    '2026-05-05T11:00:00+00:00'
+    >>> latest_slot("0 * * * *", datetime(2026, 5, 5, 10, 59, 59, tzinfo=UTC)).isoformat()
+    '2026-05-05T10:00:00+00:00'
+    """
+    from croniter import croniter
+
+    slot: datetime = croniter(cron, moment + timedelta(microseconds=1)).get_prev(datetime)
+    return slot
 
 
 def _finished(ctx: Context, keys: list[str]) -> set[str]:
@@ -523,8 +580,6 @@ def _plain(value: Any) -> dict[str, Any]:
     if hasattr(value, "to_dict"):
         data: dict[str, Any] = value.to_dict()
         return data
-    import dataclasses
-
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return {"value": str(value)}

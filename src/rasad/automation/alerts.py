@@ -7,15 +7,16 @@ finding within its cooldown, however many agents saw it) records nothing.
 :func:`deliver_due` sends what is due. Each delivery is first *taken* in a short
 transaction: an UPDATE from ``pending`` to ``sending`` guarded by the state that was read
 (status, attempts, ``next_attempt_at``), so of two agents only one wins it. While it is
-``sending``, ``next_attempt_at`` is its lease (``automation.agent.lease_seconds``): if the
-agent stops before recording an outcome, the delivery falls due again when the lease runs
-out and another agent takes it over (delivery is at least once; the message carries the
-alert's id for a receiver to drop a repeat). The message is sent outside any transaction,
-then the outcome is recorded, guarded by the same lease:
+``sending``, ``next_attempt_at`` is its lease (``automation.agent.lease_seconds`` plus room
+for the channel's timeouts, :data:`TIMEOUT_PHASES`): if the agent stops before recording
+an outcome, the delivery falls due again when the lease runs out and another agent takes it
+over (delivery is at least once; the message carries the alert's id for a receiver to drop
+a repeat). The message is sent outside any transaction, then the outcome is recorded,
+guarded by the same lease:
 
 - sent: ``delivered_at`` set, with an ``alert.deliver`` audit event;
 - failed, with retries left: ``pending`` again, due ``backoff_seconds * 2**(attempts-1)``
-  after the failure;
+  after the failure (at most a day: :func:`backoff`);
 - failed after ``automation.alerts.retries`` retries (``1 + retries`` attempts):
   ``failed``, with an ``alert.deliver`` audit event. ``last_error`` keeps the last
   failure's text, which never holds a secret (see :mod:`rasad.automation.channels`).
@@ -52,6 +53,26 @@ log = logging.getLogger("rasad.automation")
 DELIVERY_BATCH: Final = 100
 """At most this many deliveries are sent by one :func:`deliver_due` call (the rest: next
 pass), so a long outage does not keep one pass busy for hours."""
+MAX_BACKOFF: Final = timedelta(days=1)
+"""The longest wait between two attempts, however many retries ``retries`` allows (30 s
+doubled 99 times would be longer than the universe is old)."""
+TIMEOUT_PHASES: Final = 4
+"""A channel's ``timeout_seconds`` bounds each phase of a send (connect, write, read and
+the like), so an attempt's lease is the agent's ``lease_seconds`` plus this many timeouts:
+an attempt that is merely slow is never taken over while it still runs."""
+
+
+def backoff(backoff_seconds: float, attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: ``backoff_seconds *
+    2**(attempts-1)``, at most :data:`MAX_BACKOFF`.
+
+    >>> [str(backoff(30.0, n)) for n in (1, 2, 3)]
+    ['0:00:30', '0:01:00', '0:02:00']
+    >>> backoff(30.0, 100) == MAX_BACKOFF
+    True
+    """
+    seconds = backoff_seconds * 2.0 ** (attempts - 1)
+    return min(MAX_BACKOFF, timedelta(seconds=min(seconds, MAX_BACKOFF.total_seconds())))
 
 
 class Severity(StrEnum):
@@ -248,7 +269,7 @@ def deliver_due(ctx: Context, *, owner: str,
             sender.send(message, now=ctx.clock())
         except DeliveryFailed as exc:
             error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a sender's bug must not strand the others
+        except Exception as exc:  # a sender's bug must not strand the other deliveries
             error = f"channel {sender.name!r}: unexpected {type(exc).__name__}"
             log.warning("Alert channel %r failed unexpectedly (%s); recorded as a failed "
                         "attempt.", sender.name, type(exc).__name__)
@@ -305,8 +326,6 @@ def _take(ctx: Context, delivery_id: int, status: str, attempts: int, next_at: s
     it was given up instead; None if another agent took it first."""
     config = ctx.config.automation
     with ctx.transaction(Permission.MONITOR_WRITE, "deliver alerts") as tx:
-        now = ctx.clock()
-        lease = later(now, timedelta(seconds=config.agent.lease_seconds))
         seen = (AlertDeliveryRow.id == delivery_id, AlertDeliveryRow.status == status,
                 AlertDeliveryRow.attempts == attempts,
                 AlertDeliveryRow.next_attempt_at == next_at)
@@ -335,6 +354,9 @@ def _take(ctx: Context, delivery_id: int, status: str, attempts: int, next_at: s
             tx.session.flush()
             _audit(tx, alert, row, owner)
             return Delivery.from_row(row)
+        timeout = getattr(channel, "timeout_seconds", 0.0)
+        lease = later(ctx.clock(), timedelta(
+            seconds=config.agent.lease_seconds + TIMEOUT_PHASES * timeout))
         row.status, row.attempts, row.next_attempt_at = \
             DeliveryStatus.SENDING.value, attempts + 1, lease
         tx.session.flush()
@@ -368,9 +390,9 @@ def _record(ctx: Context, delivery_id: int, attempts: int, lease: str, error: st
             row.status, row.last_error, row.next_attempt_at = \
                 DeliveryStatus.FAILED.value, error, None
         else:
-            wait = timedelta(seconds=config.backoff_seconds * 2 ** (attempts - 1))
             row.status, row.last_error, row.next_attempt_at = \
-                DeliveryStatus.PENDING.value, error, later(now, wait)
+                DeliveryStatus.PENDING.value, error, \
+                later(now, backoff(config.backoff_seconds, attempts))
         tx.session.flush()
         if row.status != DeliveryStatus.PENDING.value:
             alert = tx.session.get(AlertRow, row.alert_id)
@@ -392,5 +414,5 @@ def _loads(text: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
-__all__ = ["DELIVERY_BATCH", "Alert", "Delivery", "DeliveryStatus", "Severity", "alerts",
-           "deliver_due", "raise_alert"]
+__all__ = ["DELIVERY_BATCH", "MAX_BACKOFF", "TIMEOUT_PHASES", "Alert", "Delivery",
+           "DeliveryStatus", "Severity", "alerts", "backoff", "deliver_due", "raise_alert"]

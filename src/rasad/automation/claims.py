@@ -204,10 +204,10 @@ def _take_over(session: Session, key: str, owner: str, now: str, until: str) -> 
 
 def _insert_new(session: Session, key: str, owner: str, now: str, until: str) -> bool:
     """Claim work nobody claimed yet: an INSERT that yields to an existing row."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
     statement = insert(WorkClaimRow).values(
         key=key, owner=owner, lease_until=until, claimed_at=now, attempts=1,
     ).on_conflict_do_nothing(index_elements=["key"]).returning(WorkClaimRow.key)

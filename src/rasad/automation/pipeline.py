@@ -414,7 +414,7 @@ class _Run:
                 if outcome is None:
                     raise ConflictError(
                         f"Step {step} of the retraining of {self.model!r} is being run by "
-                        f"another agent (claim {claim!r}); nothing was done. Run it again "
+                        f"another agent (claim {claim!r}); this step was not run. Run it again "
                         "later: a dead agent's claim is taken over after "
                         "automation.agent.lease_seconds.")
             else:

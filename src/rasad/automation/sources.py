@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -47,10 +48,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from rasad.automation import claims
 from rasad.config import FileSourceConfig, LogSourceConfig
-from rasad.errors import ConfigError, InputError, NotFoundError
+from rasad.errors import ConfigError, ConflictError, InputError, NotFoundError
 from rasad.identity import Permission
 from rasad.ledger import canonical_json
 from rasad.results import Result
@@ -220,10 +222,13 @@ def ingest(ctx: Context, source: str, file: ArrivedFile, *, owner: str,
            lease_seconds: float = INGEST_LEASE_S) -> IngestOutcome | None:
     """Ingest ``file`` as a version of the source's dataset, or reject it (module docs).
 
-    Returns None, having done nothing, when another agent holds the file (or the
-    dataset it appends to), and when the file changed or vanished since it was listed
-    (the next listing shows its new content). A file recorded already gives its
-    recorded outcome. Needs ``dataset.write``.
+    Returns None, having done nothing, when another agent holds or finished the file
+    (or holds the dataset it appends to), when the lease ran out and another agent took
+    the file over, and when the file changed or vanished since it was listed (the next
+    listing shows its new content). A file an agent recorded but died before finishing
+    gives its recorded outcome. ``lease_seconds`` is how long the file is held before
+    another agent may take it over; it is renewed before the version is added. Needs
+    ``dataset.write``, checked before the file is claimed.
 
     Raises
     ------
@@ -247,7 +252,8 @@ def ingest(ctx: Context, source: str, file: ArrivedFile, *, owner: str,
     if outcome is None:
         claims.release(ctx, key, owner=owner)
         return None
-    claims.finish(ctx, key, owner=owner, outcome=outcome.status.value)
+    with suppress(ConflictError):  # taken over meanwhile: the file is recorded all the same
+        claims.finish(ctx, key, owner=owner, outcome=outcome.status.value)
     return outcome
 
 
@@ -262,6 +268,10 @@ def _ingest_claimed(ctx: Context, config: FileSourceConfig, file: ArrivedFile, *
         try:
             table = _read(staged, file)
             _check(ctx, config.dataset, table)
+            # Reading and checking may take long: make sure the file is still ours.
+            if not claims.renew(ctx, file_key(file.source, file.fingerprint), owner=owner,
+                                lease_seconds=lease_seconds):
+                return None
             if config.combine == "append":
                 version = _append(ctx, config.dataset, file, table, owner=owner,
                                   lease_seconds=lease_seconds)
@@ -361,10 +371,13 @@ def _append_held(ctx: Context, dataset: str, file: ArrivedFile,
     from rasad.tables import write_parquet
 
     latest = _latest(ctx, dataset)
-    base = None if latest is None else _load(ctx, latest)
-    if latest is not None and base is not None and _holds_file(ctx, latest, base, file, table):
-        return latest  # added by an agent that died before recording the file
-    combined = _combine(base, table, latest)
+    if latest is None:
+        combined = table
+    else:
+        base = _load(ctx, latest)
+        if _holds_file(ctx, latest, base, file, table):
+            return latest  # added by an agent that died before recording the file
+        combined = _combine(base, table, latest.ref)
     with ctx.artifacts.staging_file(".parquet") as staged:
         write_parquet(combined, staged)
         return add(ctx, staged, dataset, client_source=file.path).version
@@ -382,33 +395,42 @@ def _holds_file(ctx: Context, latest: DatasetVersion, base: pa.Table, file: Arri
     if used is not None:
         return False
     try:
-        tail = _combine(None, table, latest, like=base)
+        fitted, _ = _fit(table, base, latest.ref)
     except _Rejected:
         return False
-    return bool(base.slice(latest.rows - table.num_rows).equals(tail))
+    return bool(base.slice(latest.rows - table.num_rows).equals(fitted))
 
 
-def _combine(base: pa.Table | None, table: pa.Table, latest: DatasetVersion | None, *,
-             like: pa.Table | None = None) -> pa.Table:
-    """``base`` followed by ``table`` (or ``table`` in the types of ``like``), in one
-    schema; columns are matched by name."""
+def _combine(base: pa.Table, table: pa.Table, where: str) -> pa.Table:
+    """``base`` followed by ``table``, in one schema."""
     import pyarrow as pa
 
-    reference = base if base is not None else like
-    if reference is None:
-        return table
-    where = latest.ref if latest is not None else "the dataset"
+    fitted, schema = _fit(table, base, where)
+    with _type_problems(where):
+        return pa.concat_tables([base.cast(schema), fitted])
+
+
+def _fit(table: pa.Table, reference: pa.Table, where: str) -> tuple[pa.Table, pa.Schema]:
+    """``table`` with the columns of ``reference`` (matched by name, in its order), cast
+    to a schema that holds both (whole numbers widen to decimals); and that schema."""
+    import pyarrow as pa
+
     if set(reference.column_names) != set(table.column_names):
         raise _Rejected([f"The file's columns ({', '.join(table.column_names)}) are not "
                          f"those of {where} ({', '.join(reference.column_names)})."])
-    table = table.select(reference.column_names)
-    try:
+    with _type_problems(where):
         schema = pa.unify_schemas([reference.schema, table.schema],
                                   promote_options="permissive")
-        table = table.cast(schema)
-        if base is None:
-            return table
-        return pa.concat_tables([base.cast(schema), table])
+        return table.select(reference.column_names).cast(schema), schema
+
+
+@contextmanager
+def _type_problems(where: str) -> Iterator[None]:
+    """Arrow's refusal to merge or cast columns, as the reason to reject the file."""
+    import pyarrow as pa
+
+    try:
+        yield
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise _Rejected([f"The file's column types do not fit those of {where} "
@@ -465,19 +487,18 @@ def recorded_file(ctx: Context, source: str, fingerprint: str) -> IngestOutcome 
         return None if row is None else _outcome(session, row, config.dataset)
 
 
-def _row(session: Any, source: str, fingerprint: str) -> SourceFileRow | None:
+def _row(session: Session, source: str, fingerprint: str) -> SourceFileRow | None:
     found: SourceFileRow | None = session.execute(select(SourceFileRow).where(
         SourceFileRow.source == source, SourceFileRow.fingerprint == fingerprint)
     ).scalar_one_or_none()
     return found
 
 
-def _outcome(session: Any, row: SourceFileRow, dataset: str) -> IngestOutcome:
-    import json
-
+def _outcome(session: Session, row: SourceFileRow, dataset: str) -> IngestOutcome:
     version = None
     if row.dataset_version_id is not None:
-        found = session.get(DatasetVersionRow, row.dataset_version_id)
+        found = session.execute(select(DatasetVersionRow).where(
+            DatasetVersionRow.id == row.dataset_version_id)).scalar_one()
         dataset, version = found.name, found.version
     return IngestOutcome(
         file_id=row.id, status=FileStatus(row.status), dataset=dataset, version=version,

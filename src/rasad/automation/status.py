@@ -112,15 +112,17 @@ def status(ctx: Context) -> AgentStatus:
                                    .order_by(TriggerRow.id)).scalars().all()
     monitors = []
     for name, config in configured.items():
+        base = MonitorState(name=name, kind=config.kind, source=config.source,
+                            schedule=config.schedule, actions=list(config.actions),
+                            cooldown_hours=config.cooldown_hours)
         row = states.get(name)
-        monitors.append(MonitorState(
-            name=name, kind=config.kind, source=config.source, schedule=config.schedule,
-            actions=list(config.actions), cooldown_hours=config.cooldown_hours,
-            **({} if row is None else {
+        if row is not None:
+            base = base.model_copy(update={
                 "last_run_at": row.last_run_at, "last_status": row.last_status,
                 "last_result_id": row.last_result_id, "last_fired_at": row.last_fired_at,
                 "next_run_at": None if config.schedule == "on_arrival" else row.next_run_at,
-                "detail": row.detail})))
+                "detail": row.detail})
+        monitors.append(base)
     opened = [OpenTrigger(id=t.id, monitor=t.monitor, kind=t.kind, summary=t.summary,
                           actions=json.loads(t.actions), fired_at=t.fired_at,
                           monitor_result_id=t.monitor_result_id,

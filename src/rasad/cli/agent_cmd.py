@@ -80,7 +80,7 @@ def agent(
                            if health_port is not None else "")
                         + ". Stop with Ctrl-C or SIGTERM.", highlight=False)
     serve_forever(project.context, name, seconds, health_port, health_host=health_host,
-                  on_pass=lambda report: _show(report, as_json))
+                  on_pass=lambda report: _show(report, as_json, quiet_if_idle=True))
 
 
 @app.command("status")
@@ -95,15 +95,19 @@ def status_cmd(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     _status(found)
 
 
-def _show(report: PassReport, as_json: bool) -> None:
+def _show(report: PassReport, as_json: bool, *, quiet_if_idle: bool = False) -> None:
+    idle = not (report.ingested or report.monitors or report.triggers or report.deliveries
+                or report.checkpoint or report.problems or report.deferred)
+    if idle and quiet_if_idle:  # a service prints what it did, not every idle pass
+        return
     if as_json:
         emit_json(report.to_dict())
         return
     fired = [run for run in report.monitors if run.fired]
     say(f"Pass by {clean(report.owner)} at {clean(report.started_at)}: "
-        f"{len(report.ingested)} file(s) ingested, {len(report.monitors)} monitor run(s), "
-        f"{len(fired)} fired, {len(report.triggers)} trigger event(s), "
-        f"{len(report.deliveries)} deliver(y/ies).")
+        f"{_count(len(report.ingested), 'file')} ingested, "
+        f"{_count(len(report.monitors), 'monitor run')} ({len(fired)} fired), "
+        f"{_count(len(report.deliveries), 'alert delivery', 'alert deliveries')}.")
     for item in report.ingested:
         say(f"  file {clean(item['path'])}: {clean(item['status'])}"
             + (f" as {clean(item['dataset'])}@{item['version']}" if item.get("version") else ""))
@@ -117,6 +121,15 @@ def _show(report: PassReport, as_json: bool) -> None:
         say(f"  checkpoint: event {report.checkpoint.get('seq')}")
     for problem in report.problems:
         err_console().print(f"[red]problem:[/] {clean(problem)}", highlight=False)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``.
+
+    >>> _count(1, "file"), _count(3, "alert delivery", "alert deliveries")
+    ('1 file', '3 alert deliveries')
+    """
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _status(found: AgentStatus) -> None:
