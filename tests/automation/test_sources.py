@@ -314,6 +314,14 @@ def test_append_adds_each_files_rows_to_the_previous_version(proj: Project) -> N
     assert frame["amount"].tolist() == [10.0, 20.0, 30.5, 40.0]
     assert latest.source == str(folder / "2026-03.parquet")
     assert not claims.get_claim(ctx, "append:book").finished  # type: ignore[union-attr]
+    # Lineage: each appended version derives from the one before; the event says who read.
+    book = {v.version: v for v in versions(proj, "book")}
+    assert (book[1].parent_id, book[2].parent_id, book[3].parent_id) == (
+        None, book[1].id, book[2].id)
+    [event] = [e for e in proj.audit_log(subject="dataset:book@3")
+               if e.action == "dataset.add"]
+    assert event.details["parent"] == "book@2"
+    assert event.details["source_from"] == "automation"
 
 
 def _version(proj: Project, name: str, number: int):  # type: ignore[no-untyped-def]

@@ -346,11 +346,15 @@ def _columns_problem(latest: DatasetVersion, columns: list[str]) -> str:
             f"send files with the columns of {latest.ref}, or declare a schema.")
 
 
+ORIGIN = "automation"
+"""What a version's ``dataset.add`` event says read its source (``"source_from"``)."""
+
+
 def _add(ctx: Context, dataset: str, file: ArrivedFile, staged: Path) -> DatasetVersion:
     """A version of the file alone; the version already holding its content if any."""
     from rasad.datasets.service import add
 
-    return add(ctx, staged, dataset, client_source=file.path).version
+    return add(ctx, staged, dataset, origin=(file.path, ORIGIN)).version
 
 
 def _append(ctx: Context, dataset: str, file: ArrivedFile, table: pa.Table, *, owner: str,
@@ -380,7 +384,7 @@ def _append_held(ctx: Context, dataset: str, file: ArrivedFile,
         combined = _combine(base, table, latest.ref)
     with ctx.artifacts.staging_file(".parquet") as staged:
         write_parquet(combined, staged)
-        return add(ctx, staged, dataset, client_source=file.path).version
+        return add(ctx, staged, dataset, origin=(file.path, ORIGIN), parent=latest).version
 
 
 def _holds_file(ctx: Context, latest: DatasetVersion, base: pa.Table, file: ArrivedFile,

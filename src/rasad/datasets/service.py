@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from rasad.artifacts import sha256_file
 from rasad.datasets.version import AddResult, DatasetVersion
-from rasad.errors import NotFoundError
+from rasad.errors import InputError, NotFoundError
 from rasad.identity import Permission
 from rasad.ledger import canonical_json
 from rasad.names import check_name
@@ -24,14 +24,21 @@ if TYPE_CHECKING:
     from rasad.core import Context
 
 def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
-        *, description: str | None = None, client_source: str | None = None) -> AddResult:
+        *, description: str | None = None, client_source: str | None = None,
+        origin: tuple[str, str] | None = None, parent: DatasetVersion | None = None
+        ) -> AddResult:
     """Store ``source`` as the next version of ``name``; identical content is not stored twice.
 
     Needs ``dataset.write``: checked before the file is read and again under the lock.
     ``client_source`` is for a door that stores a copy of a caller's file (the HTTP API):
     the version's source and its audit event name the caller's file, marked
-    ``"source_from": "client"``, instead of the copy.
+    ``"source_from": "client"``, instead of the copy. ``origin`` is the same for a service
+    that stages what it read elsewhere: ``(source text, who read it)``, e.g. the watched
+    file's URL and ``"automation"``. ``parent`` is the version this one derives from (an
+    append, an erasure): recorded as its parent and in the audit event.
     """
+    if parent is not None and parent.name != name:
+        raise InputError(f"A parent of {name!r} must be one of its versions, not {parent.ref}.")
     check_name(name)
     action = f"add a version of dataset {name!r}"
     ctx.require(Permission.DATASET_WRITE, action)
@@ -42,9 +49,11 @@ def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
         id_columns=[c for c in data.id_columns if c in table.column_names],
         time_columns=[c for c in data.time_columns if c in table.column_names],
     )
-    origin: dict[str, str] = {}
+    marks: dict[str, str] = {} if parent is None else {"parent": parent.ref}
     if client_source is not None:
-        source_text, origin = client_source, {"source_from": "client"}
+        source_text, marks = client_source, {**marks, "source_from": "client"}
+    elif origin is not None:
+        source_text, marks = origin[0], {**marks, "source_from": origin[1]}
     elif isinstance(source, pd.DataFrame):
         source_text = "pandas.DataFrame"
     else:
@@ -73,14 +82,15 @@ def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
                 name=name, version=(latest or 0) + 1, content_hash=content_hash,
                 blob=content_hash, rows=table.num_rows, columns=table.num_columns,
                 kinds=canonical_json({k: str(v) for k, v in kinds.items()}),
-                profile=canonical_json(profile.to_dict()), source=source_text, parent_id=None,
+                profile=canonical_json(profile.to_dict()), source=source_text,
+                parent_id=None if parent is None else parent.id,
                 created_by=tx.actor, created_at=ctx.clock(),
             )
             tx.session.add(row)
             tx.session.flush()
             tx.record("dataset.add", f"dataset:{name}@{row.version}", {
                 "content_hash": content_hash, "rows": row.rows, "columns": row.columns,
-                "source": source_text, **origin, "description": description,
+                "source": source_text, **marks, "description": description,
             })
             return AddResult(DatasetVersion.from_row(row), created=True)
 
