@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from _common import emit, median
 
 FEATURES = ["income", "age", "debt_to_income", "credit_history_years", "employment_years"]
