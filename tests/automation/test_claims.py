@@ -4,11 +4,8 @@ again; raced by threads and by processes on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
 import os
-import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +24,7 @@ from rasad.automation.claims import (
 )
 from rasad.core import Context
 from rasad.errors import ConflictError, InputError
+from tests._race import race
 
 PAST = "2001-01-01T00:00:00.000000Z"
 TIMEOUT_S = 120
@@ -222,33 +220,9 @@ def test_processes_racing_for_the_same_keys(project: Project) -> None:
     ctx = project.context
     _prepare(ctx)
     owners = ["agent-a", "agent-b"]
-    spawn = mp.get_context("spawn")
-    start = spawn.Barrier(len(owners))
-    results = spawn.Queue()
     url = os.environ.get("RASAD_DATABASE_URL")
-    procs = [spawn.Process(target=_agent, args=(str(project.root), url, owner, start, results))
-             for owner in owners]
-    outcomes: dict[str, list[str]] = {}
-    try:
-        for p in procs:
-            p.start()
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(outcomes) < len(owners) and time.monotonic() < deadline:
-            try:
-                owner, won = results.get(timeout=0.5)
-                outcomes[owner] = won
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    start.abort()
-                    break
-        for p in procs:
-            p.join(TIMEOUT_S)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join()
-    assert [p.exitcode for p in procs] == [0, 0]
+    outcomes: dict[str, list[str]] = race(
+        _agent, [(str(project.root), url, owner) for owner in owners], timeout=TIMEOUT_S)
     wins: dict[str, list[str]] = {}
     for owner, won in outcomes.items():
         for key in won:

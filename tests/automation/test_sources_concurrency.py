@@ -3,9 +3,7 @@ file once, never twice, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import queue
 import time
 from collections import Counter
 from typing import Any
@@ -16,6 +14,7 @@ from rasad import Project
 from rasad.automation.sources import FileStatus, ingest, list_new
 from rasad.datasets.service import get, load_frame
 from rasad.store._tables import AuditEventRow
+from tests._race import race
 
 from .test_sources import incoming, ingest_all, proj, recorded, versions, write_csv
 
@@ -65,34 +64,10 @@ def _agent(root: str, url: str | None, owner: str, source: str, start: Any,
 
 def _race(project: Project, source: str) -> dict[str, list[tuple[str, str, int | None]]]:
     owners = ["agent-a", "agent-b"]
-    spawn = mp.get_context("spawn")
-    start = spawn.Barrier(len(owners))
-    results = spawn.Queue()
     url = os.environ.get("RASAD_DATABASE_URL")
-    procs = [spawn.Process(target=_agent,
-                           args=(str(project.root), url, owner, source, start, results))
-             for owner in owners]
-    outcomes: dict[str, list[tuple[str, str, int | None]]] = {}
-    try:
-        for p in procs:
-            p.start()
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(outcomes) < len(owners) and time.monotonic() < deadline:
-            try:
-                owner, done = results.get(timeout=0.5)
-                outcomes[owner] = done
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    start.abort()
-                    break
-        for p in procs:
-            p.join(TIMEOUT_S)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join()
-    assert [p.exitcode for p in procs] == [0, 0]
+    outcomes: dict[str, list[tuple[str, str, int | None]]] = race(
+        _agent, [(str(project.root), url, owner, source) for owner in owners],
+        timeout=TIMEOUT_S)
     assert sorted(outcomes) == owners
     return outcomes
 

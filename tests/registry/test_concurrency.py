@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import queue
-import time
 from typing import Any
 
 import sqlalchemy as sa
 
 from rasad import Project
+from tests._race import race
 
 WRITERS = 8
 ROUNDS = 3
@@ -48,33 +46,9 @@ def test_concurrent_promotions_keep_one_current_deployment_and_one_chain(
     for w in range(WRITERS):  # each writer is a deployer: promotion needs model.promote
         project.add_principal(f"writer-{w}", roles=[Role.DEPLOYER])
     url = os.environ.get("RASAD_DATABASE_URL")
-    ctx = mp.get_context("spawn")
-    start = ctx.Barrier(WRITERS)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_promote_repeatedly,
-                         args=(str(project.root), url, w, versions[w].version, start, results))
-             for w in range(WRITERS)]
-    changed: dict[int, int] = {}
-    try:
-        for p in procs:
-            p.start()
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(changed) < WRITERS and time.monotonic() < deadline:
-            try:
-                writer, count = results.get(timeout=0.5)
-                changed[writer] = count
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    start.abort()  # release writers still waiting instead of timing out
-                    break
-        for p in procs:
-            p.join(TIMEOUT_S)
-    finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join()
-    assert [p.exitcode for p in procs] == [0] * WRITERS
+    changed: dict[int, int] = race(
+        _promote_repeatedly, [(str(project.root), url, w, versions[w].version)
+                              for w in range(WRITERS)], timeout=TIMEOUT_S)
     assert sorted(changed) == list(range(WRITERS))
     # A writer's first promotion always changes something: its version was not serving.
     assert all(1 <= count <= ROUNDS for count in changed.values())

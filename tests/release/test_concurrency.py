@@ -3,15 +3,13 @@ exactly one promotion, one clear refusal, one chain (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import queue
-import time
 from typing import Any
 
 import sqlalchemy as sa
 
 from rasad import Project
+from tests._race import race
 
 APPROVERS = ("amal", "bilal")
 TIMEOUT_S = 300  # generous: each process imports scikit-learn on a shared machine
@@ -49,32 +47,9 @@ def test_concurrent_approvals_promote_once(project: Project) -> None:
         request = t["omar"].promote(MODEL, 1, "production")
         assert isinstance(request, PromotionRequest)
         url = os.environ.get("RASAD_DATABASE_URL")
-        ctx = mp.get_context("spawn")
-        start = ctx.Barrier(len(APPROVERS))
-        results = ctx.Queue()
-        procs = [ctx.Process(target=_approve, args=(str(t.root), url, name, request.id, start,
-                                                      results)) for name in APPROVERS]
-        outcomes: dict[str, tuple[str, Any]] = {}
-        try:
-            for p in procs:
-                p.start()
-            deadline = time.monotonic() + TIMEOUT_S
-            while len(outcomes) < len(APPROVERS) and time.monotonic() < deadline:
-                try:
-                    name, status, detail = results.get(timeout=0.5)
-                    outcomes[name] = (status, detail)
-                except queue.Empty:
-                    if any(p.exitcode not in (None, 0) for p in procs):
-                        start.abort()
-                        break
-            for p in procs:
-                p.join(TIMEOUT_S)
-        finally:
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-                    p.join()
-        assert [p.exitcode for p in procs] == [0, 0]
+        outcomes: dict[str, tuple[str, Any]] = race(
+            _approve, [(str(t.root), url, name, request.id) for name in APPROVERS],
+            timeout=TIMEOUT_S)
         assert sorted(outcomes) == sorted(APPROVERS)
         statuses = sorted(status for status, _ in outcomes.values())
         assert statuses == ["promoted", "refused"], outcomes
