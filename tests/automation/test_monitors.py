@@ -266,7 +266,11 @@ def test_too_few_labels_skip_and_an_empty_log_skips(backend: str, tmp_path: Path
         ctx = as_agent(project)
         empty = run_monitor(ctx, "live-accuracy", now=NOW)
         assert empty.status is MonitorStatus.SKIPPED and "no predictions" in empty.summary
-        log_predictions(ctx, 40, labelled=0.25)
+        log_predictions(ctx, 20, labelled=0.0)  # scored, no outcome yet: skipped, not failed
+        unlabelled = run_monitor(ctx, "live-accuracy", now=NOW)
+        assert unlabelled.status is MonitorStatus.SKIPPED, unlabelled.summary
+        assert "has feedback yet" in unlabelled.summary
+        log_predictions(ctx, 40, labelled=0.25, seed=4, start=START + 100)
         few = run_monitor(ctx, "live-accuracy", now=NOW)
         assert few.status is MonitorStatus.SKIPPED and "too few" in few.summary
         assert list_results(project.context) == []
@@ -339,9 +343,16 @@ def test_a_validation_monitor_fires_on_a_rejected_file_only(backend: str,
         assert fired.fired and fired.details["problems"] == [
             "column income is missing", "2 rows have no id"]
         assert "column income is missing; 2 rows have no id" in fired.summary
-        assert run_monitor(ctx, "files-valid", now=NOW, arrival=good).status is \
-            MonitorStatus.OK
+        passed = run_monitor(ctx, "files-valid", now=NOW, arrival=good)
+        assert passed.status is MonitorStatus.OK
         assert run_monitor(ctx, "files-valid", now=NOW).status is MonitorStatus.SKIPPED
+        # Both judged files are stored results; only the rejected one alerts.
+        assert fired.result is not None and passed.result is not None
+        stored = {r.current: r for r in list_results(project.context, "files-valid")}
+        assert {k: (r.kind.value, r.alert) for k, r in stored.items()} == {
+            "incoming/bad.csv": ("validation", True), "incoming/good.csv": ("validation", False)}
+        assert load_payload(project.context, stored["incoming/bad.csv"])["problems"] == [
+            "column income is missing", "2 rows have no id"]
         ctx.close()
 
 

@@ -67,9 +67,9 @@ class MonitorStatus(enum.StrEnum):
 class MonitorRun(Result):
     """What one run of a monitor found.
 
-    ``result`` is the saved monitor result (None when the run was skipped or failed, and
-    for validation monitors); ``summary`` says it in one line; ``source_file_id`` names
-    the arriving file an on-arrival run judged.
+    ``result`` is the saved monitor result (None when the run was skipped or failed);
+    ``summary`` says it in one line; ``source_file_id`` names the arriving file an
+    on-arrival run judged.
     """
 
     monitor: str
@@ -247,6 +247,9 @@ def _performance(ctx: Context, name: str, config: MonitorConfig,
     logged = _tail(_read(ctx, window, with_feedback=True), config.window_rows)
     version = _logged_version(ctx, window.model, logged)
     frame = pd.DataFrame({"label": logged["label"], "prediction": logged["prediction"]})
+    if not frame["label"].notna().any():  # nothing to measure (track would refuse it)
+        raise _Skip(f"none of the {len(frame)} logged predictions in {window.describe()} "
+                    "has feedback yet")
     score = _score(frame, logged, version)
     report = track(frame, frame, task=version.task, target="label", prediction="prediction",
                    score=score, chunker=Chunker(number=1), metrics=list(config.metrics))
@@ -401,13 +404,23 @@ def _validation(ctx: Context, name: str, config: MonitorConfig, automation: Auto
                 now: datetime, arrival: Arrival | None) -> MonitorRun:
     if arrival is None:
         raise _Skip("a validation monitor judges arriving files (schedule: on_arrival)")
-    if arrival.status == "rejected":
-        return MonitorRun(monitor=name, kind=config.kind, status=MonitorStatus.FIRED,
-                          summary=f"{arrival.path} was rejected: "
-                                  f"{'; '.join(arrival.problems) or 'invalid'}",
-                          details={"path": arrival.path, "problems": arrival.problems})
-    return MonitorRun(monitor=name, kind=config.kind, status=MonitorStatus.OK,
-                      summary=f"{arrival.path} is valid", details={"path": arrival.path})
+    from rasad.monitoring.results import MonitorKind, save_result
+
+    rejected = arrival.status == "rejected"
+    summary = (f"{arrival.path} was rejected: {'; '.join(arrival.problems) or 'invalid'}"
+               if rejected else f"{arrival.path} is valid")
+    details: dict[str, Any] = {"path": arrival.path, "problems": arrival.problems}
+    source = automation.sources[config.source]
+    dataset = source.dataset if isinstance(source, FileSourceConfig) else config.source
+    saved = save_result(ctx, monitor=name, kind=MonitorKind.VALIDATION,
+                        reference=f"schema of {dataset}", current=arrival.path, alert=rejected,
+                        summary={"rejected": rejected, "problems": len(arrival.problems)},
+                        payload={"file_id": arrival.file_id, **details,
+                                 "status": arrival.status,
+                                 "dataset_version_id": arrival.dataset_version_id})
+    return MonitorRun(monitor=name, kind=config.kind,
+                      status=MonitorStatus.FIRED if rejected else MonitorStatus.OK,
+                      summary=summary, result=saved, details=details)
 
 
 _KINDS = {"drift": _drift, "performance": _performance,

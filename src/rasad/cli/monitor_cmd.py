@@ -30,7 +30,8 @@ def results(
     ctx: typer.Context,
     monitor: Annotated[str | None, typer.Option(help="Only this monitor's results.")] = None,
     kind: Annotated[str | None, typer.Option(
-        help="Only results of this kind: drift, performance, estimation or fairness.")] = None,
+        help="Only results of this kind: drift, performance, estimation, fairness or "
+             "validation.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List saved results, oldest first."""

@@ -32,6 +32,8 @@ class MonitorKind(enum.StrEnum):
     PERFORMANCE = "performance"
     ESTIMATION = "estimation"
     FAIRNESS = "fairness"
+    VALIDATION = "validation"
+    """An arriving file checked by an automation validation monitor."""
 
 
 class MonitorResult(Result):
