@@ -21,6 +21,11 @@ from tests.serving.online.test_server import RASAD, free_port
 
 pytestmark = pytest.mark.slow
 
+FLUSH_SECONDS = 0.2
+SLACK = 0.5
+"""Seconds added to the window: a segment being written when the kill came, and the
+client's clock reading an answer a moment after the server sent it."""
+
 
 def children(pid: int) -> list[int]:
     try:
@@ -46,7 +51,7 @@ def workers(pid: int) -> list[int]:
 
 @pytest.fixture
 def two_workers(shared: Served, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    configure(shared.root, log={"flush_seconds": 0.2})
+    configure(shared.root, log={"flush_seconds": FLUSH_SECONDS})
     port = free_port()
     with (tmp_path / "serve.log").open("wb") as sink:
         process = subprocess.Popen([RASAD, "--project", str(shared.root), "serve", "--port",
@@ -77,6 +82,7 @@ def test_a_killed_worker_is_replaced_and_the_log_holds_only_answered_requests(
         two_workers: tuple[str, subprocess.Popen[bytes]], shared: Served) -> None:
     url, process = two_workers
     answered: list[str] = []
+    answered_at: dict[str, float] = {}
     failed: list[str] = []
     stop = threading.Event()
 
@@ -93,7 +99,11 @@ def test_a_killed_worker_is_replaced_and_the_log_holds_only_answered_requests(
             except httpx.TransportError:
                 failed.append(request_id)
                 continue
-            (answered if answer.status_code == 200 else failed).append(request_id)
+            if answer.status_code == 200:
+                answered_at[request_id] = time.monotonic()
+                answered.append(request_id)
+            else:
+                failed.append(request_id)
 
     threads = [threading.Thread(target=load, args=(i,)) for i in range(4)]
     for thread in threads:
@@ -102,6 +112,7 @@ def test_a_killed_worker_is_replaced_and_the_log_holds_only_answered_requests(
         time.sleep(2.0)
         before = workers(process.pid)
         victim = before[0]
+        killed = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         killed_at = len(answered)
         # uvicorn's supervisor starts a new worker; meanwhile the other one answers.
@@ -128,6 +139,9 @@ def test_a_killed_worker_is_replaced_and_the_log_holds_only_answered_requests(
     ids = list(ours["request_id"])
     assert len(ids) == len(set(ids))  # each answered request logged once
     assert set(ids) <= set(answered)  # nothing logged that was not answered
-    # What the killed worker had queued and not written is lost (at most flush_seconds
-    # of its answers); everything the surviving and the new worker answered is there.
-    assert len(ids) >= len(answered) // 3
+    # The documented window: what the killed worker answered in its last flush_seconds
+    # (0.2 s here) before the kill, plus the segment it was writing, may be missing.
+    # Everything answered earlier, and everything answered after, is in the log.
+    missing = set(answered) - set(ids)
+    late = {r for r in missing if not killed - FLUSH_SECONDS - SLACK <= answered_at[r] <= killed}
+    assert not late, sorted(late)[:10]

@@ -38,6 +38,7 @@ Retention: while it runs, the server purges the prediction log past
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import threading
@@ -770,6 +771,11 @@ def create_app(root: Path | str, *, env: str | None = None, models: Sequence[str
         server.shadows.start()
         if purger is not None:
             purger.start()
+        # What is loaded now (the models, the libraries) lives as long as the server: out
+        # of the collector's generations, a full collection no longer walks it, and the
+        # pauses that made the slowest requests slower go with it.
+        gc.collect()
+        gc.freeze()
         event("server.started", environment=env, models=sorted(served.entries),
               anonymous=server.anonymous, pid=os.getpid())
         try:
@@ -784,6 +790,7 @@ def create_app(root: Path | str, *, env: str | None = None, models: Sequence[str
             if purger is not None:
                 await anyio.to_thread.run_sync(purger.stop)
             await anyio.to_thread.run_sync(server.close)
+            gc.unfreeze()
             worker_exited(os.getpid())  # its live gauges leave the sums (several workers)
             event("server.stopped", environment=env, pid=os.getpid())
 
