@@ -606,8 +606,38 @@ class AutomationConfig(_Section):
         return self
 
 
+class ModelGovernanceConfig(_Section):
+    """``governance.models.NAME``: what people declare about a model, for its card and the
+    model inventory. Nothing here is inferred: what is missing is shown as missing."""
+
+    owner: str | None = None
+    # The model-risk tier a model-risk function assigned (SR 26-2, SAMA): how much
+    # validation and review the model needs.
+    risk_tier: Literal["low", "medium", "high", "critical"] | None = None
+    intended_use: str | None = None
+    out_of_scope_uses: list[str] = Field(default_factory=list)
+    limitations: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+
+
+class DatasheetConfig(_Section):
+    """``governance.datasets.NAME``: the answers of "Datasheets for Datasets" (Gebru et al.)
+    that only people can give; a question left out is listed as open."""
+
+    motivation: str | None = None
+    composition: str | None = None
+    collection: str | None = None
+    preprocessing: str | None = None
+    uses: str | None = None
+    distribution: str | None = None
+    maintenance: str | None = None
+    owner: str | None = None
+
+
 class GovernanceConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    models: dict[str, ModelGovernanceConfig] = Field(default_factory=dict)
+    datasets: dict[str, DatasheetConfig] = Field(default_factory=dict)
 
 
 class ProjectConfig(_Section):
