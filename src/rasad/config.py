@@ -379,8 +379,21 @@ class ServingEnvironmentConfig(_Section):
     canary: CanaryConfig | None = None
 
 
+class ServedModelConfig(_Section):
+    """``serving.models.NAME``: how the server treats one model's requests."""
+
+    # `refuse`: a category not seen in training is a 422 naming the column and the values;
+    # `score` (default): scored as the encoder does (all zeros), with a warning header.
+    unseen_categories: Literal["score", "refuse"] | None = None
+
+
 class ServingConfig(_Section):
     """``serving``: the prediction server (`rasad serve`, docs/serving.md)."""
+
+    # What a category unseen in training gets, for every model without its own setting
+    # in `models`: `score` (as batch scoring does) or `refuse` (422).
+    unseen_categories: Literal["score", "refuse"] = "score"
+    models: dict[str, ServedModelConfig] = Field(default_factory=dict)
 
     # Rows one request may carry (413 past it).
     max_batch_rows: int = Field(10_000, ge=1, le=10_000_000)

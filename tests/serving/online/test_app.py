@@ -323,3 +323,31 @@ def test_the_openapi_schema_documents_every_route_and_body(client: TestClient) -
             "MlflowError", "InferenceResponse"} <= set(components["schemas"])
     assert components["securitySchemes"]["token"]["scheme"] == "bearer"
     assert "security" not in paths["/v2/health/ready"]["get"]
+
+
+@pytest.mark.parametrize(("default", "credit", "refused"), [
+    ("score", None, set()),
+    ("score", "refuse", {MODEL}),
+    ("refuse", None, {MODEL, OTHER}),
+    ("refuse", "score", {OTHER}),
+])
+def test_each_model_scores_or_refuses_unseen_categories_as_configured(
+        shared: Served, default: str, credit: str | None, refused: set[str]) -> None:
+    models = {MODEL: {"unseen_categories": credit}} if credit else {}
+    configure(shared.root, unseen_categories=default, models=models)
+    try:
+        app = create_app(shared.root, follow=False)
+    finally:
+        configure(shared.root, unseen_categories="score", models={})
+    frame = rows(2).assign(employment_type=["astronaut", "salaried"])
+    with TestClient(app, headers=shared.as_predictor) as client:
+        for model in (MODEL, OTHER):
+            answer = client.post(f"/v2/models/{model}/infer", json=v2_named(frame))
+            if model in refused:
+                assert answer.status_code == 422, answer.text
+                assert "employment_type" in answer.text and "astronaut" in answer.text
+            else:  # scored as the encoder does, as batch scoring does
+                assert answer.status_code == 200, answer.text
+                if model == MODEL:
+                    assert answer.json()["outputs"][0]["data"] == expected(shared.project,
+                                                                          frame)

@@ -144,6 +144,17 @@ def _header_safe(text: str) -> str:
     return text if text.isascii() and text.isprintable() else quote(text, safe="")
 
 
+@dataclass(frozen=True)
+class ServingUnseen:
+    """``serving.unseen_categories`` and each model's own setting (``serving.models``)."""
+
+    default: str
+    by_model: Mapping[str, str]
+
+    def refused(self, model: str) -> bool:
+        return self.by_model.get(model, self.default) == "refuse"
+
+
 @dataclass
 class Server:
     """What the handlers share: the models, the log, the metrics and the limits."""
@@ -158,6 +169,8 @@ class Server:
     max_body_bytes: int
     max_batch_rows: int
     shadows: Shadows
+    unseen_categories: ServingUnseen = field(default_factory=lambda: ServingUnseen("score", {}))
+    """Which models' requests with a category unseen in training are refused (422)."""
     stopping: bool = False
     closed: bool = field(default=False)
 
@@ -355,8 +368,9 @@ class Server:
         body = parse_json(raw)
         decode = decode_v2 if protocol == V2 else decode_mlflow
         loaded = chosen[0]
+        strict = self.unseen_categories.refused(entry.name)
         decoded = decode(body, loaded.version.signature, max_rows=self.max_batch_rows,
-                         strict_categories=False)
+                         strict_categories=strict)
         if pinned is None and entry.canary is not None:
             routed = entry.route(decoded.raw, decoded.request_id
                                  if decoded.request_id is not None else given_id)
@@ -365,7 +379,7 @@ class Server:
                 loaded = routed
                 if not entry.canary_same_inputs:
                     decoded = decode(body, routed.version.signature,
-                                     max_rows=self.max_batch_rows, strict_categories=False)
+                                     max_rows=self.max_batch_rows, strict_categories=strict)
         predictions = loaded.predict(decoded.frame)
         proba = (loaded.predict_proba(decoded.frame)
                  if "predict_proba" in decoded.outputs else None)
@@ -751,7 +765,12 @@ def create_app(root: Path | str, *, env: str | None = None, models: Sequence[str
                     anonymous=bool(policy and policy.anonymous),
                     max_body_bytes=config.serving.max_body_bytes,
                     max_batch_rows=config.serving.max_batch_rows,
-                    shadows=Shadows(metrics, log_sink))
+                    shadows=Shadows(metrics, log_sink),
+                    unseen_categories=ServingUnseen(
+                        config.serving.unseen_categories,
+                        {name: model.unseen_categories
+                         for name, model in config.serving.models.items()
+                         if model.unseen_categories is not None}))
     for change in started:
         entry = served.entries.get(change.model)
         loaded = entry.slot(Slot(change.role)) if entry is not None else None
