@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from rasad.drift import Chunker
     from rasad.evaluation.behaviour import ModelTestReport
     from rasad.evaluation.metrics import Metric, Task
+    from rasad.governance.datasheet_result import Datasheet
     from rasad.governance.fairness import FairnessPolicy
     from rasad.governance.fairness.report import FairnessAssessment
+    from rasad.governance.inventory import Inventory
     from rasad.identity import (
         CreatedToken,
         Principal,
@@ -402,6 +404,13 @@ class Project:
         from rasad.release import service
         return service.environment_status(self.context, name)
 
+    def inventory(self) -> Inventory:
+        """Every registered model with its declared owner and risk tier, where it serves,
+        its last validation and approval, open requests, unreviewed break-glass promotions,
+        the automation loop's state and its last alert (docs/governance.md)."""
+        from rasad.automation.inventory import inventory
+        return inventory(self.context)
+
     def rollback(self, name: str, env: str, *, reason: str | None = None,
                  slot: Slot | str = "primary") -> Deployment:
         from rasad.registry import promotion
@@ -455,6 +464,12 @@ class Project:
         return service.scan_dataset(self.context, self.dataset(name, version),
                                     protected_attributes=protected_attributes,
                                     sample_rows=None if all_rows else DEFAULT_SAMPLE_ROWS)
+
+    def datasheet(self, name: str, version: int | None = None) -> Datasheet:
+        """The datasheet of ``name@version`` (the latest when ``version`` is None), generated
+        from the records (see :func:`rasad.governance.datasheet.datasheet`)."""
+        from rasad.governance import datasheet
+        return datasheet.datasheet(self.context, name, version)
 
     # -- fairness --------------------------------------------------------------------------
 

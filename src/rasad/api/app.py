@@ -24,6 +24,7 @@ from rasad.api.routes import (
     datasets,
     files,
     identity,
+    inventory,
     maintenance,
     models,
     monitoring,
@@ -87,7 +88,7 @@ def create_app(root: Path, *, environ: Mapping[str, str] | None = None) -> FastA
     app.state.max_upload_bytes = limit
     api = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     for module in (datasets, runs, training, validation, models, requests, monitoring, checks,
-                   audit, identity, tracking, files, maintenance):
+                   audit, identity, tracking, files, maintenance, inventory):
         api.include_router(module.router)
     app.include_router(api)
     for error, handler in HANDLERS.items():

@@ -57,7 +57,6 @@ from rasad.config import (
     SlackChannel,
     WebhookChannel,
 )
-from rasad.errors import RasadError
 from rasad.ledger import canonical_json
 
 TIMESTAMP_HEADER: Final = "X-Rasad-Timestamp"
@@ -68,8 +67,11 @@ SLACK_BODY_ITEMS: Final = 5
 """How many entries of an alert's body a Slack message shows (the rest: by e-mail, webhook)."""
 
 
-class DeliveryFailed(RasadError, ConnectionError):
-    """A channel could not take an alert; the message says why, without secrets."""
+class DeliveryFailed(ConnectionError):
+    """A channel could not take an alert; the message says why, without secrets.
+
+    Not a :class:`rasad.errors.RasadError`: it never leaves the agent (the delivery is
+    retried, then recorded as failed), so no door has to answer it."""
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rasad.config import FileSourceConfig, LogSourceConfig, MonitorConfig
-from rasad.errors import ConfigError, InputError, NotFoundError, RasadError
+from rasad.errors import ConfigError, InputError, NotFoundError
 from rasad.monitoring.results import MonitorResult
 from rasad.results import Result
 
@@ -172,8 +172,8 @@ def run_monitor(ctx: Context, name: str, *, now: str | None = None,
     return run.model_copy(update={"source_file_id": file_id})
 
 
-class _Skip(RasadError):
-    """Nothing to judge yet; the run is skipped, not failed."""
+class _Skip(Exception):
+    """Nothing to judge yet; the run is skipped, not failed (never leaves this module)."""
 
 
 # --- drift --------------------------------------------------------------------------

@@ -107,6 +107,8 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("test", "rasad.cli.test_cmd", "model_test",
           "Run the model tests of rasad.yaml (promotion.tests) on a version; exit 1 when any "
           "fails."),
+    Entry("datasheet", "rasad.cli.datasheet_cmd", "datasheet",
+          "A dataset version's datasheet: profile, schema, validations, PII, lineage, models."),
     Entry("audit", "rasad.cli.audit", "app", "The tamper-evident audit ledger."),
     Entry("users", "rasad.cli.users_cmd", "app",
           "Principals (people and service accounts) and their roles."),
@@ -121,6 +123,9 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("package", "rasad.cli.package_cmd", "package",
           "Write a Dockerfile and Kubernetes manifests that run `rasad serve` for an "
           "environment."),
+    Entry("inventory", "rasad.cli.inventory_cmd", "inventory",
+          "Show the model inventory: owner, risk tier, serving versions, approvals, open "
+          "items."),
     Entry("agent", "rasad.cli.agent_cmd", "app",
           "Run the automation agent: ingest new files, run due monitors, alert, retrain."),
     Entry("db", "rasad.cli.project_cmds", "db_app",

@@ -24,6 +24,7 @@ import httpx
 
 from rasad.datasets import AddResult, DatasetVersion
 from rasad.errors import InputError
+from rasad.governance.inventory import Inventory
 from rasad.identity import (
     CreatedToken,
     Principal,
@@ -48,6 +49,8 @@ from rasad.training import Run
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from rasad.governance.datasheet_result import Datasheet
 
 # A dataset version's row id stays on the server (its JSON leaves it out); 0 is no row,
 # since row ids start at 1.
@@ -240,6 +243,15 @@ class RemoteProject(DataVerbs, CheckVerbs, ReleaseVerbs, RunVerbs, StoredVerbs):
             path += f"/versions/{segment(version)}"
         return _dataset_version(self.client.get(path))
 
+    def datasheet(self, name: str, version: int | None = None) -> Datasheet:
+        """The datasheet of ``name@version`` (the latest when ``version`` is None)."""
+        from rasad.governance.datasheet_result import Datasheet
+
+        path = f"/datasets/{segment(name)}"
+        if version is not None:
+            path += f"/versions/{segment(version)}"
+        return Datasheet.from_dict(self.client.get(path + "/datasheet"))
+
     # -- training --------------------------------------------------------------------------
 
     def runs(self, status: str | None = None) -> list[Run]:
@@ -277,6 +289,10 @@ class RemoteProject(DataVerbs, CheckVerbs, ReleaseVerbs, RunVerbs, StoredVerbs):
             return ModelVersion.from_dict(self.client.get(
                 f"{model}/environments/{segment(env)}"))
         return max(self.model(name).versions, key=lambda v: v.version)
+
+    def inventory(self) -> Inventory:
+        """The model inventory, read by the server (``GET /inventory``)."""
+        return Inventory.from_dict(self.client.get("/inventory"))
 
     def rollback(self, name: str, env: str, *, reason: str | None = None,
                  slot: Slot | str = "primary") -> Deployment:

@@ -15,6 +15,8 @@ from rasad.api.auth import ContextDep
 from rasad.api.bodies import ClientPath, DatasetAdded, NamePath, Text, VersionPath, respond
 from rasad.datasets import DatasetVersion
 from rasad.datasets import service as datasets
+from rasad.governance.datasheet import datasheet
+from rasad.governance.datasheet_result import Datasheet
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -86,3 +88,18 @@ def latest(ctx: ContextDep, name: NamePath) -> Response:
 def show(ctx: ContextDep, name: NamePath, version: VersionPath) -> Response:
     """One version, with its kinds and profile. ``rasad data show NAME@VERSION``."""
     return respond(datasets.get(ctx, name, version))
+
+
+@router.get("/{name}/datasheet", response_model=Datasheet)
+def latest_datasheet(ctx: ContextDep, name: NamePath) -> Response:
+    """The datasheet of the latest version. ``rasad datasheet NAME --format json``."""
+    return respond(datasheet(ctx, name))
+
+
+@router.get("/{name}/versions/{version}/datasheet", response_model=Datasheet)
+def show_datasheet(ctx: ContextDep, name: NamePath, version: VersionPath) -> Response:
+    """The datasheet of one version, generated from the records: profile, schema,
+    validations, personal data (kinds and shares, never values), protected attributes,
+    lineage, models trained on it, and the questions rasad.yaml answers or leaves open.
+    ``rasad datasheet NAME@VERSION --format json``."""
+    return respond(datasheet(ctx, name, version))
