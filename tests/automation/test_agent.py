@@ -11,7 +11,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +57,6 @@ def sent(project: Project) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-@pytest.fixture
-def loans(backend: str, tmp_path: Path) -> Iterator[Project]:
-    with make_project(tmp_path / "proj", automation()) as project:
-        yield project
-
-
-@pytest.fixture
-def agent(loans: Project) -> Iterator[Context]:
-    ctx = as_agent(loans)
-    yield ctx
-    ctx.close()
 
 
 def test_a_file_landing_is_ingested_judged_and_alerted_once(loans: Project,

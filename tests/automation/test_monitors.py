@@ -8,7 +8,6 @@ tests/cli/test_agent_cmd.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,19 +125,6 @@ def log_predictions(ctx: Context, rows: int, *, seed: int = 3, labelled: float =
     log.close()
     return pd.DataFrame({"label": np.where(known, truth, np.nan), "prediction": decision,
                          "score": score})
-
-
-@pytest.fixture
-def loans(backend: str, tmp_path: Path) -> Iterator[Project]:
-    with make_project(tmp_path / "proj", automation()) as project:
-        yield project
-
-
-@pytest.fixture
-def agent(loans: Project) -> Iterator[Context]:
-    ctx = as_agent(loans)
-    yield ctx
-    ctx.close()
 
 
 # --- drift ----------------------------------------------------------------------------

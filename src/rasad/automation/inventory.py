@@ -140,7 +140,7 @@ def _monitors_by_model(ctx: Context) -> dict[str, list[str]]:
     """The automation monitors judging each model (a monitor whose model cannot be told
     judges none)."""
     # Imported here: the monitors module (pandas, the prediction log) is not needed to
-    # import this one, and its private _Skip error must not load with the management API.
+    # import this one.
     from rasad.automation.monitors import monitor_model
 
     automation = ctx.config.automation
