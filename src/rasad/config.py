@@ -287,12 +287,16 @@ class EnvironmentPolicy(_Section):
     approval: ApprovalRule | None = None
     # true: a gate that could not run (nothing declared for it) blocks like a failed one.
     strict: bool = False
+    # true: the card gate also runs, and blocks unless the model card is complete
+    # (everything governance.models.NAME should declare is declared).
+    require_card: bool = False
 
     @property
     def gate_names(self) -> tuple[str, ...]:
         """The gates this environment runs, in :data:`GATES` order."""
         chosen = GATES if self.gates == "all" else tuple(self.gates)
-        return tuple(gate for gate in GATES if gate in chosen)
+        card = ("card",) if self.require_card else ()
+        return tuple(gate for gate in GATES if gate in chosen) + card
 
 
 class PromotionConfig(_Section):
@@ -631,6 +635,12 @@ class ModelGovernanceConfig(_Section):
     out_of_scope_uses: list[str] = Field(default_factory=list)
     limitations: list[str] = Field(default_factory=list)
     users: list[str] = Field(default_factory=list)
+    # Free text for the card's overview; a licence name or URL; links (papers, design notes).
+    description: str | None = None
+    license: str | None = None
+    references: list[str] = Field(default_factory=list)
+    # Ethical considerations people recorded: a risk and how it is mitigated.
+    ethical_considerations: dict[str, str] = Field(default_factory=dict)
 
 
 class DatasheetConfig(_Section):
@@ -645,12 +655,65 @@ class DatasheetConfig(_Section):
     distribution: str | None = None
     maintenance: str | None = None
     owner: str | None = None
+    # Columns that identify a data subject (a person) in this dataset: `rasad subject find`
+    # and `rasad subject erase` look the subject up by these.
+    subject_columns: list[str] = Field(default_factory=list)
+
+
+class ErasureConfig(_Section):
+    """``governance.erasure``: what follows a data subject's erasure (`rasad subject erase`)."""
+
+    # Every model version trained on data that held the subject must be retrained within
+    # this many days (the due date the inventory and the agent show).
+    retrain_within_days: int = Field(30, ge=1, le=3650)
+    # Superseded blobs that held the subject are kept at least this many days after the
+    # erasure before `rasad gc` may remove them (0: as soon as nothing needs them).
+    keep_days: int = Field(0, ge=0, le=3650)
+
+
+class ExplanationConfig(_Section):
+    """``governance.explanations``: global importances in the card, reason codes per row."""
+
+    # How many reasons a scored row gets (`predict --explain`, the server's explain).
+    reasons: int = Field(4, ge=1, le=50)
+    # auto: SHAP's TreeExplainer for tree models when the `explain` extra is installed,
+    # else the model-agnostic method; shap; substitution (model-agnostic).
+    method: Literal["auto", "shap", "substitution"] = "auto"
+    # Repeats of permutation importance in the card.
+    permutation_repeats: int = Field(5, ge=1, le=100)
 
 
 class GovernanceConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     models: dict[str, ModelGovernanceConfig] = Field(default_factory=dict)
     datasets: dict[str, DatasheetConfig] = Field(default_factory=dict)
+    erasure: ErasureConfig = Field(default_factory=ErasureConfig)
+    explanations: ExplanationConfig = Field(default_factory=ExplanationConfig)
+
+
+class LineageConfig(_Section):
+    """``lineage``: OpenLineage run events for dataset versions, runs, registrations and
+    deployments (docs/governance.md#openlineage)."""
+
+    # none: emit nothing; http: POST to url (Marquez: http://host:5000); file: append
+    # one JSON event per line to path; console: log them.
+    transport: Literal["none", "http", "file", "console"] = "none"
+    url: str | None = None
+    endpoint: str = "api/v1/lineage"
+    # The environment variable holding an API key sent as a Bearer token (never the key).
+    api_key_env: str | None = None
+    path: str | None = None
+    # The OpenLineage namespace of rasad's jobs and datasets (default: the project name).
+    namespace: str | None = None
+    timeout: float = Field(5.0, gt=0.0, le=120.0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> LineageConfig:
+        if self.transport == "http" and not self.url:
+            raise ValueError("transport http needs url (e.g. http://marquez:5000)")
+        if self.transport == "file" and not self.path:
+            raise ValueError("transport file needs path (a file events are appended to)")
+        return self
 
 
 class ProjectConfig(_Section):
@@ -665,6 +728,7 @@ class ProjectConfig(_Section):
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)  # type: ignore[arg-type]
     serving: ServingConfig = Field(default_factory=ServingConfig)  # type: ignore[arg-type]
     automation: AutomationConfig = Field(default_factory=AutomationConfig)
+    lineage: LineageConfig = Field(default_factory=LineageConfig)
 
     @model_validator(mode="after")
     def _policies_name_environments(self) -> ProjectConfig:
@@ -921,6 +985,23 @@ governance:
     # 1 means a loan default. `rasad fairness` measures selection rates, the four-fifths
     # ratio and equal opportunity on that outcome (the positive label 1 when not listed).
     favorable_outcomes: {{}}
+  # What people declare for model cards and the inventory (docs/governance.md), e.g.
+  # models: {{credit: {{owner: risk@bank.example, risk_tier: high, intended_use: ...}}}}
+  models: {{}}
+  # Datasheet answers and subject-id columns per dataset, e.g.
+  # datasets: {{loans: {{motivation: ..., subject_columns: [customer_id]}}}}
+  datasets: {{}}
+  erasure:
+    retrain_within_days: 30  # models trained on an erased subject's data: retrain by then
+    keep_days: 0             # superseded blobs holding the subject: kept at least this long
+  explanations:
+    reasons: 4               # reason codes per scored row (predict --explain)
+    method: auto             # auto | shap | substitution
+    permutation_repeats: 5   # permutation importance in the model card
+
+lineage:
+  # OpenLineage run events for dataset versions, runs, registrations, deployments.
+  transport: none          # none | http (url: http://marquez:5000) | file (path:) | console
 
 promotion:
   # Gates run by `rasad promote` (docs/promotion.md). Labelled data every gate evaluates on:
