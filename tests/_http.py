@@ -10,7 +10,8 @@ httpx transport, so the client code under test is the one a real remote user run
 and :meth:`Server.restart` for a test that edits ``rasad.yaml`` (:func:`reopened`). A
 test written for both backends reaches the project behind the API with :func:`local` (its
 folder, its database, to set up or inspect what the server stored), the server with
-:func:`served_by` (None on a local backend), and the CLI with :func:`cli_on`.
+:func:`served_by` (None on a local backend), another principal with :func:`acting_as`,
+and the CLI with :func:`cli_on`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import rasad.remote
 from rasad import Project
 from rasad.api import create_app
 from rasad.identity import create_token, local_principal
+from rasad.identity.service import UNLISTED_ROLES
 from rasad.remote.project import RemoteProject
 
 SERVER: Final = "http://testserver"
@@ -39,7 +41,11 @@ class InProcess(httpx.BaseTransport):
         self.client = client
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.client.send(request)
+        # Rebuilt by the TestClient: it may be built on httpx2 (Starlette prefers it when
+        # installed), whose client refuses an httpx request object.
+        answer = self.client.send(self.client.build_request(
+            request.method, str(request.url), headers=request.headers.multi_items(),
+            content=request.read()))
         return httpx.Response(answer.status_code, headers=answer.headers,
                               content=answer.read())
 
@@ -109,6 +115,23 @@ class Server:
 def served_by(project: Project | RemoteProject) -> Server | None:
     """The in-process server behind ``project`` (None for a local project)."""
     return project.server if isinstance(project, ServedProject) else None
+
+
+@contextmanager
+def acting_as(project: Project | RemoteProject, name: str) -> Iterator[Project]:
+    """``project`` as principal ``name``, with the roles ``name`` holds now: the local
+    project opened as ``name`` (closed afterwards), or a client of its server with a token
+    of ``name``. Only a principal holds a token: over the API a name that is not one is
+    added first (by the creator) with the roles such a name reads with locally (viewer)."""
+    server = served_by(project)
+    if server is None:
+        here = local(project)
+        with Project(here.root, here.config, actor=name) as member:
+            yield member
+        return
+    if name not in {principal.name for principal in server.local.principals()}:
+        server.local.add_principal(name, roles=UNLISTED_ROLES)
+    yield server.connect(name)  # type: ignore[misc]
 
 
 def local(project: Project | RemoteProject) -> Project:

@@ -12,7 +12,9 @@ remote mode gives what the local verbs give. A module opts in with
 ``pytestmark = pytest.mark.over_http`` (or one test with the marker); a test in it that
 reaches the project's internals (its context, database, files) is marked ``local_only``,
 unless it reaches them through ``tests._http.local`` (the project behind the API, to set
-up or inspect what the server stored).
+up or inspect what the server stored). A test that acts as another principal opens the
+project as that name with ``tests._http.acting_as`` (locally, the project opened with that
+actor; over the API, a token of theirs), or as a whole team with ``tests.release._requests_seed``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,26 @@
-"""Upkeep: garbage-collecting artifact blobs nothing refers to, and stale temporary files."""
+"""Upkeep: garbage-collecting artifact blobs nothing refers to, and stale temporary files.
+
+Erased subjects (docs/subjects.md, "Retention"). A dataset version that held a data subject
+when the subject was erased (``erased_versions``) keeps its row, but its blob, which still
+holds the subject's rows, and its subject-id index blobs are *released*: gc removes them,
+as if nothing referred to them, once both hold:
+
+1. ``governance.erasure.keep_days`` have passed since the erasure;
+2. no model version trained on that dataset version (any role) is needed: none serves in
+   any environment or slot, and none is the candidate of an open promotion request.
+
+A blob another row still refers to (the same content as a version that is not erased, for
+instance) is kept. Until then ``rasad subject find`` lists the version as superseded by the
+erasure, blob kept; afterwards as removed, and reading that version fails (its blob is
+missing).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +32,18 @@ from rasad.config import STATE_DIR
 from rasad.errors import InputError
 from rasad.identity import Permission
 from rasad.store._tables import (
+    CurrentDeploymentRow,
     DatasetVersionRow,
+    DeploymentRow,
+    ErasedVersionRow,
+    ErasureRow,
     ModelVersionRow,
     MonitorResultRow,
     PromotionRequestRow,
     ReferenceProfileRow,
+    RunDatasetRow,
     RunRow,
+    SubjectIndexRow,
     ValidationRow,
 )
 
@@ -36,6 +59,13 @@ BLOB_REFERENCES = (
     ValidationRow.blob,
     ReferenceProfileRow.blob,
     PromotionRequestRow.gates_blob,
+    SubjectIndexRow.blob,
+)
+#: The references a version's erasure releases (see the module docstring): the column and
+#: the column naming the dataset version it belongs to.
+RELEASED_BY_ERASURE = (
+    (DatasetVersionRow.blob, DatasetVersionRow.id),
+    (SubjectIndexRow.blob, SubjectIndexRow.dataset_version_id),
 )
 
 
@@ -47,6 +77,9 @@ class GcReport:
     removed: bool
     kept_young: int
     temporary: list[TempFile] = field(default_factory=list)
+    #: The digests among ``unreferenced`` that only erased dataset versions referred to
+    #: (released by the retention rule of the module docstring).
+    erased: list[str] = field(default_factory=list)
 
     @property
     def bytes(self) -> int:
@@ -64,7 +97,8 @@ class GcReport:
                           for b in self.unreferenced],
                 "temporary_bytes": self.temporary_bytes,
                 "temporary": [{"path": t.path, "size": t.size, "modified": t.modified}
-                              for t in self.temporary]}
+                              for t in self.temporary],
+                "erased": list(self.erased)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GcReport:
@@ -77,14 +111,50 @@ class GcReport:
         return cls([BlobInfo(b["sha256"], b["size"], b["modified"]) for b in data["blobs"]],
                    removed=data["removed"], kept_young=data["kept_young"],
                    temporary=[TempFile(t["path"], t["size"], t["modified"])
-                              for t in data["temporary"]])
+                              for t in data["temporary"]],
+                   erased=list(data.get("erased", [])))
 
 
-def referenced(session: Session) -> set[str]:
+def referenced(session: Session, released: Collection[int] = ()) -> set[str]:
+    """Every blob digest a row refers to, leaving out the references of the dataset
+    versions in ``released`` (erased versions whose blobs may go)."""
     found: set[str] = set()
     for column in BLOB_REFERENCES:
-        found.update(d for d in session.execute(select(column).distinct()).scalars() if d)
+        query = select(column).distinct()
+        owner = next((o for c, o in RELEASED_BY_ERASURE if c is column), None)
+        if released and owner is not None:
+            query = query.where(owner.not_in(sorted(released)))
+        found.update(d for d in session.execute(query).scalars() if d)
     return found
+
+
+def released_versions(session: Session, now: str, keep_days: int) -> set[int]:
+    """The erased dataset versions whose blobs the retention rule lets gc remove at
+    ``now`` (the module docstring): ``keep_days`` passed since the erasure, and no model
+    version trained on them serves or waits in an open promotion request."""
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    erased: dict[int, str] = {}
+    for version_id, erased_at in session.execute(
+            select(ErasedVersionRow.dataset_version_id, ErasureRow.created_at)
+            .join(ErasureRow, ErasureRow.id == ErasedVersionRow.erasure_id)):
+        first = erased.get(version_id)
+        erased[version_id] = erased_at if first is None else min(first, erased_at)
+    due = {v for v, at in erased.items()
+           if datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(days=keep_days)
+           <= moment}
+    if not due:
+        return set()
+    serving = select(DeploymentRow.model_version_id).join(
+        CurrentDeploymentRow, CurrentDeploymentRow.deployment_id == DeploymentRow.id
+    ).where(CurrentDeploymentRow.active.is_(True))
+    pending = select(PromotionRequestRow.model_version_id).where(
+        PromotionRequestRow.status == "open")
+    needed = set(session.execute(
+        select(RunDatasetRow.dataset_version_id)
+        .join(ModelVersionRow, ModelVersionRow.run_id == RunDatasetRow.run_id)
+        .where(RunDatasetRow.dataset_version_id.in_(sorted(due)),
+               ModelVersionRow.id.in_(serving.union(pending)))).scalars())
+    return due - needed
 
 
 def gc(ctx: Context, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcReport:
@@ -118,7 +188,10 @@ def gc(ctx: Context, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcRe
     now = time.time()
     # The transaction holds the write lock: no new reference lands meanwhile.
     with ctx.transaction(Permission.PROJECT_MAINTAIN, action) as tx:
-        refs = referenced(tx.session) | in_flight
+        released = released_versions(tx.session, ctx.clock(),
+                                     ctx.config.governance.erasure.keep_days)
+        refs = referenced(tx.session, released) | in_flight
+        held = referenced(tx.session) if released else refs
         orphans, young = [], 0
         for blob in store.list_blobs():
             if blob.digest in refs:
@@ -131,17 +204,20 @@ def gc(ctx: Context, *, dry_run: bool = True, min_age_s: float = 3600.0) -> GcRe
         temporary = [t for t in _temporary(ctx)
                      if now - t.modified >= min_age_s and not store.in_use(t)]
         temporary.sort(key=lambda t: t.path)
+        erased = sorted(b.digest for b in orphans if b.digest in held)
         if not dry_run and (orphans or temporary):
             tx.record("artifacts.gc", "artifacts", {
                 "removed": [b.digest for b in orphans], "bytes": sum(b.size for b in orphans),
                 "temporary": len(temporary),
-                "temporary_bytes": sum(t.size for t in temporary)})
+                "temporary_bytes": sum(t.size for t in temporary),
+                **({"erased": erased} if erased else {})})
             for blob in orphans:
                 store.delete(blob.digest)
             for temp in temporary:
                 _delete_temporary(ctx, temp)
             store.prune_temporary()
-    return GcReport(orphans, removed=not dry_run, kept_young=young, temporary=temporary)
+    return GcReport(orphans, removed=not dry_run, kept_young=young, temporary=temporary,
+                    erased=erased)
 
 
 def _temporary(ctx: Context) -> list[TempFile]:

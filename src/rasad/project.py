@@ -35,14 +35,17 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from rasad.artifacts import ArtifactStore
+    from rasad.compliance.evidence import EvidencePack, PackVerification
     from rasad.datasets import AddResult, DatasetVersion
     from rasad.drift import Chunker
     from rasad.evaluation.behaviour import ModelTestReport
     from rasad.evaluation.metrics import Metric, Task
+    from rasad.governance.card_result import ModelCard
     from rasad.governance.datasheet_result import Datasheet
     from rasad.governance.fairness import FairnessPolicy
     from rasad.governance.fairness.report import FairnessAssessment
     from rasad.governance.inventory import Inventory
+    from rasad.governance.subjects_result import ErasureResult, SubjectFindResult
     from rasad.identity import (
         CreatedToken,
         Principal,
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     )
     from rasad.ledger import AuditEvent, Tx, Verification
     from rasad.ledger.checkpoint import CheckpointResult
+    from rasad.lineage import Emission
     from rasad.maintenance import GcReport
     from rasad.monitoring import EstimationReport, PerformanceReport, Threshold
     from rasad.monitoring.drift_check import DriftCheck, Side
@@ -285,6 +289,13 @@ class Project:
         from rasad import audit
         return audit.checkpoint(self.context, to=to, key=key)
 
+    def lineage_emit(self, *, since: int | None = None, until: int | None = None) -> Emission:
+        """Send again the OpenLineage events of ledger entries ``since``..``until``
+        (inclusive; default all) through ``rasad.yaml``'s ``lineage`` transport, e.g. after
+        the endpoint was down (see :func:`rasad.lineage.replay`; docs/lineage.md)."""
+        from rasad.lineage import replay
+        return replay(self.context, since=since, until=until)
+
     # -- datasets --------------------------------------------------------------------------
 
     def add_dataset(self, source: str | os.PathLike[str] | pd.DataFrame, name: str,
@@ -471,6 +482,42 @@ class Project:
         from rasad.governance import datasheet
         return datasheet.datasheet(self.context, name, version)
 
+    def card(self, name: str, version: int | None = None) -> ModelCard:
+        """The model card of ``name@version`` (the latest when ``version`` is None),
+        generated from the records (see :func:`rasad.compliance.card.model_card`)."""
+        from rasad.compliance.card import model_card
+        return model_card(self.context, name, version)
+
+    def subject_find(self, subject_id: str) -> SubjectFindResult:
+        """The dataset versions, model versions and logged predictions that hold a data
+        subject (``audit.read``; see :func:`rasad.governance.subjects.find`)."""
+        from rasad.governance import subjects
+        return subjects.find(self.context, subject_id)
+
+    def subject_erase(self, subject_id: str, *, reason: str) -> ErasureResult:
+        """Erase a data subject: new dataset versions without them, the prediction log
+        redacted, the models trained on them flagged 'retrain required' (``subject.erase``;
+        see :func:`rasad.governance.subjects.erase`)."""
+        from rasad.governance import subjects
+        return subjects.erase(self.context, subject_id, reason=reason)
+
+    def evidence(self, framework: str, out: str | os.PathLike[str], *,
+                 model: str | None = None, since: str | None = None,
+                 until: str | None = None, force: bool = False,
+                 key: str | os.PathLike[str] | None = None) -> EvidencePack:
+        """Write the signed evidence pack of ``framework`` into folder ``out`` (see
+        :func:`rasad.compliance.evidence.create`, docs/evidence.md)."""
+        from rasad.compliance import evidence
+        return evidence.create(self.context, framework, out, model=model, since=since,
+                               until=until, force=force, key=key)
+
+    def verify_evidence(self, path: str | os.PathLike[str], *,
+                        public_keys: Sequence[str] | None = None) -> PackVerification:
+        """Check an evidence pack's files and signature (see
+        :func:`rasad.compliance.evidence.verify`)."""
+        from rasad.compliance import evidence
+        return evidence.verify(self.context, path, public_keys=public_keys)
+
     # -- fairness --------------------------------------------------------------------------
 
     def assess_fairness(self, model: str, dataset: str, *, version: int | None = None,
@@ -556,10 +603,12 @@ class Project:
     def predict(self, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
                 version: int | None = None, env: str | None = None,
                 output: str | os.PathLike[str] | None = None,
-                strict_categories: bool = False) -> BatchResult:
+                strict_categories: bool = False, explain: bool = False) -> BatchResult:
+        """Score ``data``; with ``explain``, each row's reason codes too
+        (docs/explanations.md)."""
         from rasad.serving import batch
         return batch.predict(self.context, name, data, version=version, env=env, output=output,
-                             strict_categories=strict_categories)
+                             strict_categories=strict_categories, explain=explain)
 
     def package(self, env: str, out: str | os.PathLike[str], *, image: str | None = None,
                 replicas: int = 2, port: int = 8080, force: bool = False,

@@ -138,6 +138,12 @@ MUTATIONS: dict[str, tuple[Mutation, Callable[[dict[str, Any]], dict[str, Any]]]
     "end a run": (Mutation("POST", "/runs/{run_id}/end", running),
                   lambda _: {"json": {"status": "finished", "duration_s": 1.0}}),
     "gc": (Mutation("POST", "/maintenance/gc", nothing), lambda _: {"json": {"dry_run": True}}),
+    # Finding a subject may store id indexes, and needs audit.read (tests/governance/
+    # test_subjects_doors.py); erasing needs subject.erase.
+    "find a subject": (Mutation("POST", "/subjects/find", nothing),
+                       lambda _: {"json": {"id": "C-1"}}),
+    "erase a subject": (Mutation("POST", "/subjects/erase", nothing),
+                        lambda _: {"json": {"id": "C-1", "reason": "GDPR Art. 17"}}),
 }
 
 

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from rasad import Project
 from rasad.cli import run as cli
 from rasad.core import Context
-from rasad.errors import PermissionDenied
+from rasad.errors import InputError, PermissionDenied
 from rasad.identity import (
     OS_USER,
     ROLE_PERMISSIONS,
@@ -102,7 +102,18 @@ PYTHON: dict[Permission, list[Verb]] = {
     P.IDENTITY_MANAGE: [lambda p, s, who: p.add_principal(f"new-{who}", roles=[Role.VIEWER]),
                         lambda p, s, who: p.create_token("viewer")],
     P.PROJECT_MAINTAIN: [lambda p, s, who: p.gc(dry_run=True)],
+    P.SUBJECT_ERASE: [lambda p, s, who: _erase(p, who)],
 }
+
+
+def _erase(project: Project, who: str) -> object:
+    """An erasure; allowed, it stops at the next check (this project declares no subject
+    columns: tests/governance/test_subjects.py erases for real)."""
+    try:
+        return project.subject_erase("C-1", reason=f"drill by {who}")
+    except InputError as error:
+        assert "subject_columns" in str(error)
+        return None
 
 # The same through the CLI: argv after `rasad --project ROOT`.
 Argv = Callable[[Seeded, str], list[str]]

@@ -1,9 +1,10 @@
 """The drift check service: exact reports, saved results, stored profiles, refused options.
 
 The tests marked ``over_http`` call the Project verb (``check_drift``), so they also run
-through the API (conftest's http backend). The others stay local: frames, files and
-in-memory configuration as sides or settings are not what a server is sent (a remote
-check runs on the server's dataset versions), and the old-payload test is pure.
+through the API (conftest's http backend; identifiers declared in rasad.yaml, which the
+restarted server reads). The others stay local: frames and files as sides are not what a
+server is sent (a remote check runs on the server's dataset versions), and the
+old-payload test is pure.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from rasad import Project
+from rasad.config import CONFIG_FILE
 from rasad.drift import Chunker, compare, domain_classifier, pca_reconstruction
 from rasad.errors import InputError
 from rasad.monitoring.drift_check import DriftCheck, check, check_options, evaluate
 from rasad.monitoring.results import MonitorKind, load_payload
 from rasad.tables import ColumnKind
-from tests._http import local
+from tests._http import local, reopened
 
 from ..cli._helpers import snapshot
 
@@ -94,13 +97,19 @@ def test_an_old_payload_loads(loans: Project) -> None:
     assert loaded.to_dict() == old
 
 
+@pytest.mark.over_http
 def test_multivariate_and_declared_identifiers(loans: Project) -> None:
     """`customer` is a number column: only rasad.yaml can say it is an identifier."""
-    reference, current = loans.dataset("loans", 1), loans.dataset("loans", 2)
-    plain = check(loans, reference, current, multivariate=True)
+    plain = loans.check_drift(loans.dataset("loans", 1), loans.dataset("loans", 2),
+                              multivariate=True)
     assert plain.drift.column("customer").kind is ColumnKind.NUMERIC
-    loans.config.data.id_columns.append("customer")
-    declared = check(loans, reference, current, multivariate=True, save=True)
+    path = local(loans).root / CONFIG_FILE
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config.setdefault("data", {})["id_columns"] = ["customer"]
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    with reopened(loans) as there:
+        declared = there.check_drift(there.dataset("loans", 1), there.dataset("loans", 2),
+                                     multivariate=True, save=True)
     assert declared.drift.column("customer").kind is ColumnKind.IDENTIFIER
     assert "customer" not in declared.drift.drifted_columns
     assert [m.method for m in declared.multivariate] == ["domain_classifier",

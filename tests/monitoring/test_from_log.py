@@ -1,5 +1,9 @@
 """The prediction log as the current data of performance tracking and drift checks
-(``Project.track_performance`` and ``Project.check_drift`` with a ``LogWindow``)."""
+(``Project.track_performance`` and ``Project.check_drift`` with a ``LogWindow``).
+
+Local only, not through the API: the log is written here with the project's context, and
+a :class:`~rasad.remote.RemoteProject` refuses a ``LogWindow`` (the log is read where its
+segments are; the server's checks take dataset versions)."""
 
 from __future__ import annotations
 

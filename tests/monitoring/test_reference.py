@@ -12,7 +12,7 @@ from rasad.drift import compare
 from rasad.errors import IntegrityError
 from rasad.examples import generate_portfolio
 from rasad.monitoring.reference import reference_profile
-from tests._http import cli_on
+from tests._http import cli_on, local
 
 COLUMNS = ["income", "age", "employment_type", "debt_to_income", "region"]
 
@@ -47,15 +47,18 @@ def test_profile_verdicts_match_the_exact_comparison(versions: Project) -> None:
     assert "income" in exact.drifted_columns  # the income shift of the later months
 
 
+@pytest.mark.over_http  # the check run by the server refuses the corrupt profile too
 def test_a_corrupt_stored_profile_is_refused(versions: Project) -> None:
-    version = versions.dataset("loans")
-    reference_profile(versions, version)
+    reference, current = versions.dataset("loans"), versions.dataset("later")
+    versions.check_drift(reference, current, columns=COLUMNS, use_profile=True)
     (event,) = versions.audit_log(action="dataset.reference_profile")
     digest = event.details["profile_sha256"]
-    blob = Path(versions.artifacts.root) / "blobs" / digest[:2] / digest
+    blob = Path(local(versions).artifacts.root) / "blobs" / digest[:2] / digest
     blob.write_bytes(blob.read_bytes().replace(b'"bins"', b'"binz"', 1))
     with pytest.raises(IntegrityError, match="corrupt"):
-        reference_profile(versions, version)
+        versions.check_drift(reference, current, columns=COLUMNS, use_profile=True)
+    with pytest.raises(IntegrityError, match="corrupt"):
+        reference_profile(local(versions), local(versions).dataset("loans"))
 
 
 @pytest.mark.over_http  # the same output with RASAD_URL set, the check run by the server

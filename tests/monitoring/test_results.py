@@ -74,12 +74,14 @@ def test_save_list_and_load(project: Project) -> None:
     assert json.loads(json.dumps(saved.to_dict())) == saved.to_dict()
 
 
+@pytest.mark.over_http
 def test_results_in_order_and_by_monitor(project: Project) -> None:
-    first = _save(project, "credit")
-    other = project.save_monitor_result(monitor="fraud", kind="drift", reference="tx@1",
-                                        current="tx@2", alert=False, summary={"drifted": False},
-                                        payload={"drift": {"drifted": False}})
-    second = _save(project, "credit", current="loans@3", alert=False)
+    here = local(project)
+    first = _save(here, "credit")
+    other = here.save_monitor_result(monitor="fraud", kind="drift", reference="tx@1",
+                                     current="tx@2", alert=False, summary={"drifted": False},
+                                     payload={"drift": {"drifted": False}})
+    second = _save(here, "credit", current="loans@3", alert=False)
     assert project.monitor_results() == [first, other, second]
     assert [r.id for r in project.monitor_results()] == sorted({first.id, other.id, second.id})
     assert project.monitor_results("credit") == [first, second]
@@ -140,9 +142,10 @@ def test_a_bad_monitor_name_stores_nothing(project: Project, name: str) -> None:
     assert _blobs(project) == blobs
 
 
-# The three tests below read through the Project verbs, so they also run through the API
-# (conftest's http backend); the results are saved on the project behind it, as raw
-# saves are not served. The others reach the artifact store or the ledger's transaction.
+# The three tests below, like test_results_in_order_and_by_monitor, read through the Project
+# verbs, so they also run through the API (conftest's http backend); the results are saved
+# on the project behind it, as raw saves are not served. The others reach the artifact
+# store or the ledger's transaction.
 
 
 @pytest.mark.over_http

@@ -18,9 +18,10 @@ from ._requests_seed import MODEL, POLICY, Team, add_evaluation, team, write_pol
 
 TWO_APPROVERS = {**POLICY, "production": {"gates": [], "approval": {"approvals": 2}}}
 
-# The tests marked over_http also run with every member acting through the API with
-# their own token (conftest's http backend): those that prove each remote verb and
-# refusal gives what the local one gives; the rest test the service's rules.
+# Every test also runs with each member acting through the API with their own token
+# (conftest's http backend), so each remote verb and refusal is proven to give what the
+# local one gives; those marked local_only reach the service or the database directly.
+pytestmark = pytest.mark.over_http
 
 
 def _open(t: Team, version: int = 1) -> PromotionRequest:
@@ -29,7 +30,6 @@ def _open(t: Team, version: int = 1) -> PromotionRequest:
     return request
 
 
-@pytest.mark.over_http
 def test_the_trainer_the_registrar_and_the_opener_cannot_approve(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)
@@ -44,7 +44,6 @@ def test_the_trainer_the_registrar_and_the_opener_cannot_approve(project: Projec
         assert t["vic"].request(request.id).status is RequestStatus.OPEN
 
 
-@pytest.mark.over_http
 def test_only_a_role_of_the_rule_with_model_approve_counts(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)
@@ -75,7 +74,6 @@ def test_a_role_revoked_after_the_context_was_built_is_checked_under_the_lock(
         assert t["vic"].request(request.id).approvals == []
 
 
-@pytest.mark.over_http
 def test_one_approval_deploys_in_the_same_transaction(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)
@@ -125,7 +123,6 @@ def test_an_approver_with_a_token_is_recorded_with_it(project: Project) -> None:
         assert (event.actor, event.details["auth"]) == ("amal", auth)
 
 
-@pytest.mark.over_http
 def test_two_approvers_are_two_people(project: Project) -> None:
     with team(project, versions=1, environments=TWO_APPROVERS) as t:
         request = _open(t)
@@ -147,7 +144,6 @@ def test_two_approvers_are_two_people(project: Project) -> None:
         assert promotion.actor == "bilal"
 
 
-@pytest.mark.over_http
 def test_a_new_evaluation_dataset_version_makes_the_request_stale(project: Project) -> None:
     add_evaluation(project)
     with team(project, versions=1, evaluation_data="loans-eval") as t:
@@ -184,7 +180,6 @@ def test_a_new_champion_makes_the_request_stale(project: Project) -> None:
         assert t.admin.model(MODEL).deployed == {"production": 1}
 
 
-@pytest.mark.over_http
 def test_a_policy_change_makes_the_request_stale(project: Project) -> None:
     with team(project, versions=1) as t:
         request = _open(t)

@@ -13,9 +13,10 @@ from tests.identity._helpers import snapshot
 
 from ._requests_seed import MODEL, Team, metrics_policy, team
 
-# The tests marked over_http also run with every member acting through the API with
-# their own token (conftest's http backend): those that prove each remote verb and
-# refusal gives what the local one gives; the rest test the service's rules.
+# Every test also runs with each member acting through the API with their own token
+# (conftest's http backend), so each remote verb and refusal is proven to give what the
+# local one gives.
+pytestmark = pytest.mark.over_http
 
 
 def _marked(t: Team) -> dict[str, list[int]]:
@@ -23,7 +24,6 @@ def _marked(t: Team) -> dict[str, list[int]]:
             if s.break_glass_unreviewed}
 
 
-@pytest.mark.over_http
 def test_only_an_admin_with_a_justification_can_force(project: Project) -> None:
     with team(project, versions=1) as t:
         before = snapshot(t.admin)
@@ -36,7 +36,6 @@ def test_only_an_admin_with_a_justification_can_force(project: Project) -> None:
         assert snapshot(t.admin) == before
 
 
-@pytest.mark.over_http
 def test_a_forced_promotion_deploys_past_failed_gates_and_is_marked(project: Project) -> None:
     with team(project, environments=metrics_policy(), evaluation_data="loans",
               metrics={"roc_auc": {"min": 0.999}}) as t:
@@ -65,7 +64,6 @@ def test_a_forced_promotion_deploys_past_failed_gates_and_is_marked(project: Pro
         assert t["vic"].requests(status="forced") == [forced]
 
 
-@pytest.mark.over_http
 def test_the_forcer_and_the_makers_cannot_review_it(project: Project) -> None:
     with team(project, versions=1) as t:
         forced = t["ada"].force_promote(MODEL, 1, "production", justification="incident 7")
@@ -83,7 +81,6 @@ def test_the_forcer_and_the_makers_cannot_review_it(project: Project) -> None:
         assert _marked(t) == {"production": [forced.id]}
 
 
-@pytest.mark.over_http
 def test_a_review_clears_the_mark_once(project: Project) -> None:
     with team(project, versions=1) as t:
         forced = t["ada"].force_promote(MODEL, 1, "production", justification="incident 7")

@@ -3,14 +3,18 @@ versions, the tests of rasad.yaml; what it reads, what it refuses, and that it w
 
 The tests marked ``over_http`` declare the tests in rasad.yaml and call
 ``Project.test_model``, so they also run through the API (conftest's http backend, the
-server restarted to read the file). The others give the service a configuration in
-memory, several per test, or corrupt the artifact store.
+server restarted to read the file). The one that stays local gives the service four
+configurations in memory: its refusals are the service's own, and a refusal's travel
+over the API is proven by the others.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +23,7 @@ import yaml
 from rasad import Project
 from rasad.errors import InputError, IntegrityError, NotFoundError
 from rasad.release.model_tests import run_model_tests
-from tests._http import local, reopened
+from tests._http import acting_as, local, reopened
 from tests.identity._helpers import snapshot
 from tests.registry._helpers import blob_path, flip_one_byte
 
@@ -68,22 +72,36 @@ def test_the_declared_tests_run_on_the_registered_model(project: Project) -> Non
     assert region.evidence["worst_share"] == worst > 0
 
 
+@contextmanager
+def _declaring(project: Project, **promotion: Any) -> Iterator[Project]:
+    """``project`` with ``promotion`` as rasad.yaml's ``promotion:`` section (opened again,
+    or its server restarted, to read it)."""
+    write_promotion(local(project).root, **promotion)
+    with reopened(project) as declared_there:
+        yield declared_there
+
+
+@pytest.mark.over_http
 def test_the_data_come_from_the_argument_else_from_rasad_yaml(project: Project) -> None:
     seed(project)
     project.add_dataset(project.load_dataset(EVAL).iloc[:100], "recent")
-    ctx = declared(project, evaluation_data=EVAL, tests=PASSING)
-    assert run_model_tests(ctx, MODEL).data == "loans-eval@1"
-    assert run_model_tests(ctx, MODEL, 1, data="recent").data == "recent@1"
-    assert run_model_tests(ctx, MODEL, data="recent@1").rows == 100
-    with pytest.raises(InputError, match=r"--data NAME@VERSION .* promotion.evaluation_data"):
-        run_model_tests(declared(project, tests=PASSING), MODEL)
-    with pytest.raises(NotFoundError, match="promotion.evaluation_data in rasad.yaml names "
-                                            "'gone'"):
-        run_model_tests(declared(project, evaluation_data="gone", tests=PASSING), MODEL)
-    with pytest.raises(NotFoundError, match="has no version 9"):
-        run_model_tests(ctx, MODEL, 9)
-    with pytest.raises(InputError, match="already names version 1"):
-        run_model_tests(ctx, "credit@1", 2)
+    with _declaring(project, evaluation_data=EVAL, tests=PASSING) as there:
+        assert there.test_model(MODEL).data == "loans-eval@1"
+        assert there.test_model(MODEL, 1, data="recent").data == "recent@1"
+        assert there.test_model(MODEL, data="recent@1").rows == 100
+        assert there.test_model("credit@1", 1).data == "loans-eval@1"  # the same version
+        with pytest.raises(NotFoundError, match="has no version 9"):
+            there.test_model(MODEL, 9)
+        with pytest.raises(InputError, match="already names version 1"):
+            there.test_model("credit@1", 2)
+    with _declaring(project, tests=PASSING) as there, \
+            pytest.raises(InputError, match=r"--data NAME@VERSION .* "
+                                            r"promotion.evaluation_data"):
+        there.test_model(MODEL)
+    with _declaring(project, evaluation_data="gone", tests=PASSING) as there, \
+            pytest.raises(NotFoundError, match="promotion.evaluation_data in rasad.yaml names "
+                                               "'gone'"):
+        there.test_model(MODEL)
 
 
 def test_what_cannot_be_tested_is_refused_with_the_fix(project: Project) -> None:
@@ -103,22 +121,25 @@ def test_what_cannot_be_tested_is_refused_with_the_fix(project: Project) -> None
             {"name": "odd", "kind": "invariance", "column": "age", "values": ["old"]}]), MODEL)
 
 
+@pytest.mark.over_http
 def test_it_reads_only_and_a_viewer_may_run_it(project: Project) -> None:
     seed(project)
-    ctx = declared(project, evaluation_data=EVAL, tests=[*PASSING, FAILING])
-    before = snapshot(project)
-    with Project(project.root, ctx.config, actor="mallory") as viewer:
-        assert [r.value for r in viewer.context.principal.roles] == ["viewer"]
+    with _declaring(project, evaluation_data=EVAL, tests=[*PASSING, FAILING]) as there, \
+            acting_as(there, "mallory") as viewer:
+        before = snapshot(local(there))
+        assert [r.value for r in viewer.principal.roles] == ["viewer"]
         report = viewer.test_model(MODEL, 1)
-    assert report.failed == ["region plays no part"]
-    assert snapshot(project) == before
+        assert report.failed == ["region plays no part"]
+        assert snapshot(local(there)) == before
 
 
+@pytest.mark.over_http
 def test_model_bytes_that_fail_their_hash_are_not_loaded(project: Project) -> None:
     seeded = seed(project)
-    flip_one_byte(blob_path(project, seeded.model.blob))
-    with pytest.raises(IntegrityError):
-        run_model_tests(declared(project, evaluation_data=EVAL, tests=PASSING), MODEL)
+    flip_one_byte(blob_path(local(project), seeded.model.blob))
+    with _declaring(project, evaluation_data=EVAL, tests=PASSING) as there, \
+            pytest.raises(IntegrityError):
+        there.test_model(MODEL)
 
 
 @pytest.mark.over_http

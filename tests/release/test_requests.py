@@ -31,9 +31,10 @@ from tests.registry._helpers import blob_path, flip_one_byte
 
 from ._requests_seed import MODEL, after, at, metrics_policy, team
 
-# The tests marked over_http also run with every member acting through the API with
-# their own token (conftest's http backend): those that prove each remote verb and
-# refusal gives what the local one gives; the rest test the service's rules.
+# Every test also runs with each member acting through the API with their own token
+# (conftest's http backend), so each remote verb and refusal is proven to give what the
+# local one gives; those marked local_only reach the service or the database directly.
+pytestmark = pytest.mark.over_http
 
 
 @pytest.mark.local_only(reason="compares the database with the table declarations")
@@ -43,7 +44,6 @@ def test_the_migrations_build_the_tables_the_models_declare(project: Project) ->
         assert compare_metadata(context, Base.metadata) == []
 
 
-@pytest.mark.over_http
 def test_staging_passes_its_gates_and_deploys_with_its_request(project: Project) -> None:
     with team(project, versions=1, environments=metrics_policy(),
               evaluation_data="loans", metrics={"roc_auc": {"min": 0.6}}) as t:
@@ -75,7 +75,6 @@ def test_staging_passes_its_gates_and_deploys_with_its_request(project: Project)
         assert t.admin.verify_audit().ok
 
 
-@pytest.mark.over_http
 def test_production_opens_a_request_and_deploys_nothing(project: Project) -> None:
     with team(project, versions=1) as t:
         request = t["omar"].promote(MODEL, 1, "production", reason="quarterly")
@@ -102,7 +101,6 @@ def test_production_opens_a_request_and_deploys_nothing(project: Project) -> Non
         assert not t.admin.audit_log(action="model.promotion")
 
 
-@pytest.mark.over_http
 def test_a_version_already_serving_is_left_alone(project: Project) -> None:
     with team(project, versions=1) as t:
         first = t["omar"].promote(MODEL, 1, "staging")
@@ -112,7 +110,6 @@ def test_a_version_already_serving_is_left_alone(project: Project) -> None:
         assert snapshot(t.admin) == before
 
 
-@pytest.mark.over_http
 def test_a_blocking_gate_records_a_failed_request_and_deploys_nothing(
         project: Project) -> None:
     with team(project, environments=metrics_policy(), evaluation_data="loans",
@@ -134,7 +131,6 @@ def test_a_blocking_gate_records_a_failed_request_and_deploys_nothing(
             t["amal"].approve(failed.id)
 
 
-@pytest.mark.over_http
 def test_a_newer_request_supersedes_the_older_one(project: Project) -> None:
     with team(project) as t:
         older = t["omar"].promote(MODEL, 1, "production")
@@ -163,7 +159,6 @@ def test_a_request_in_another_environment_is_not_superseded(project: Project) ->
         assert t["vic"].request(staging.id).status is RequestStatus.OPEN
 
 
-@pytest.mark.over_http
 def test_reject_closes_the_request_with_its_reason(project: Project) -> None:
     with team(project) as t:
         request = t["omar"].promote(MODEL, 1, "production")
@@ -216,7 +211,6 @@ def test_a_request_expires_after_its_time_to_live(project: Project) -> None:
         assert service.approve(early, request.id).status is RequestStatus.PROMOTED
 
 
-@pytest.mark.over_http
 def test_lookups_name_what_there_is(project: Project) -> None:
     with team(project, versions=1) as t:
         with pytest.raises(NotFoundError, match="the project has no promotion requests yet"):
@@ -232,7 +226,6 @@ def test_lookups_name_what_there_is(project: Project) -> None:
             t["vic"].requests(status="pending")
 
 
-@pytest.mark.over_http
 def test_the_stored_report_is_checked_against_its_hash(project: Project) -> None:
     with team(project, versions=1) as t:
         request = t["omar"].promote(MODEL, 1, "production")

@@ -1,6 +1,11 @@
 """Canary and shadow promotions go through their environment's governed flow: its gates, its
 champion (the primary), its approval rule, maker-checker, break-glass; a request for a slot
-supersedes only requests for that slot (SQLite and PostgreSQL)."""
+supersedes only requests for that slot (SQLite and PostgreSQL).
+
+The tests marked ``over_http`` also run with each member acting through the API with their
+own token (conftest's http backend): a slot's promotion through its gates and approval, the
+refusals of a slot without its traffic share, retire and a slot's rollback. Staleness and
+break-glass travel the API in test_approvals and test_break_glass; here they stay local."""
 
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ def _primary(t: Team, version: int) -> None:
     assert t["amal"].approve(request.id).status is RequestStatus.PROMOTED
 
 
+@pytest.mark.over_http
 def test_a_canary_passes_its_environments_gates_and_approval(project: Project) -> None:
     with team(project, versions=2, environments=GATED, evaluation_data="loans",
               metrics={"roc_auc": {"min": 0.6}}) as t:
@@ -110,6 +116,7 @@ def test_a_canary_passes_its_environments_gates_and_approval(project: Project) -
         assert t.admin.verify_audit().ok
 
 
+@pytest.mark.over_http
 def test_a_canary_needs_its_traffic_share_and_nothing_is_recorded_without(
         project: Project) -> None:
     with team(project, versions=2) as t:
@@ -172,6 +179,7 @@ def test_break_glass_reject_and_review_work_on_a_slot(project: Project) -> None:
         assert t.admin.verify_audit().ok
 
 
+@pytest.mark.over_http
 def test_retire_and_a_slot_rollback_need_model_promote(project: Project) -> None:
     with team(project, versions=3) as t:
         _with_canaries(t, "staging")
@@ -188,5 +196,5 @@ def test_retire_and_a_slot_rollback_need_model_promote(project: Project) -> None
         retired = t["paul"].retire(MODEL, "staging", Slot.CANARY, reason="enough data")
         assert (retired.retired_by, retired.version) == ("paul", 2)
         (event,) = t.admin.audit_log(action="model.retire")
-        assert (event.actor, event.details["auth"]) == ("paul", "os-user")
+        assert (event.actor, event.details["auth"]) == ("paul", t.auth("paul"))
         assert t.admin.verify_audit().ok

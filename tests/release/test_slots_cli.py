@@ -1,21 +1,29 @@
 """`rasad promote --slot`, `rasad rollback --slot`, `rasad retire`, and the listings that show
-the slots (SQLite and PostgreSQL)."""
+the slots (SQLite and PostgreSQL, and with RASAD_URL set: the http backend)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
 from rasad import Project
+from tests._http import cli_on, local, reopened
 from tests.cli._helpers import Cli
 from tests.registry._helpers import registered, serve_canary
 
+pytestmark = pytest.mark.over_http
+
 
 @pytest.fixture
-def rasad(project: Project, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """credit@1-3, staging with a canary share; the CLI runs as the project's creator."""
+def rasad(project: Project, capsys: pytest.CaptureFixture[str],
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """credit@1-3, staging with a canary share; the CLI runs as the project's creator, on
+    the project's folder or, on the http backend, through the API with its token."""
     registered(project, versions=3)
-    serve_canary(project.root, "staging", share=0.1, key="customer_id")
-    return Cli(capsys, project.root)
+    serve_canary(local(project).root, "staging", share=0.1, key="customer_id")
+    with reopened(project) as there, cli_on(there, monkeypatch) as where:
+        yield Cli(capsys, local(there).root if where else None)
 
 
 def test_promote_a_canary_and_a_shadow_then_retire_and_roll_back(rasad: Cli) -> None:

@@ -20,8 +20,10 @@ from rasad.api.limits import BodySizeLimit, max_upload_bytes
 from rasad.api.problems import HANDLERS, MEDIA_TYPE, Problem
 from rasad.api.routes import (
     audit,
+    card,
     checks,
     datasets,
+    evidence,
     files,
     identity,
     inventory,
@@ -30,6 +32,7 @@ from rasad.api.routes import (
     monitoring,
     requests,
     runs,
+    subjects,
     tracking,
     training,
     validation,
@@ -88,7 +91,8 @@ def create_app(root: Path, *, environ: Mapping[str, str] | None = None) -> FastA
     app.state.max_upload_bytes = limit
     api = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     for module in (datasets, runs, training, validation, models, requests, monitoring, checks,
-                   audit, identity, tracking, files, maintenance, inventory):
+                   audit, identity, tracking, files, maintenance, inventory, evidence,
+                   subjects, card):
         api.include_router(module.router)
     app.include_router(api)
     for error, handler in HANDLERS.items():

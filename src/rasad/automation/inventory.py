@@ -17,7 +17,9 @@ Read-only; needs ``read``. Where each figure comes from:
   finished so far, and how the newest finished retraining ended;
 - last alert: the newest drift, performance or estimated-performance result of those
   monitors that alerted. Results saved outside ``automation.monitors`` name no model and
-  are not counted.
+  are not counted;
+- retrain required: the open flags of data-subject erasures on the model's versions
+  (:func:`rasad.governance.subjects.open_flags`), each with its due date.
 
 This service lives in ``rasad.automation``, not ``rasad.governance``: it reads the
 release records, and ``rasad.release`` imports ``rasad.governance`` (the fairness gate),
@@ -45,6 +47,7 @@ from rasad.governance.inventory import (
     LastRetraining,
     LoopTrigger,
     OpenRequest,
+    RetrainRequired,
     Serving,
 )
 from rasad.identity import Permission
@@ -88,8 +91,16 @@ def inventory(ctx: Context) -> Inventory:
     names = [d.name for d in details]
     opened = release.list_requests(ctx, status=RequestStatus.OPEN)
     forced = release.list_requests(ctx, status=RequestStatus.FORCED)
+    from rasad.governance.subjects import open_flags
+
     monitors = _monitors_by_model(ctx)
+    now = ctx.clock()
     with ctx.read() as session:
+        flags: dict[str, list[RetrainRequired]] = {}
+        for flag in open_flags(session, now):
+            flags.setdefault(flag.model, []).append(RetrainRequired(
+                version=flag.version, erasure_id=flag.erasure_id, due_at=flag.due_at,
+                flagged_at=flag.flagged_at, overdue=flag.overdue))
         approvals = _last_approvals(session)
         validations = _validations(session, details)
         triggers = _open_triggers(session, monitors)
@@ -119,8 +130,9 @@ def inventory(ctx: Context) -> Inventory:
                 forced_by=r.opened_by, forced_at=r.opened_at, justification=r.justification)
                 for r in forced if r.model == name and r.reviewed is None],
             monitors=monitors.get(name, []), open_triggers=triggers.get(name, []),
-            last_retraining=retrainings.get(name), last_alert=alerts.get(name)))
-    return Inventory(project=ctx.config.name, generated_at=ctx.clock(),
+            last_retraining=retrainings.get(name), last_alert=alerts.get(name),
+            retrain_required=flags.get(name, [])))
+    return Inventory(project=ctx.config.name, generated_at=now,
                      controls=list(CONTROLS), models=entries,
                      orphan_declarations=sorted(set(declared) - set(names)))
 

@@ -3,7 +3,8 @@
 :func:`status` reads, without changing anything: each monitor of ``automation.monitors``
 with its schedule, last run (when, how it ended, what it found) and next run; the open
 triggers (findings whose actions have not finished); the promotion requests waiting for
-approvers; and the recent alerts with the delivery status per channel.
+approvers; the recent alerts with the delivery status per channel; and the model versions
+a data subject's erasure flagged 'retrain required', with their due dates.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from rasad.governance.subjects_result import RetrainFlag
 from rasad.identity import Permission
 from rasad.results import Result
 from rasad.store._tables import MonitorStateRow, TriggerRow
@@ -91,6 +93,7 @@ class AgentStatus(Result):
     open_triggers: list[OpenTrigger]
     pending_requests: list[PendingRequest]
     alerts: list[AlertLine]
+    retrain_required: list[RetrainFlag] = []
 
 
 def status(ctx: Context) -> AgentStatus:
@@ -100,6 +103,7 @@ def status(ctx: Context) -> AgentStatus:
     a monitor no longer configured is left out.
     """
     from rasad.automation import alerts as alert_service
+    from rasad.governance.subjects import open_flags
     from rasad.release import service as release
 
     ctx.require(Permission.READ, "read the automation's status")
@@ -110,6 +114,7 @@ def status(ctx: Context) -> AgentStatus:
         ).scalars()}
         triggers = session.execute(select(TriggerRow).where(TriggerRow.status == "open")
                                    .order_by(TriggerRow.id)).scalars().all()
+        flags = open_flags(session, ctx.clock())
     monitors = []
     for name, config in configured.items():
         base = MonitorState(name=name, kind=config.kind, source=config.source,
@@ -138,7 +143,7 @@ def status(ctx: Context) -> AgentStatus:
                         deliveries={d.channel: str(d.status) for d in a.deliveries})
               for a in alert_service.alerts(ctx, limit=RECENT_ALERTS)]
     return AgentStatus(project=ctx.config.name, monitors=monitors, open_triggers=opened,
-                       pending_requests=pending, alerts=recent)
+                       pending_requests=pending, alerts=recent, retrain_required=flags)
 
 
 __all__ = ["RECENT_ALERTS", "AgentStatus", "AlertLine", "MonitorState", "OpenTrigger",

@@ -157,6 +157,11 @@ def _status(found: AgentStatus) -> None:
                for r in found.pending_requests])
     else:
         say("No pending promotion requests.")
+    if found.retrain_required:
+        table("Retrain required (data-subject erasures)",
+              ["model", "erasure", "due", "overdue"],
+              [[f.ref, f"#{f.erasure_id}", f.due_at[:10], "yes" if f.overdue else ""]
+               for f in found.retrain_required])
     if found.alerts:
         table("Recent alerts", ["id", "monitor", "severity", "created at", "title",
                                 "deliveries"],

@@ -109,7 +109,15 @@ COMMANDS: tuple[Entry, ...] = (
           "fails."),
     Entry("datasheet", "rasad.cli.datasheet_cmd", "datasheet",
           "A dataset version's datasheet: profile, schema, validations, PII, lineage, models."),
+    Entry("card", "rasad.cli.card_cmd", "card",
+          "A model version's card: details, intended use, data, metrics, fairness, gates, "
+          "drift."),
+    Entry("evidence", "rasad.cli.evidence_cmd", "app",
+          "Export a signed evidence pack: every control of a framework with its status and "
+          "files."),
     Entry("audit", "rasad.cli.audit", "app", "The tamper-evident audit ledger."),
+    Entry("lineage", "rasad.cli.lineage_cmd", "app",
+          "OpenLineage events for dataset versions, runs, registrations and deployments."),
     Entry("users", "rasad.cli.users_cmd", "app",
           "Principals (people and service accounts) and their roles."),
     Entry("tokens", "rasad.cli.tokens_cmd", "app", "API tokens for the HTTP API and remote mode."),
@@ -123,6 +131,8 @@ COMMANDS: tuple[Entry, ...] = (
     Entry("package", "rasad.cli.package_cmd", "package",
           "Write a Dockerfile and Kubernetes manifests that run `rasad serve` for an "
           "environment."),
+    Entry("subject", "rasad.cli.subject_cmd", "app",
+          "Data subjects: find a person in the data, models and prediction log; erase them."),
     Entry("inventory", "rasad.cli.inventory_cmd", "inventory",
           "Show the model inventory: owner, risk tier, serving versions, approvals, open "
           "items."),

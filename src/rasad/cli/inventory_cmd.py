@@ -62,9 +62,14 @@ def _show(found: Inventory) -> None:
             steps = ", ".join(trigger.retraining) or "not started"
             say(f"{entry.model}: trigger #{trigger.id} ({trigger.monitor}, {trigger.kind}) "
                 f"open since {when(trigger.fired_at)}; retraining: {steps}.")
+        for flag in entry.retrain_required:
+            say(f"{entry.model}@{flag.version}: retrain required by {when(flag.due_at)}"
+                + (" (overdue)" if flag.overdue else "")
+                + f": trained on data of a subject erased by erasure #{flag.erasure_id}.")
     for name in found.orphan_declarations:
         say(f"governance.models.{name} in rasad.yaml names no registered model.")
-    say("Not tracked yet: " + "; ".join(found.not_tracked))
+    if found.not_tracked:
+        say("Not tracked yet: " + "; ".join(found.not_tracked))
     say("Evidence for: " + "; ".join(f"{c.id} {c.title}" for c in found.controls) + ".")
 
 

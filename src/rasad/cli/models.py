@@ -244,6 +244,9 @@ def predict(
     env: Annotated[str | None, typer.Option(help="Use the version serving this environment.")]
     = None,
     strict: Annotated[bool, typer.Option(help="Treat unseen categories as errors.")] = False,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Add each row's reason codes: reason_1..reason_K and reasons "
+        "(JSON); docs/explanations.md.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Score a file with a model version, checking the input against its signature first."""
@@ -259,7 +262,7 @@ def predict(
         inputs += [project.root / CONFIG_FILE, project.root / STATE_DIR]
     check_outputs([output], inputs=inputs)
     result = project.predict(name, input_path, version=version, env=env,
-                             output=output, strict_categories=strict)
+                             output=output, strict_categories=strict, explain=explain)
     from rasad.cli._release import warn_break_glass
 
     warn_break_glass(project, name)
@@ -268,5 +271,7 @@ def predict(
         return
     for warning in result.warnings:
         say(f"[yellow]warning:[/] {clean(warning)}")
-    say(f"Scored {result.rows:,} rows with {result.model} v{result.version}; wrote "
+    explained = (f", with reason codes ({result.explained_with})"
+                 if result.explained_with else "")
+    say(f"Scored {result.rows:,} rows with {result.model} v{result.version}{explained}; wrote "
         f"{result.output}.")

@@ -17,19 +17,23 @@ and pass it down, so a service never reaches back up for the object that called 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from rasad.artifacts import ArtifactStore
 from rasad.config import ProjectConfig, resolve_artifacts_url, resolve_database_url
 from rasad.identity import Permission, Principal, current_actor, require
-from rasad.ledger import Tx, utc_now
+from rasad.ledger import AuditEvent, Tx, utc_now
 from rasad.store import Database
 from rasad.store.lengths import check_length
+
+if TYPE_CHECKING:
+    from rasad.lineage import Emitter
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,11 @@ class Context:
     actor: str
     clock: Callable[[], str] = field(default=utc_now, repr=False)
     authenticated: Principal | None = field(default=None, repr=False)
+    # The OpenLineage emitter, built on first use and shared by the contexts
+    # dataclasses.replace derives from this one (a server's per-request contexts), so they
+    # share its connection and its pause after a failure.
+    _lineage: _LineageSlot = field(default_factory=lambda: _LineageSlot(), repr=False,
+                                   compare=False)
 
     @functools.cached_property
     def principal(self) -> Principal:
@@ -128,19 +137,51 @@ class Context:
         Once the lock is held, the blobs this thread stored since its last transaction
         are checked (and stored again if a concurrent gc removed them), so a row written
         here never points at a missing blob (see ``rasad.artifacts.store``).
+
+        With ``lineage.transport`` set, the events the transaction recorded are sent as
+        OpenLineage events once it has committed, outside the lock (:attr:`lineage`): best
+        effort, a failure is a logged warning and the change stands. With ``none`` (the
+        default) nothing more is done: no query, no import.
         """
         acting = self.principal if by is None else by
         if permission is not None:
             require(acting, permission, action)
+        emitter = self.lineage  # a missing OpenLineage client is refused before any change
         with self.db.write() as session:
             session.connection()  # the lock itself: SQLite's BEGIN IMMEDIATE runs on connecting
-            tx = Tx(session, acting.name, acting.auth)
+            tx = (Tx(session, acting.name, acting.auth) if emitter is None
+                  else _RecordingTx(session, acting.name, acting.auth))
             if permission is not None:
                 from rasad.identity.service import authorize
 
                 authorize(tx, acting, permission, action, now=self.clock())
             self.artifacts.settle()
             yield tx
+        if isinstance(tx, _RecordingTx) and emitter is not None and tx.recorded:
+            emitter.committed(self.db, tx.recorded)
+
+    @property
+    def lineage(self) -> Emitter | None:
+        """The OpenLineage emitter ``rasad.yaml``'s ``lineage`` section configures, with
+        its client loaded; None with ``transport: none``.
+
+        Raises
+        ------
+        ConfigError
+            The OpenLineage client is not installed (``pip install 'rasad[lineage]'``), or
+            ``lineage.api_key_env`` names a variable that is not set.
+        """
+        if self.config.lineage.transport == "none":
+            return None
+        slot = self._lineage
+        if slot.emitter is None or slot.config is not self.config:
+            from rasad.lineage import Emitter
+
+            emitter = Emitter.of(self.config, self.root)
+            assert emitter is not None  # the transport is not none
+            emitter.check()
+            slot.config, slot.emitter = self.config, emitter
+        return slot.emitter
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -151,3 +192,26 @@ class Context:
     def close(self) -> None:
         """Release the database connections."""
         self.db.dispose()
+
+
+@dataclass
+class _LineageSlot:
+    """Where a context keeps its OpenLineage emitter (see :attr:`Context.lineage`)."""
+
+    config: ProjectConfig | None = None
+    emitter: Emitter | None = None
+
+
+@dataclass
+class _RecordingTx(Tx):
+    """A :class:`~rasad.ledger.Tx` that keeps the events it recorded, for what runs once
+    the transaction has committed (the OpenLineage emission); used only when lineage is on,
+    so a project without it pays nothing."""
+
+    recorded: list[AuditEvent] = field(default_factory=list)
+
+    def record(self, action: str, subject: str,
+               details: Mapping[str, Any] | None = None) -> AuditEvent:
+        event = super().record(action, subject, details)
+        self.recorded.append(event)
+        return event

@@ -72,6 +72,7 @@ def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
             row = tx.session.execute(
                 select(DatasetVersionRow).where(DatasetVersionRow.name == name,
                                                 DatasetVersionRow.content_hash == content_hash)
+                .order_by(DatasetVersionRow.version.desc()).limit(1)
             ).scalar_one_or_none()
             if row is not None:  # another process stored the same content meanwhile
                 return AddResult(DatasetVersion.from_row(row), created=False)
@@ -97,9 +98,12 @@ def add(ctx: Context, source: str | os.PathLike[str] | pd.DataFrame, name: str,
 
 def _find_by_hash(ctx: Context, name: str, content_hash: str) -> DatasetVersion | None:
     with ctx.db.read() as session:
+        # The latest version with this content: an erasure can write a version whose
+        # content equals an older one's (rasad.governance.subjects).
         row = session.execute(
             select(DatasetVersionRow).where(DatasetVersionRow.name == name,
                                             DatasetVersionRow.content_hash == content_hash)
+            .order_by(DatasetVersionRow.version.desc()).limit(1)
         ).scalar_one_or_none()
         return DatasetVersion.from_row(row) if row is not None else None
 

@@ -4,9 +4,10 @@ Datasets" (Gebru et al.), generated from the records and never typed by hand.
 :func:`datasheet` reads the version's profile, the schema in force and the validations
 recorded for it, scans every row for personal data (kinds and shares only), lists the
 protected attributes ``rasad.yaml`` declares, the version's lineage (source, content hash,
-parent and derived versions, its audit events) and the model versions trained on it, and
-answers the people-only questions from ``governance.datasets.NAME`` in ``rasad.yaml``,
-listing those it leaves open. It writes nothing and needs ``read``.
+parent and derived versions, its audit events, the data-subject erasures that concern it)
+and the model versions trained on it, and answers the people-only questions from
+``governance.datasets.NAME`` in ``rasad.yaml``, listing those it leaves open. It writes
+nothing and needs ``read``.
 
 It sits in ``governance`` and reads the datasets, validation, registry and ledger services;
 the import-linter layers allow it because nothing it reads imports ``governance`` back
@@ -26,6 +27,7 @@ from rasad.governance.datasheet_result import (
     QUESTIONS,
     ColumnSheet,
     Datasheet,
+    ErasureLink,
     Lineage,
     LineageEvent,
     PIIColumn,
@@ -38,6 +40,7 @@ from rasad.governance.datasheet_result import (
     TrainedModel,
     ValidationEntry,
     VersionLink,
+    erasures_text,
 )
 from rasad.identity import Permission
 from rasad.ledger import events
@@ -164,11 +167,17 @@ def _lineage(ctx: Context, found: DatasetVersion) -> Lineage:
     children = tuple(_link(v) for v in by_id.values() if v.parent_id == found.id)
     with ctx.read() as session:
         found_events = events(session, subject=f"dataset:{found.ref}")
+    from rasad.governance.subjects import version_erasures
+
+    erasures = tuple(ErasureLink(erasure_id=e, role=role, other=other, rows=rows, reason=why,
+                                 erased_by=by, erased_at=at)
+                     for role, e, other, rows, why, by, at in version_erasures(ctx, found.id))
     return Lineage(
         source=found.source, content_hash=found.content_hash, created_by=found.created_by,
         created_at=found.created_at, parents=tuple(parents), children=children,
         events=tuple(LineageEvent(seq=e.seq, action=e.action, actor=e.actor,
-                                  occurred_at=e.occurred_at) for e in found_events))
+                                  occurred_at=e.occurred_at) for e in found_events),
+        erasures=erasures_text(erasures), erasure_records=erasures)
 
 
 def _link(version: DatasetVersion) -> VersionLink:

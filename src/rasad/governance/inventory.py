@@ -5,7 +5,8 @@ One :class:`InventoryEntry` per registered model: its declared owner and risk ti
 in ``missing``, never filled in), where it serves (primary, canary, shadow per
 environment), when its training data was last validated and its last approval, its open
 promotion requests, its break-glass promotions awaiting review, the automation loop's
-state for it (open triggers, the last retraining) and its monitors' last alert.
+state for it (open triggers, the last retraining), its monitors' last alert, and its
+versions flagged 'retrain required' by a data subject's erasure (docs/subjects.md).
 
 The types live here, with the controls the register evidences (:data:`CONTROLS`); the
 service that reads them from the registry, the release records and the automation tables
@@ -31,11 +32,9 @@ DECLARED_FIELDS: Final = ("owner", "risk_tier")
 """What ``governance.models.NAME`` must declare for the inventory; each one left out is
 listed in :attr:`InventoryEntry.missing`."""
 
-NOT_TRACKED: Final = (
-    "retrain_required: the 'retrain required' flag of an erasure (issue 14 item 4) does not "
-    "exist yet; the inventory will show it once erasures record it",
-)
-"""What the register is expected to hold and rasad does not record yet."""
+NOT_TRACKED: Final[tuple[str, ...]] = ()
+"""What the register is expected to hold and rasad does not record yet (nothing now: the
+'retrain required' flag of an erasure is :attr:`InventoryEntry.retrain_required`)."""
 
 
 class Control(Result):
@@ -153,6 +152,18 @@ class LastAlert(Result):
     created_at: str
 
 
+class RetrainRequired(Result):
+    """A version of the model trained on data that held an erased subject: it must be
+    retrained by ``due_at`` (``overdue`` once that has passed). The flag stays until a newer
+    version, trained on none of the erasure's data, is registered."""
+
+    version: int
+    erasure_id: int
+    due_at: str
+    flagged_at: str
+    overdue: bool
+
+
 class InventoryEntry(Result):
     """One model in the register. ``declared`` is False when ``governance.models.NAME`` is
     absent; ``missing`` names each of :data:`DECLARED_FIELDS` not declared."""
@@ -173,6 +184,7 @@ class InventoryEntry(Result):
     open_triggers: list[LoopTrigger] = []
     last_retraining: LastRetraining | None = None
     last_alert: LastAlert | None = None
+    retrain_required: list[RetrainRequired] = []
 
 
 class Inventory(Result):
@@ -189,4 +201,4 @@ class Inventory(Result):
 
 __all__ = ["CONTROLS", "DECLARED_FIELDS", "NOT_TRACKED", "BreakGlass", "Control",
            "DataValidation", "Inventory", "InventoryEntry", "LastAlert", "LastApproval",
-           "LastRetraining", "LoopTrigger", "OpenRequest", "Serving"]
+           "LastRetraining", "LoopTrigger", "OpenRequest", "RetrainRequired", "Serving"]

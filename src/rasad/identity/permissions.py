@@ -14,7 +14,8 @@ deployer        model.promote monitor.write read
 auditor         audit.checkpoint audit.read read
 predictor       predict
 admin           audit.checkpoint audit.read dataset.write identity.manage model.approve \
-model.force model.promote model.register monitor.write predict project.maintain read run.write
+model.force model.promote model.register monitor.write predict project.maintain read run.write \
+subject.erase
 >>> sorted(PRESETS["model_risk_officer"])
 [<Role.APPROVER: 'approver'>, <Role.AUDITOR: 'auditor'>]
 >>> [str(r) for r in roles_granting(Permission.MODEL_APPROVE)]
@@ -61,6 +62,9 @@ class Permission(StrEnum):
     """Maintenance of the project itself: database upgrades, artifact garbage collection."""
     PREDICT = "predict"
     """Score with deployed models through the prediction server and send feedback."""
+    SUBJECT_ERASE = "subject.erase"
+    """Erase a data subject: new dataset versions without them, the prediction log
+    redacted, the models trained on them flagged for retraining. Admins only."""
 
 
 class Role(StrEnum):

@@ -149,8 +149,9 @@ class DataVerbs:
     def predict(self, name: str, data: str | os.PathLike[str] | pd.DataFrame, *,
                 version: int | None = None, env: str | None = None,
                 output: str | os.PathLike[str] | None = None,
-                strict_categories: bool = False) -> BatchResult:
-        """Score a file (or a frame, sent as Parquet) on the server.
+                strict_categories: bool = False, explain: bool = False) -> BatchResult:
+        """Score a file (or a frame, sent as Parquet) on the server (``explain``: with
+        each row's reason codes, computed there).
 
         The scored rows come back; with ``output`` they are written there (CSV or Parquet
         by its suffix), and they are the result's :attr:`~BatchResult.frame` either way.
@@ -174,6 +175,7 @@ class DataVerbs:
         # The audit event names the files as a local run would, marked as the client's.
         form = {"version": None if version is None else str(version), "env": env,
                 "strict_categories": "true" if strict_categories else "false",
+                "explain": "true" if explain else "false",
                 "format": kind,
                 "input_name": "pandas.DataFrame" if isinstance(data, pd.DataFrame)
                 else str(Path(data).resolve()),
@@ -189,7 +191,8 @@ class DataVerbs:
                              inputs=source)
         return BatchResult.with_frame(frame, model=summary.model, version=summary.version,
                                       output=str(out_path) if out_path else None,
-                                      warnings=summary.warnings)
+                                      warnings=summary.warnings,
+                                      explained_with=summary.explained_with)
 
 
 def _read_text(path: Path) -> str:

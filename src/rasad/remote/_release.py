@@ -15,7 +15,7 @@ from rasad.errors import InputError
 from rasad.evaluation.behaviour import ModelTestReport
 from rasad.names import parse_ref
 from rasad.registry import Deployment, Retirement
-from rasad.registry.slots import Slot
+from rasad.registry.slots import Slot, parse_slot
 from rasad.release.requests import EnvironmentStatus, PromotionRequest, RequestStatus
 from rasad.remote.client import segment
 
@@ -38,7 +38,7 @@ class ReleaseVerbs:
         GatesFailed
             If a gate blocks; ``.request`` is the failed request the server recorded.
         """
-        body = {"version": version, "to": to, "reason": reason, "slot": str(slot)}
+        body = {"version": version, "to": to, "reason": reason, "slot": str(parse_slot(slot))}
         answer = self.client.post(f"/models/{segment(name)}/promotions", body)
         return _promoted(answer)
 
@@ -46,14 +46,22 @@ class ReleaseVerbs:
                       slot: Slot | str = "primary") -> PromotionRequest:
         """Break-glass: deploy whatever the gates and approvals say (admins only)."""
         body = {"version": version, "to": to, "justification": justification,
-                "slot": str(slot)}
+                "slot": str(parse_slot(slot))}
         return PromotionRequest.from_dict(
             self.client.post(f"/models/{segment(name)}/break-glass", body))
 
     def retire(self, name: str, env: str, slot: Slot | str, *,
                reason: str | None = None) -> Retirement:
         """End the canary or shadow of ``name`` in ``env`` on the server."""
-        body = {"env": env, "slot": str(slot), "reason": reason}
+        chosen = parse_slot(slot)
+        if chosen is Slot.PRIMARY:
+            # The API's body takes canary or shadow only; this is the refusal a local
+            # `retire` gives (rasad.registry.promotion.retire), in the same words.
+            raise InputError(f"The primary of {env} is not retired: it answers the requests. "
+                             f"Promote another version (`rasad promote {name} VERSION --to "
+                             f"{env}`) or roll back (`rasad rollback {name} --env {env}`); "
+                             "retire takes --slot canary or --slot shadow.")
+        body = {"env": env, "slot": str(chosen), "reason": reason}
         return Retirement.from_dict(
             self.client.post(f"/models/{segment(name)}/retirements", body))
 
@@ -86,8 +94,9 @@ class ReleaseVerbs:
                    data: str | None = None) -> ModelTestReport:
         """The behavioural tests of ``promotion.tests``, run by the server (stores nothing)."""
         model, pinned = parse_ref(name)
-        if pinned is not None and version is not None:
-            raise InputError(f"{name!r} already names a version; drop the separate version.")
+        if pinned is not None and version is not None and pinned != version:
+            raise InputError(f"{name!r} already names version {pinned}; drop the separate "
+                             f"version {version}.")
         number = pinned if pinned is not None else version
         return ModelTestReport.from_dict(self.client.get(
             f"/models/{segment(model)}/tests", {"version": number, "data": data}))

@@ -38,7 +38,7 @@ from rasad.ledger import AuditEvent, Problem, ProblemKind, Verification
 from rasad.monitoring.results import MonitorResult
 from rasad.names import check_name
 from rasad.registry import Deployment, ModelDetail, ModelVersion, Registration
-from rasad.registry.slots import Slot
+from rasad.registry.slots import Slot, parse_slot
 from rasad.remote._checks import CheckVerbs
 from rasad.remote._data import DataVerbs
 from rasad.remote._release import ReleaseVerbs
@@ -50,7 +50,10 @@ from rasad.training import Run
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rasad.compliance.evidence import PackVerification
+    from rasad.governance.card_result import ModelCard
     from rasad.governance.datasheet_result import Datasheet
+    from rasad.governance.subjects_result import ErasureResult, SubjectFindResult
 
 # A dataset version's row id stays on the server (its JSON leaves it out); 0 is no row,
 # since row ids start at 1.
@@ -64,13 +67,16 @@ LOCAL_ONLY: Final = frozenset({
     "artifacts", "clock", "config", "context", "db", "read", "require", "root",
     "transaction",
     # Signing needs the private key where the command runs; the server holds no one's key.
-    "checkpoint",
+    "checkpoint", "evidence",
     # A monitor result is saved by the check that computed it (`save=True`), not raw.
     "save_monitor_result",
     # A package holds the rasad installed where the command runs (its wheel, its pins).
     "package",
     # The prediction log lives in the project's artifact store: read and purged there.
     "compare_serving", "purge_predictions",
+    # The server sends its own OpenLineage events as its changes commit; a replay reads the
+    # whole ledger and sends it through the server's lineage transport.
+    "lineage_emit",
 })
 """The :class:`rasad.Project` attributes a :class:`RemoteProject` refuses with a clear
 :class:`~rasad.errors.InputError` (any other unknown name is an ``AttributeError``)."""
@@ -78,9 +84,14 @@ LOCAL_ONLY: Final = frozenset({
 _WHY_LOCAL: Final = {
     "checkpoint": "signing needs the private key where the command runs, and the server "
                   "holds no one's key",
+    "evidence": "an evidence pack is signed with the ledger checkpoint key where the command "
+                "runs, and the server holds no one's key",
     "save_monitor_result": "a check saves its own result (save=True)",
     "package": "a package pins and builds the rasad installed where the command runs; run "
                "`rasad package` on a machine with the project's database",
+    "lineage_emit": "the server sends its own OpenLineage events as its changes commit, and "
+                    "a replay sends the ledger through the lineage transport of the "
+                    "server's rasad.yaml",
 }
 
 _UNITS: Final = (("w", timedelta(weeks=1)), ("d", timedelta(days=1)), ("h", timedelta(hours=1)),
@@ -252,6 +263,30 @@ class RemoteProject(DataVerbs, CheckVerbs, ReleaseVerbs, RunVerbs, StoredVerbs):
             path += f"/versions/{segment(version)}"
         return Datasheet.from_dict(self.client.get(path + "/datasheet"))
 
+    def card(self, name: str, version: int | None = None) -> ModelCard:
+        """The model card of ``name@version`` (the latest when ``version`` is None)."""
+        from rasad.governance.card_result import ModelCard
+
+        path = f"/models/{segment(name)}"
+        if version is not None:
+            path += f"/versions/{segment(version)}"
+        return ModelCard.from_dict(self.client.get(path + "/card"))
+
+    def subject_find(self, subject_id: str) -> SubjectFindResult:
+        """Where a data subject is, found by the server (``POST /subjects/find``: the id
+        travels in the body, never in a URL)."""
+        from rasad.governance.subjects_result import SubjectFindResult
+
+        return SubjectFindResult.from_dict(self.client.post("/subjects/find",
+                                                            {"id": subject_id}))
+
+    def subject_erase(self, subject_id: str, *, reason: str) -> ErasureResult:
+        """Erase a data subject on the server (``POST /subjects/erase``)."""
+        from rasad.governance.subjects_result import ErasureResult
+
+        return ErasureResult.from_dict(self.client.post(
+            "/subjects/erase", {"id": subject_id, "reason": reason}))
+
     # -- training --------------------------------------------------------------------------
 
     def runs(self, status: str | None = None) -> list[Run]:
@@ -294,9 +329,21 @@ class RemoteProject(DataVerbs, CheckVerbs, ReleaseVerbs, RunVerbs, StoredVerbs):
         """The model inventory, read by the server (``GET /inventory``)."""
         return Inventory.from_dict(self.client.get("/inventory"))
 
+    def verify_evidence(self, path: str | os.PathLike[str], *,
+                        public_keys: Sequence[str] | None = None) -> PackVerification:
+        """Check an evidence pack here, against the keys the server's project trusts
+        (``GET /evidence/keys``; ``public_keys`` instead when given)."""
+        from rasad.compliance.evidence import TrustedKeys, verify_pack
+        from rasad.ledger.keys import load_public_key
+
+        params: dict[str, Any] = {"public_key": list(public_keys)} if public_keys else {}
+        trusted = TrustedKeys.from_dict(self.client.get("/evidence/keys", params))
+        return verify_pack(path, [load_public_key(v, trusted.source) for v in trusted.keys],
+                           trusted.source)
+
     def rollback(self, name: str, env: str, *, reason: str | None = None,
                  slot: Slot | str = "primary") -> Deployment:
-        body = {"env": env, "reason": reason, "slot": str(slot)}
+        body = {"env": env, "reason": reason, "slot": str(parse_slot(slot))}
         return Deployment.from_dict(self.client.post(f"/models/{segment(name)}/rollbacks",
                                                      body))
 

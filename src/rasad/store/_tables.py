@@ -429,3 +429,71 @@ class AlertDeliveryRow(Base):
     next_attempt_at: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- data subjects (rasad.governance.subjects, docs/subjects.md) --------------------------
+
+
+class SubjectIndexRow(Base):
+    """A dataset version's subject-id index for one column: the sorted 64-bit prefixes of
+    the keyed hashes of its values, kept as a blob (never the values).
+
+    ``key_id`` names the key the hashes were made with (a hash of it under itself): an
+    index made under another key is ignored and built again.
+    """
+
+    __tablename__ = "subject_indexes"
+    __table_args__ = (UniqueConstraint("dataset_version_id", "column", "key_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"),
+                                                    nullable=False)
+    column: Mapped[str] = mapped_column(String(200), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    entries: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    blob: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class ErasureRow(Base):
+    """A data subject's erasure: the keyed hash of the subject's id (never the id), why,
+    who, when, and by when the models trained on the subject's data must be retrained."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON
+    retrain_due_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class ErasedVersionRow(Base):
+    """A dataset version that held an erased subject: superseded by ``replaced_by_id`` (the
+    version written without the subject) when it was its dataset's latest. ``rasad gc``
+    removes its blob once the retention rule allows (docs/subjects.md)."""
+
+    __tablename__ = "erased_versions"
+    erasure_id: Mapped[int] = mapped_column(ForeignKey("erasures.id"), primary_key=True)
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"),
+                                                    primary_key=True, index=True)
+    rows: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
+
+
+class RetrainFlagRow(Base):
+    """'Retrain required': a model version trained on data that held an erased subject.
+
+    Append-only: a flag is never edited; it stops being open when a newer version of the
+    model, trained on none of the erasure's versions, is registered after it.
+    """
+
+    __tablename__ = "retrain_flags"
+    __table_args__ = (UniqueConstraint("erasure_id", "model_version_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    erasure_id: Mapped[int] = mapped_column(ForeignKey("erasures.id"), nullable=False)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"),
+                                                  nullable=False, index=True)
+    due_at: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_at: Mapped[str] = mapped_column(String(32), nullable=False)

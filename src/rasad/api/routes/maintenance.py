@@ -45,6 +45,9 @@ class GcReportBody(Result):
     blobs: list[BlobFound]
     temporary_bytes: int
     temporary: list[TempFound]
+    # The digests among ``blobs`` that only erased dataset versions referred to (the
+    # retention rule of docs/subjects.md).
+    erased: list[str] = []
 
 
 @router.post("/gc", response_model=GcReportBody)

@@ -119,6 +119,9 @@ def predict(
     env: Annotated[Short | None, Form(description="Use the version serving this "
                                                   "environment.")] = None,
     strict_categories: Annotated[bool, Form()] = False,
+    explain: Annotated[bool, Form(description=(
+        "Add each row's reason codes (reason_1..reason_K and reasons, as JSON).")
+    )] = False,
     output_format: Annotated[Literal["csv", "parquet"], Form(alias="format")] = "csv",
     input_name: Annotated[ClientPath | None, Form(description=(
         "The input as the client names it (the remote client sends the file's absolute "
@@ -142,7 +145,8 @@ def predict(
             shutil.copyfileobj(file.file, out, length=1 << 20)
         target = folder / f"scores.{output_format}"
         result = batch.predict(ctx, name, source, version=version, env=env, output=target,
-                               strict_categories=strict_categories, client_files=client)
+                               strict_categories=strict_categories, client_files=client,
+                               explain=explain)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -41,13 +41,18 @@ def policy_sha256(ctx: Context, env: str) -> str:
     A request opened under one policy is stale once this changes.
     """
     config = ctx.config
+    policy = environment_policy(ctx, env)
     decided_by = {
         "environment": env,
-        "policy": environment_policy(ctx, env).model_dump(mode="json"),
+        "policy": policy.model_dump(mode="json"),
         "promotion": config.promotion.model_dump(mode="json", exclude={"environments"}),
         "protected_attributes": config.data.protected_attributes,
         "favorable_outcomes": config.governance.fairness.favorable_outcomes,
     }
+    if policy.require_card:  # the card gate reads what people declare about the models
+        decided_by["model_declarations"] = {
+            name: declared.model_dump(mode="json")
+            for name, declared in sorted(config.governance.models.items())}
     text = json.dumps(decided_by, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

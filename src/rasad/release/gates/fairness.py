@@ -28,6 +28,9 @@ dataset version and its content hash.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import pandas as pd
 
 from rasad.errors import InputError
@@ -39,25 +42,43 @@ from rasad.release.report import GateResult, GateStatus
 GATE = "fairness"
 
 
-def run(inputs: GateInputs) -> GateResult:
-    """Assess the candidate's decisions on the evaluation data across protected groups."""
+@dataclass(frozen=True)
+class Assessment:
+    """The fairness engine's report on the candidate's evaluation decisions, or why there
+    is none (``skipped``: the reason, and ``evidence`` for the skipped gate)."""
+
+    report: FairnessReport | None
+    skipped: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    declared: bool = False
+
+
+def assessment(inputs: GateInputs) -> Assessment:
+    """Assess the candidate's decisions on the evaluation data across protected groups (the
+    gate's figures; the model card shows the same report).
+
+    Raises
+    ------
+    InputError
+        A protected attribute ``rasad.yaml`` declares is not a column of the evaluation data.
+    """
     ctx, candidate, config = inputs.ctx, inputs.candidate, inputs.config
     protected = list(ctx.config.data.protected_attributes)
     if not protected:
-        return skipped(GATE, "No protected attributes are declared; list them under "
-                             "data.protected_attributes in rasad.yaml.", model=candidate.ref)
+        return Assessment(None, "No protected attributes are declared; list them under "
+                                "data.protected_attributes in rasad.yaml.")
     classes = list(candidate.classes or [])
     if candidate.task != "classification" or len(classes) != 2:
-        return skipped(GATE, f"{candidate.ref} is not a binary classifier (task "
-                             f"{candidate.task}, classes: "
-                             f"{', '.join(map(str, classes)) or 'none'}): the fairness "
-                             "engine compares two outcomes, one of them favourable, so the "
-                             "gate does not apply.", model=candidate.ref)
+        return Assessment(None, f"{candidate.ref} is not a binary classifier (task "
+                                f"{candidate.task}, classes: "
+                                f"{', '.join(map(str, classes)) or 'none'}): the fairness "
+                                "engine compares two outcomes, one of them favourable, so the "
+                                "gate does not apply.")
     evaluation = inputs.evaluation
     if evaluation is None:
-        return skipped(GATE, "No evaluation data is declared; set promotion.evaluation_data "
-                             "in rasad.yaml to assess fairness.", model=candidate.ref,
-                       protected=protected)
+        return Assessment(None, "No evaluation data is declared; set "
+                                "promotion.evaluation_data in rasad.yaml to assess fairness.",
+                          {"protected": protected})
     frame, target, version = evaluation.frame, evaluation.target, evaluation.version
     missing = [column for column in protected if column not in frame.columns]
     if missing:
@@ -65,8 +86,7 @@ def run(inputs: GateInputs) -> GateResult:
                          f"{', '.join(map(repr, missing))}, not a column of the evaluation "
                          f"data {version.ref} (promotion.evaluation_data); its columns are "
                          f"{', '.join(map(str, frame.columns))}.")
-    outcomes = ctx.config.governance.fairness.favorable_outcomes
-    declared = outcomes.get(target)
+    declared = ctx.config.governance.fairness.favorable_outcomes.get(target)
     chosen = favorable_class(classes, declared, candidate.ref)
     scores = inputs.candidate_scores
     proba = None if scores.proba is None else scores.proba[:, classes.index(chosen)]
@@ -77,6 +97,20 @@ def run(inputs: GateInputs) -> GateResult:
                                                          f"of {chosen}"),
         favorable=None if declared is None else chosen, n_boot=config.bootstrap,
         confidence=config.confidence, seed=config.seed)
+    return Assessment(report, declared=declared is not None)
+
+
+def run(inputs: GateInputs) -> GateResult:
+    """Assess the candidate's decisions on the evaluation data across protected groups."""
+    candidate, config = inputs.candidate, inputs.config
+    found = assessment(inputs)
+    if found.report is None:
+        return skipped(GATE, found.skipped or "", model=candidate.ref, **found.evidence)
+    report = found.report
+    assert inputs.evaluation is not None  # a report was made on it
+    frame, target, version = (inputs.evaluation.frame, inputs.evaluation.target,
+                              inputs.evaluation.version)
+    protected = list(inputs.ctx.config.data.protected_attributes)
     blocking = _blocking(report, config.fairness.require_pass)
     status = GateStatus.FAILED if blocking else GateStatus.PASSED
     return GateResult(gate=GATE, status=status,
@@ -88,8 +122,8 @@ def run(inputs: GateInputs) -> GateResult:
                           "evaluation_sha256": version.content_hash, "target": target,
                           "rows": int(frame.shape[0]), "protected": protected,
                           "favorable": report.outcome.favorable,
-                          "favorable_declared_in": (FAVORABLE_FROM_CONFIG if declared
-                                                    is not None else None),
+                          "favorable_declared_in": (FAVORABLE_FROM_CONFIG if found.declared
+                                                    else None),
                           "require_pass": config.fairness.require_pass,
                           "verdict": str(report.verdict), "blocking": blocking,
                           "report": report.to_dict(),
@@ -123,4 +157,4 @@ def _summary(report: FairnessReport, blocking: list[str], data: str,
             f"{attributes}.")
 
 
-__all__ = ["GATE", "run"]
+__all__ = ["GATE", "Assessment", "assessment", "run"]

@@ -44,7 +44,9 @@ class InferenceRequest(_Body):
 
     id: str | None = Field(None, max_length=200, description="Echoed in the answer and the "
                            "`x-request-id` header; names the prediction for feedback.")
-    parameters: dict[str, Any] | None = None
+    parameters: dict[str, Any] | None = Field(None, description=(
+        '`{"explain": true}` adds each row\'s reason codes: the outputs `reasons`, '
+        "`reason_features` and `reason_effects`, shape [rows, K] (docs/explanations.md)."))
     inputs: list[Tensor] = Field(min_length=1)
     outputs: list[RequestedOutput] | None = Field(
         None, description="`predict` (default) and/or `predict_proba`.")
@@ -147,6 +149,10 @@ class MlflowInputs(_Body):
 
 class MlflowPredictions(BaseModel):
     predictions: list[Any]
+    reasons: list[list[dict[str, Any]]] | None = Field(None, description=(
+        'Each row\'s reason codes, when asked (`params: {"explain": true}` or '
+        "`?explain=true`): `feature`, `value`, `reference`, `effect`, `text`."))
+    explained_with: str | None = Field(None, description="`shap` or `substitution`.")
     model_name: str
     model_version: int
 

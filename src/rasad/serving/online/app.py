@@ -31,6 +31,13 @@ signature). Every answer names the request (``x-request-id``: the V2 ``id``, els
 request's own header, else a new id) and a model route's answer the model and version
 (``x-rasad-model``, ``x-rasad-model-version``).
 
+Reason codes (docs/explanations.md): a V2 request with ``parameters: {"explain": true}``,
+or an MLflow request with ``params: {"explain": true}`` or ``?explain=true``, also gets
+each row's reasons, computed against the typical values read when the version was
+loaded (:attr:`Loaded.explainer`). Such a request is always scored in a worker thread;
+one that does not ask is scored exactly as before. A version without typical values (no
+training dataset recorded) answers 422 to an explain request and serves the rest.
+
 Retention: while it runs, the server purges the prediction log past
 ``serving.log.retention_days`` when it starts and then daily (:class:`Purger`).
 """
@@ -93,6 +100,8 @@ from rasad.store import migrate
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from rasad.evaluation.reasons import Explanation
 
 VERSION: Final = metadata.version("rasad")
 """The rasad version serving (``/v2``, ``/version``; not the models' versions)."""
@@ -314,23 +323,28 @@ class Server:
                                   "instances or inputs.", reason="media_type")
             raw = await self.body(request)
             given = header_id[:MAX_ID] if header_id else None
-            inline = len(raw) <= INLINE_BYTES
+            query = (request.query_params.get("explain")
+                     if protocol == MLFLOW and request.scope.get("query_string") else None)
+            # An explain request may import SHAP and scores rows x features rows: never on
+            # the event loop. A body that does not hold the word cannot ask.
+            inline = len(raw) <= INLINE_BYTES and query is None and b"explain" not in raw
             if inline:
-                result = self._score(entry, pinned, raw, protocol, given, chosen)
+                result = self._score(entry, pinned, raw, protocol, given, chosen, query)
             else:
                 result = await anyio.to_thread.run_sync(self._score, entry, pinned, raw,
-                                                        protocol, given, chosen)
-            decoded, predictions, proba = result
+                                                        protocol, given, chosen, query)
+            decoded, predictions, proba, explanation = result
             loaded = chosen[-1]
             if decoded.request_id is not None:
                 request_id = decoded.request_id
             if protocol == V2:
                 content = encode_v2(model=loaded.name, version=loaded.number,
                                     request_id=request_id, outputs=decoded.outputs,
-                                    predictions=predictions, proba=proba)
+                                    predictions=predictions, proba=proba,
+                                    explanation=explanation)
             else:
                 content = encode_mlflow(model=loaded.name, version=loaded.number,
-                                        predictions=predictions)
+                                        predictions=predictions, explanation=explanation)
         except Problem as problem:
             return self.problem(problem, protocol, request_id, _last(chosen), started)
         except RequestProblem as problem:
@@ -361,10 +375,11 @@ class Server:
         return self.answer(content, request_id, loaded)
 
     def _score(self, entry: ModelEntry, pinned: Loaded | None, raw: bytes, protocol: str,
-               given_id: str | None, chosen: list[Loaded]
-               ) -> tuple[Decoded, np.ndarray, np.ndarray | None]:
+               given_id: str | None, chosen: list[Loaded], query: str | None = None
+               ) -> tuple[Decoded, np.ndarray, np.ndarray | None, Explanation | None]:
         """Decode for the version in ``chosen``; with a canary and no version named,
-        route (appending the canary to ``chosen`` when it answers), then predict."""
+        route (appending the canary to ``chosen`` when it answers), then predict, and
+        explain when asked (``query``: MLflow's ``?explain=``)."""
         body = parse_json(raw)
         decode = decode_v2 if protocol == V2 else decode_mlflow
         loaded = chosen[0]
@@ -380,10 +395,22 @@ class Server:
                 if not entry.canary_same_inputs:
                     decoded = decode(body, routed.version.signature,
                                      max_rows=self.max_batch_rows, strict_categories=strict)
+        explain = _explain_asked(decoded, protocol, query)
         predictions = loaded.predict(decoded.frame)
         proba = (loaded.predict_proba(decoded.frame)
                  if "predict_proba" in decoded.outputs else None)
-        return decoded, predictions, proba
+        explanation = None
+        if explain:
+            field = "parameters.explain" if protocol == V2 else "params.explain"
+            if loaded.explainer is None:
+                raise Problem(422, f"Model {loaded.name!r} version {loaded.number} gives no "
+                              f"reason codes: {loaded.unexplainable}", reason="explain",
+                              field=field)
+            try:
+                explanation = loaded.explainer.explain(decoded.frame)
+            except RasadError as error:
+                raise Problem(422, str(error), reason="explain", field=field) from None
+        return decoded, predictions, proba, explanation
 
     def only_model(self) -> str:
         """The model of an MLflow request that names none: the one served."""
@@ -506,6 +533,24 @@ class Server:
         if self.sink is not None:
             self.sink.close()
         self.ctx.close()
+
+
+def _explain_asked(decoded: Decoded, protocol: str, query: str | None) -> bool:
+    """Whether a request asks for reason codes: the V2 ``parameters.explain`` or MLflow's
+    ``params.explain`` (a JSON boolean), or MLflow's ``?explain=true``."""
+    field = "parameters.explain" if protocol == V2 else "params.explain"
+    asked = decoded.parameters.get("explain", False)
+    if not isinstance(asked, bool):
+        raise Problem(400, f'"{field}" must be true or false, not '
+                      f"{orjson.dumps(asked).decode()[:50]}.", reason="bad_request",
+                      field=field)
+    if query is not None:
+        words = {"true": True, "1": True, "false": False, "0": False}
+        if query.lower() not in words:
+            raise Problem(400, f"?explain={query[:50]} is not a yes or no; use ?explain=true "
+                          "or ?explain=false.", reason="bad_request", field="explain")
+        asked = asked or words[query.lower()]
+    return asked
 
 
 def _last(chosen: list[Loaded]) -> Loaded | None:
@@ -945,8 +990,11 @@ def _routes(app: FastAPI, server: Server) -> None:
         model: str | None = Query(None, description="The model to score with, when the "
                                   "server serves several."),
         x_rasad_model: str | None = Header(None, description="The same, as a header."),
+        explain: bool | None = Query(None, description="true: add each row's reason codes "
+                                     "(`reasons`, `explained_with`); as `params.explain`."),
     ) -> Response:
         """Score rows with the served model (MLflow's ``/invocations``)."""
+        del explain  # documented here; Server.score reads it from the request itself
         return await server.score(request, MLFLOW, model or x_rasad_model)
 
     @app.get("/ping", response_class=PlainTextResponse, tags=["MLflow"])

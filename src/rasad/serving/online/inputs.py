@@ -51,7 +51,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import orjson
@@ -61,10 +61,15 @@ from rasad.errors import InputError
 from rasad.tables.column_kind import ColumnKind
 from rasad.tables.signature import Signature, SignatureReport, WrongType
 
+if TYPE_CHECKING:
+    from rasad.evaluation.reasons import Explanation
+
 PLATFORM: Final[str] = "rasad-sklearn"
 """The ``platform`` the model metadata names."""
 OUTPUT_NAMES: Final[tuple[str, ...]] = ("predict", "predict_proba")
 """The outputs a V2 request may ask for: the labels (or values), and class probabilities."""
+REASON_OUTPUTS: Final[tuple[str, ...]] = ("reasons", "reason_features", "reason_effects")
+"""The outputs a V2 answer adds when the request asks ``parameters: {"explain": true}``."""
 
 _NUMERIC_DATATYPES: Final[frozenset[str]] = frozenset({
     "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
@@ -379,13 +384,21 @@ def v2_metadata(name: str, versions: list[str], signature: Signature, *,
 
 def encode_v2(*, model: str, version: int, request_id: str, outputs: tuple[str, ...],
               predictions: np.ndarray, proba: np.ndarray | None,
-              parameters: dict[str, Any] | None = None) -> bytes:
+              parameters: dict[str, Any] | None = None,
+              explanation: Explanation | None = None) -> bytes:
     """The Open Inference Protocol answer to an inference request.
 
     ``outputs`` are those the request asked for (``()``: ``predict`` only).
     ``predict`` holds one label or value per row, its datatype from the labels
     (INT64, FP64, BOOL or BYTES); ``predict_proba`` the class probabilities, shape
     ``[rows, classes]``, flat in row-major order, FP64.
+
+    With an ``explanation`` the answer adds :data:`REASON_OUTPUTS`, each of shape
+    ``[rows, K]`` in row-major order: ``reasons`` (BYTES, the reasons in words),
+    ``reason_features`` (BYTES, the features) and ``reason_effects`` (FP64, the change of
+    the explained score each caused), padded with ``""`` and null past a row's last
+    reason; and the answer's ``parameters`` name the method and the typical values'
+    source (``explained_with``, ``reasons_reference``).
 
     Raises
     ------
@@ -418,6 +431,18 @@ def encode_v2(*, model: str, version: int, request_id: str, outputs: tuple[str, 
         else:
             raise _unknown_output(name, "outputs")
         tensors.append({"name": name, "shape": shape, "datatype": datatype, "data": data})
+    if explanation is not None:
+        grid = explanation.grid()
+        shape = [len(explanation), explanation.reasons]
+        tensors += [
+            {"name": "reasons", "shape": shape, "datatype": "BYTES",
+             "data": list(chain.from_iterable(grid.texts))},
+            {"name": "reason_features", "shape": shape, "datatype": "BYTES",
+             "data": list(chain.from_iterable(grid.features))},
+            {"name": "reason_effects", "shape": shape, "datatype": "FP64",
+             "data": grid.effects.ravel()}]
+        parameters = {**(parameters or {}), "explained_with": str(explanation.method),
+                      "reasons_reference": explanation.references.source}
     answer: dict[str, Any] = {"model_name": model, "model_version": str(version),
                               "id": request_id}
     if parameters:
@@ -426,8 +451,12 @@ def encode_v2(*, model: str, version: int, request_id: str, outputs: tuple[str, 
     return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def encode_mlflow(*, model: str, version: int, predictions: np.ndarray) -> bytes:
+def encode_mlflow(*, model: str, version: int, predictions: np.ndarray,
+                  explanation: Explanation | None = None) -> bytes:
     """MLflow's answer, ``{"predictions": [...]}``, naming the model and version that scored.
+
+    With an ``explanation``: ``reasons``, one list per row of its reasons (objects with
+    ``feature``, ``value``, ``reference``, ``effect``, ``text``), and ``explained_with``.
 
     Examples
     --------
@@ -435,8 +464,12 @@ def encode_mlflow(*, model: str, version: int, predictions: np.ndarray) -> bytes
     b'{"predictions":[0.5,1.25],"model_name":"credit","model_version":2}'
     """
     _, data = _label_tensor(predictions, flat=False)
-    return orjson.dumps({"predictions": data, "model_name": model, "model_version": version},
-                        option=orjson.OPT_SERIALIZE_NUMPY)
+    answer: dict[str, Any] = {"predictions": data}
+    if explanation is not None:
+        answer["reasons"] = [row.to_dict()["reasons"] for row in explanation.rows()]
+        answer["explained_with"] = str(explanation.method)
+    answer.update(model_name=model, model_version=version)
+    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 # -- the signature, once ---------------------------------------------------------------------
@@ -961,5 +994,6 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["OUTPUT_NAMES", "PLATFORM", "Decoded", "RequestProblem", "decode_mlflow", "decode_v2",
-           "encode_mlflow", "encode_v2", "parse_json", "v2_metadata"]
+__all__ = ["OUTPUT_NAMES", "PLATFORM", "REASON_OUTPUTS", "Decoded", "RequestProblem",
+           "decode_mlflow", "decode_v2", "encode_mlflow", "encode_v2", "parse_json",
+           "v2_metadata"]

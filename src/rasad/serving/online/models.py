@@ -67,6 +67,7 @@ from rasad.errors import ConfigError, InputError, NotFoundError, RasadError
 from rasad.ledger.chain import read_head
 from rasad.registry import Slot, models
 from rasad.registry.promotion import DEPLOYMENTS_CHANNEL
+from rasad.serving import batch
 from rasad.serving.online._compiled import compile_pipeline
 from rasad.serving.online.metrics import event
 
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
 
     from rasad.config import CanaryConfig
     from rasad.core import Context
+    from rasad.evaluation.reasons import Explainer
     from rasad.registry import ModelVersion, ServingSet
     from rasad.serving.records import Role
 
@@ -93,6 +95,12 @@ class Loaded:
     classifier: bool
     """A classifier with ``predict_proba``."""
     loaded_at: float
+    explainer: Explainer | None = None
+    """Reason codes for an explain request, its typical values read once at load
+    (:func:`rasad.serving.batch.explainer`); None when the version has none."""
+    unexplainable: str | None = None
+    """Why ``explainer`` is None (the error's words), for the refusal of an explain
+    request."""
 
     @property
     def name(self) -> str:
@@ -143,9 +151,14 @@ def load(ctx: Context, version: ModelVersion) -> Loaded:
     pipeline = models.load(ctx, version)
     compiled = compile_pipeline(pipeline, version.signature)
     classifier = version.task == "classification" and hasattr(pipeline, "predict_proba")
-    return Loaded(version=version, pipeline=pipeline,
-                  scorer=compiled if compiled is not None else pipeline,
-                  classifier=classifier, loaded_at=time.time())
+    scorer = compiled if compiled is not None else pipeline
+    explainer, unexplainable = None, None
+    try:
+        explainer = batch.explainer(ctx, version, pipeline, scorer=scorer)
+    except RasadError as error:  # the model still serves; explain requests are refused
+        unexplainable = str(error)
+    return Loaded(version=version, pipeline=pipeline, scorer=scorer, classifier=classifier,
+                  loaded_at=time.time(), explainer=explainer, unexplainable=unexplainable)
 
 
 def key_text(value: object) -> str | None:

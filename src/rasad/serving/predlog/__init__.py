@@ -11,7 +11,9 @@ rule and the crash window.
 Reading: :func:`read_log` gives a window of one model's predictions joined with their
 latest labels; :class:`LogWindow` names such a window as the current data of
 ``rasad performance track --from-log`` and ``rasad drift --from-log``
-(:func:`track_performance`, :func:`check_drift`). Retention: :func:`purge`.
+(:func:`track_performance`, :func:`check_drift`). Retention: :func:`purge`. A data
+subject's predictions: :func:`scan_subject` finds them, :func:`apply_redaction` rewrites
+their segments without them (``rasad subject erase``, docs/subjects.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rasad.serving.predlog._reader import MASKED_ATTR
+from rasad.serving.predlog._redact import (
+    LogHit,
+    Redaction,
+    apply_redaction,
+    keyed_hash,
+    matches,
+    scan_subject,
+    subject_key,
+)
 from rasad.serving.predlog._retention import PurgeReport, purge
 from rasad.serving.predlog._segments import Segment, SegmentKind
 from rasad.serving.predlog._sources import (
@@ -93,18 +104,25 @@ def mask_value(ctx: Context, value: object) -> str:
 
 __all__ = [
     "MASKED_ATTR",
+    "LogHit",
     "LogWindow",
     "PredictionLog",
     "PurgeReport",
+    "Redaction",
     "Segment",
     "SegmentKind",
+    "apply_redaction",
     "check_drift",
     "default_writer_id",
+    "keyed_hash",
     "mask_value",
+    "matches",
     "parse_moment",
     "purge",
     "read_log",
     "read_log_window",
+    "scan_subject",
+    "subject_key",
     "track_performance",
     "training_data",
 ]
