@@ -372,3 +372,29 @@ def test_one_model_in_scope(project: Project, tmp_path: Path) -> None:
     assert not any(p.startswith("models/scorecard/") for p in paths)
     inventory = json.loads((tmp_path / "pack/inventory.json").read_text())
     assert [m["model"] for m in inventory["models"]] == ["credit"]
+
+
+def test_an_erasure_is_evidence_for_the_right_to_erasure(project: Project,
+                                                        tmp_path: Path) -> None:
+    """GDPR Art. 17 has no erasure to show until one is recorded; then the pack holds it
+    by keyed hash (never the id), with the flag it raised on the model trained on it."""
+    project = configure(with_model(project),
+                        governance={"datasets": {"loans": {"subject_columns": ["application_id"]}}})
+    before = project.evidence("gdpr", tmp_path / "before")
+    art17 = next(c for c in before.controls if c.id == "Art. 17")
+    assert EvidenceKind.ERASURES in [g.kind for g in art17.missing]
+    assert "no data-subject erasure recorded" in next(
+        g.reason for g in art17.missing if g.kind is EvidenceKind.ERASURES)
+
+    erased = project.subject_erase("APP-000005", reason="GDPR Art. 17 request 41")
+    after = project.evidence("gdpr", tmp_path / "after")
+    art17 = next(c for c in after.controls if c.id == "Art. 17")
+    assert EvidenceKind.ERASURES not in [g.kind for g in art17.missing]
+    assert "erasures/erasures.json" in art17.files
+    held = json.loads((tmp_path / "after/erasures/erasures.json").read_text())
+    [event] = held["erasures"]
+    assert event["subject"] == f"subject:{erased.subject_key}"
+    assert event["details"]["reason"] == "GDPR Art. 17 request 41"
+    assert [(f["model"], f["version"]) for f in held["open_retrain_flags"]] == [("credit", 1)]
+    assert "APP-000005" not in pack_text(tmp_path / "after")
+    assert project.verify_evidence(tmp_path / "after").ok

@@ -388,3 +388,17 @@ def test_one_explainer_serves_concurrent_callers_with_the_serial_answers(data: t
         alone = Explainer(model, data[3], task="classification").explain(rows)
         assert got.method is alone.method is ReasonMethod.SHAP
         np.testing.assert_array_equal(got.effects, alone.effects)
+
+
+def test_an_effect_that_is_a_rounding_error_is_not_a_reason(data) -> None:  # type: ignore[no-untyped-def]
+    """Far past the boundary, x2 still nudges the probability up, by a rounding error next
+    to x1's effect: it is not listed as a reason (MIN_SHARE), while x1 is."""
+    _, _, signature, references = data
+    model = fitted(LogisticRegression(max_iter=500), data)
+    rows = signature.coerce(pd.DataFrame({
+        "x1": [2.0], "x2": [2.0], "x3": [0.0], "region": ["north"], "owner": [False]}))
+    explained = Explainer(model, references, task="classification",
+                          method=ReasonMethod.SUBSTITUTION).explain(rows)
+    x1, x2 = (explained.features.index(f) for f in ("x1", "x2"))
+    assert 0 < explained.effects[0, x2] < engine.MIN_SHARE * explained.effects[0, x1]
+    assert [r.feature for r in explained.row(0).reasons] == ["x1"]

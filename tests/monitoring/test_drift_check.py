@@ -137,6 +137,21 @@ def test_a_stored_profile_is_built_once(loans: Project) -> None:
     assert event.subject == "dataset:loans@1"
 
 
+@pytest.mark.over_http
+def test_sides_named_as_text_are_dataset_versions(loans: Project, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``"loans@1"`` is the dataset version locally as it is over the server; a file of
+    that name in the working folder is still read as the file."""
+    monkeypatch.chdir(tmp_path)
+    by_text = loans.check_drift("loans@1", "loans", chunker=Chunker(size=100))
+    by_version = loans.check_drift(loans.dataset("loans", 1), loans.dataset("loans", 2),
+                                   chunker=Chunker(size=100))
+    assert (by_text.reference, by_text.current) == ("loans@1", "loans@2")
+    assert by_text.drift == by_version.drift
+    with pytest.raises(InputError, match="the version after '@' must be a positive"):
+        loans.check_drift("loans@x", "loans@2")
+
+
 def test_files_and_frames_as_sides(loans: Project, tmp_path: Path) -> None:
     frame = _side(2, 300, drift=True)
     frame.to_parquet(tmp_path / "current.parquet")

@@ -439,6 +439,22 @@ def _validations(ctx: Context, pack: _Pack, refs: list[str], period: _Period) ->
               "(`rasad validate NAME@VERSION`)")
 
 
+def _erasures(ctx: Context, pack: _Pack, period: _Period) -> None:
+    from rasad import audit
+    from rasad.governance.subjects import ERASE_ACTION, retrain_flags
+
+    erased = [e for e in audit.log(ctx, action=ERASE_ACTION, limit=None)
+              if period.holds(e.occurred_at)]
+    path = pack.json("erasures/erasures.json", {
+        "erasures": [e.to_dict() for e in erased],
+        "open_retrain_flags": [f.to_dict() for f in retrain_flags(ctx)],
+        "retention": {"retrain_within_days": ctx.config.governance.erasure.retrain_within_days,
+                      "keep_days": ctx.config.governance.erasure.keep_days},
+    }, EvidenceKind.ERASURES)
+    pack.hold(EvidenceKind.ERASURES, [path], None if erased else
+              "no data-subject erasure recorded in the period (`rasad subject erase`)")
+
+
 def _monitoring(ctx: Context, pack: _Pack, monitors: dict[str, list[str]],
                 scoped: bool, period: _Period) -> None:
     from rasad.automation.alerts import alerts
@@ -625,6 +641,7 @@ def _gather(ctx: Context, catalogue: Catalogue, pack: _Pack, period: _Period,
     _datasheets(ctx, pack, refs)
     _validations(ctx, pack, refs, period)
     _monitoring(ctx, pack, monitors, model is not None, period)
+    _erasures(ctx, pack, period)
     _cards(ctx, pack, details)
     rows = tuple(control_row(c, pack.held, pack.absent) for c in catalogue.controls)
     pack.json("controls.json", {

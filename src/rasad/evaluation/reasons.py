@@ -71,6 +71,10 @@ from rasad.tables.signature import Signature
 CHUNK_ROWS: Final[int] = 65_536
 """Most rows one prediction of the substitution method holds (memory stays bounded)."""
 SHAP_INSTALL: Final[str] = "pip install 'rasad[explain]'"
+MIN_SHARE: Final[float] = 0.01
+"""A reason moves the score by at least this share of the row's largest effect: a feature
+whose effect is a rounding error next to the first reason's (1e-12 against 0.6) is not
+listed as a reason of its own."""
 """How to install SHAP, as error messages say it."""
 ADDITIVITY_TOLERANCE: Final[float] = 1e-6
 """Largest gap (absolute, plus the same relative) allowed between the sum of a row's SHAP
@@ -191,7 +195,9 @@ class Explanation:
         strength = np.abs(self.effects) if regression else self.effects
         # Stable: equal effects keep the features' order.
         order = np.argsort(-strength, axis=1, kind="stable")[:, :self.reasons]
-        chosen = np.take_along_axis(strength, order, axis=1) > 0
+        ranked = np.take_along_axis(strength, order, axis=1)
+        floor = MIN_SHARE * ranked[:, :1] if ranked.size else 0.0
+        chosen = (ranked > 0) & (ranked >= floor)
         return [[int(j) for j, keep in zip(row, mask, strict=True) if keep]
                 for row, mask in zip(order, chosen, strict=True)]
 

@@ -116,8 +116,9 @@ def check(ctx: Context, reference: Side, current: Side, *,
     ctx : Context
         The project's context.
     reference, current : DatasetVersion, DataFrame, pyarrow.Table, str, PathLike or Rows
-        A dataset version of the project (see :func:`rasad.datasets.service.get`), rows
-        given directly, or :class:`Rows` (a window of the prediction log).
+        A dataset version of the project (see :func:`rasad.datasets.service.get`), also
+        as ``NAME@VERSION`` text when no file has that name, rows given directly (a
+        frame, a table, a file's path), or :class:`Rows` (a window of the prediction log).
     columns : sequence of str, optional
         Columns to compare; by default all.
     chunker : Chunker, optional
@@ -146,6 +147,7 @@ def check(ctx: Context, reference: Side, current: Side, *,
     """
     from rasad.datasets.service import load_frame
 
+    reference, current = _named_version(ctx, reference), _named_version(ctx, current)
     check_options(reference, current, multivariate=multivariate, use_profile=use_profile,
                   save=save, monitor=monitor)
     # Before any work: a principal who may not save is refused, not told after the check.
@@ -294,6 +296,23 @@ def _multivariate(reference: Data, current: Data, columns: list[str] | None,
         kinds = {**kinds, chunker.time_column: ColumnKind.DATETIME}
     return (domain_classifier(ref, cur, columns=columns, kinds=kinds),
             pca_reconstruction(ref, cur, columns=columns, kinds=kinds, chunker=chunker))
+
+
+DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+
+
+def _named_version(ctx: Context, side: Side) -> Side:
+    """A side given as ``NAME@VERSION`` (or ``NAME``) text, not a file that exists and not
+    a data file's name, is that dataset version, as over the server; anything else is
+    returned as it is."""
+    if not isinstance(side, str) or "/" in side or "\\" in side or os.path.exists(side) \
+            or side.lower().endswith(DATA_SUFFIXES):
+        return side
+    from rasad.datasets import service as datasets
+    from rasad.names import parse_ref
+
+    name, version = parse_ref(side)
+    return datasets.get(ctx, name, version)
 
 
 def _frame(data: Data) -> pd.DataFrame:

@@ -49,6 +49,9 @@ class EvidenceKind(enum.StrEnum):
     """Principals, their roles and tokens (never a secret), and the role table."""
     INVENTORY = "inventory"
     """The model inventory: owner, risk tier, serving, approvals, loop state."""
+    ERASURES = "erasures"
+    """Data-subject erasures of the period (keyed hashes, never an id; reasons, what was
+    rewritten, redacted and flagged) and the open 'retrain required' flags."""
 
 
 class _Strict(BaseModel):
