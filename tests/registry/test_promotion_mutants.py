@@ -97,3 +97,66 @@ def test_promote_and_rollback_name_the_action_they_refuse(
         with pytest.raises(PermissionDenied, match=r"may not roll back credit in dev: "):
             promotion.rollback(vic.context, "credit", "dev")
     assert len(project.audit_log()) == before
+
+
+def test_a_role_revoked_after_the_first_check_is_refused_under_the_lock(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployer's roles are read once when its context first needs them; revoked a
+    moment later, the promotion and the rollback are refused once the write lock is held,
+    naming the action, and nothing is deployed."""
+    registered(project, versions=2)
+    project.promote("credit", 1, "dev")
+    project.promote("credit", 2, "dev")
+    project.add_principal("dee", roles=[Role.DEPLOYER])
+    monkeypatch.setenv("RASAD_USER", "dee")
+    with Project.open(project.root) as dee:
+        assert Role.DEPLOYER in dee.context.principal.roles  # the first check's view
+        project.revoke_role("dee", Role.DEPLOYER)
+        before = len(project.audit_log())
+        with pytest.raises(PermissionDenied, match=r"may not promote credit@1 to dev: "):
+            promotion.promote(dee.context, "credit", 1, "dev")
+        with pytest.raises(PermissionDenied, match=r"may not roll back credit in dev: "):
+            promotion.rollback(dee.context, "credit", "dev")
+    assert len(project.audit_log()) == before
+    assert project.model("credit").deployed == {"dev": 2}
+
+
+def test_a_promotion_to_a_slot_lands_in_that_slot(project: Project) -> None:
+    config = project.root / CONFIG_FILE
+    config.write_text(config.read_text(encoding="utf-8") + (
+        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
+        encoding="utf-8")
+    with Project.open(project.root) as canaried:
+        registered(canaried, versions=2)
+        promotion.promote(canaried.context, "credit", 1, "dev")
+        canary = promotion.promote(canaried.context, "credit", 2, "dev", slot="canary")
+        assert canary.environment == "dev:canary"
+        assert canaried.model("credit").deployed == {"dev": 1, "dev:canary": 2}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_prediction_servers_are_told_each_change_with_its_version(project: Project) -> None:
+    """On PostgreSQL every deployment change is NOTIFYed on commit, naming the model, the
+    stored target and the version now there (none once a canary is retired)."""
+    import json
+
+    import psycopg
+
+    from rasad.registry.promotion import DEPLOYMENTS_CHANNEL
+
+    config = project.root / CONFIG_FILE
+    config.write_text(config.read_text(encoding="utf-8") + (
+        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
+        encoding="utf-8")
+    url = project.db.url.replace("postgresql+psycopg://", "postgresql://")
+    with Project.open(project.root) as canaried, \
+            psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {DEPLOYMENTS_CHANNEL}")
+        registered(canaried, versions=2)
+        promotion.promote(canaried.context, "credit", 1, "dev")
+        promotion.promote(canaried.context, "credit", 2, "dev", slot="canary")
+        promotion.retire(canaried.context, "credit", "dev", "canary")
+        told = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=3)]
+    assert told == [{"environment": "dev", "model": "credit", "version": 1},
+                    {"environment": "dev:canary", "model": "credit", "version": 2},
+                    {"environment": "dev:canary", "model": "credit", "version": None}]
