@@ -56,6 +56,23 @@ def test_demo_end_to_end_then_tampering_is_caught(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("Audit chain intact")
 
+    # The demo model's card and its training data's datasheet are complete, and the card's
+    # figures are the records': the run, the datasets' hashes, the gate that let it through.
+    card = json.loads(rasad("--project", demo, "card", "credit-risk@1", "--json",
+                            cwd=tmp_path).stdout)
+    assert card["complete"] is True and card["missing"] == []
+    sheet = json.loads(rasad("--project", demo, "datasheet", "loans@1", "--json",
+                             cwd=tmp_path).stdout)
+    assert sheet["open_questions"] == []
+    with closing(sqlite3.connect(demo / ".rasad" / "rasad.db")) as conn:
+        run_id, blob = conn.execute("SELECT run_id, blob FROM model_versions WHERE "
+                                    "name = 'credit-risk' AND version = 1").fetchone()
+        loans_hash = conn.execute("SELECT content_hash FROM dataset_versions WHERE "
+                                  "name = 'loans' AND version = 1").fetchone()[0]
+    text = json.dumps(card)
+    assert run_id in text and blob in text and loans_hash in text
+    assert sheet["lineage"]["content_hash"] == loans_hash
+
     # A second run into the same folder is refused without --force, and changes nothing.
     db = demo / ".rasad" / "rasad.db"
     before = db.read_bytes()
