@@ -152,11 +152,19 @@ def test_prediction_servers_are_told_each_change_with_its_version(project: Proje
     with Project.open(project.root) as canaried, \
             psycopg.connect(url, autocommit=True) as listener:
         listener.execute(f"LISTEN {DEPLOYMENTS_CHANNEL}")
-        registered(canaried, versions=2)
-        promotion.promote(canaried.context, "credit", 1, "dev")
-        promotion.promote(canaried.context, "credit", 2, "dev", slot="canary")
-        promotion.retire(canaried.context, "credit", "dev", "canary")
-        told = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=3)]
-    assert told == [{"environment": "dev", "model": "credit", "version": 1},
-                    {"environment": "dev:canary", "model": "credit", "version": 2},
-                    {"environment": "dev:canary", "model": "credit", "version": None}]
+        # The channel is the server's, not the schema's: other tests' projects on the same
+        # PostgreSQL notify on it too, so this model has a name of its own.
+        registered(canaried, name="notified", versions=2)
+        promotion.promote(canaried.context, "notified", 1, "dev")
+        promotion.promote(canaried.context, "notified", 2, "dev", slot="canary")
+        promotion.retire(canaried.context, "notified", "dev", "canary")
+        told = []
+        for note in listener.notifies(timeout=10):
+            payload = json.loads(note.payload)
+            if payload["model"] == "notified":
+                told.append(payload)
+            if len(told) == 3:
+                break
+    assert told == [{"environment": "dev", "model": "notified", "version": 1},
+                    {"environment": "dev:canary", "model": "notified", "version": 2},
+                    {"environment": "dev:canary", "model": "notified", "version": None}]
