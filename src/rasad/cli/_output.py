@@ -10,6 +10,7 @@ whole message (its own markup stays), and the error and log lines are cleaned to
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import re
@@ -169,3 +170,17 @@ class ConsoleLog(logging.Handler):
 
 def short(identifier: str, n: int = 8) -> str:
     return identifier[:n]
+
+
+class DocumentFormat(enum.StrEnum):
+    """The forms a generated document (a datasheet, a model card) is written in."""
+
+    MD = "md"
+    HTML = "html"
+    JSON = "json"
+
+
+FORMAT_BY_SUFFIX = {".html": DocumentFormat.HTML, ".htm": DocumentFormat.HTML,
+                    ".json": DocumentFormat.JSON}
+"""The format an ``-o`` file's suffix implies (anything else: Markdown)."""
+

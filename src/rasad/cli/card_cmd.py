@@ -9,7 +9,6 @@ written when the version does not exist (exit 2).
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,18 +16,18 @@ import typer
 
 from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
-from rasad.cli._output import JsonFlag, clean, emit_json, escape_controls, say
+from rasad.cli._output import (
+    FORMAT_BY_SUFFIX,
+    DocumentFormat,
+    JsonFlag,
+    clean,
+    emit_json,
+    escape_controls,
+    say,
+)
 
-
-class Format(enum.StrEnum):
-    """The forms a model card is written in."""
-
-    MD = "md"
-    HTML = "html"
-    JSON = "json"
-
-
-_SUFFIXES = {".html": Format.HTML, ".htm": Format.HTML, ".json": Format.JSON}
+Format = DocumentFormat
+_SUFFIXES = FORMAT_BY_SUFFIX
 
 
 def card(
