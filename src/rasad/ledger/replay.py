@@ -9,7 +9,9 @@ version points to (``model.register``), which content each dataset version
 holds (``dataset.add``), and each closed run's status, model and step metrics
 (the count and digest sealed in ``run.finish`` / ``run.fail``); and the governance
 state: promotion requests and their decisions, principals, role grants and API tokens
-(:mod:`rasad.ledger._governance`). An insider who edits a state table without forging
+(:mod:`rasad.ledger._governance`); and data subjects' erasures, the versions they name, the
+retrain flags they raised and the subject-id indexes (:mod:`rasad.ledger._erasures`). An
+insider who edits a state table without forging
 the ledger is named here, row by row.
 
 Events recorded before a field was sealed simply lack it; that field is then
@@ -36,6 +38,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rasad.ledger._erasures import ACTIONS as ERASURE_ACTIONS
+from rasad.ledger._erasures import ErasureReplay
 from rasad.ledger._governance import ACTIONS as GOVERNANCE_ACTIONS
 from rasad.ledger._governance import GovernanceReplay
 from rasad.ledger.problems import Problem, ProblemKind
@@ -50,7 +54,7 @@ from rasad.store._tables import (
 
 RELEVANT = frozenset({"dataset.add", "model.register", "model.promotion", "model.rollback",
                       "model.retire", "run.start", "run.finish", "run.fail"}
-                     ) | GOVERNANCE_ACTIONS
+                     ) | GOVERNANCE_ACTIONS | ERASURE_ACTIONS
 
 
 def step_metrics_digest(rows: Iterable[tuple[str, int, float]]) -> tuple[str, int]:
@@ -90,6 +94,7 @@ class StateReplay:
     retired: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     runs: dict[str, _RunFacts] = field(default_factory=dict)
     governance: GovernanceReplay = field(default_factory=GovernanceReplay)
+    erasures: ErasureReplay = field(default_factory=ErasureReplay)
 
     def feed(self, seq: int, action: str, subject: str, details_json: str) -> None:
         """Take one event (only :data:`RELEVANT` actions matter)."""
@@ -97,6 +102,9 @@ class StateReplay:
             return
         details: dict[str, Any] = json.loads(details_json)
         kind, _, ref = subject.partition(":")
+        if action in ERASURE_ACTIONS:
+            self.erasures.feed(seq, action, subject, details)
+            return
         if action in GOVERNANCE_ACTIONS:
             self.governance.feed(seq, action, subject, details)
             if action != "model.promotion":
@@ -136,6 +144,7 @@ class StateReplay:
             "runs": self._runs(session, problems),
             "step_metrics": self._metrics(session, problems),
             **self.governance.compare(session, problems),
+            **self.erasures.compare(session, problems),
         }
         return problems, counts
 
