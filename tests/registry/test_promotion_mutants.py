@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from rasad import Project
 from rasad.config import CONFIG_FILE
-from rasad.errors import ConflictError, PermissionDenied
+from rasad.errors import ConflictError, InputError, PermissionDenied
 from rasad.identity import Role
 from rasad.registry import promotion
 
@@ -168,3 +168,40 @@ def test_prediction_servers_are_told_each_change_with_its_version(project: Proje
     assert told == [{"environment": "dev", "model": "notified", "version": 1},
                     {"environment": "dev:canary", "model": "notified", "version": 2},
                     {"environment": "dev:canary", "model": "notified", "version": None}]
+
+
+def test_retire_refuses_the_primary_and_names_what_it_refuses(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The primary is never retired (the message says what to do instead); a viewer, and a
+    deployer whose role is revoked after the first check (refused once the write lock is
+    held), are told which retirement they may not do; nothing is recorded."""
+    config = project.root / CONFIG_FILE
+    config.write_text(config.read_text(encoding="utf-8") + (
+        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
+        encoding="utf-8")
+    with Project.open(project.root) as canaried:
+        registered(canaried, versions=2)
+        canaried.promote("credit", 1, "dev")
+        canaried.promote("credit", 2, "dev", slot="canary")
+        with pytest.raises(InputError) as caught:
+            promotion.retire(canaried.context, "credit", "dev", "primary")
+        assert str(caught.value) == (
+            "The primary of dev is not retired: it answers the requests. Promote another "
+            "version (`rasad promote credit VERSION --to dev`) or roll back (`rasad rollback "
+            "credit --env dev`); retire takes --slot canary or --slot shadow.")
+        canaried.add_principal("vic", roles=[Role.VIEWER])
+        canaried.add_principal("dee", roles=[Role.DEPLOYER])
+    before = len(project.audit_log())
+    refused = r"may not retire the canary of credit in dev: "
+    monkeypatch.setenv("RASAD_USER", "vic")
+    with Project.open(project.root) as vic, pytest.raises(PermissionDenied, match=refused):
+        promotion.retire(vic.context, "credit", "dev", "canary")
+    monkeypatch.setenv("RASAD_USER", "dee")
+    with Project.open(project.root) as dee:
+        assert Role.DEPLOYER in dee.context.principal.roles  # the first check's view
+        project.revoke_role("dee", Role.DEPLOYER)
+        before += 1
+        with pytest.raises(PermissionDenied, match=refused):
+            promotion.retire(dee.context, "credit", "dev", "canary")
+    assert len(project.audit_log()) == before
+    assert project.model("credit").deployed == {"dev": 1, "dev:canary": 2}
