@@ -205,3 +205,26 @@ def test_retire_refuses_the_primary_and_names_what_it_refuses(
             promotion.retire(dee.context, "credit", "dev", "canary")
     assert len(project.audit_log()) == before
     assert project.model("credit").deployed == {"dev": 1, "dev:canary": 2}
+
+
+def test_retire_records_the_artifact_and_tells_servers_the_slot_is_empty(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``model.retire`` event names the artifact that stops serving, and the servers'
+    notification (PostgreSQL's NOTIFY, captured here on any database) names the emptied
+    slot with no version."""
+    config = project.root / CONFIG_FILE
+    config.write_text(config.read_text(encoding="utf-8") + (
+        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
+        encoding="utf-8")
+    with Project.open(project.root) as canaried:
+        versions = registered(canaried, versions=2)
+        canaried.promote("credit", 1, "dev")
+        canary = canaried.promote("credit", 2, "dev", slot="canary")
+        told: list[object] = []
+        monkeypatch.setattr(promotion, "_notify", lambda tx, payload: told.append(payload))
+        promotion.retire(canaried.context, "credit", "dev", "canary", reason="done")
+    assert told == [{"model": "credit", "environment": "dev:canary", "version": None}]
+    event = project.audit_log(action="model.retire")[-1]
+    assert event.details == {"environment": "dev:canary", "slot": "canary", "version": 2,
+                             "artifact_sha256": versions[1].blob,
+                             "deployment_id": canary.id, "reason": "done", "auth": "os-user"}
