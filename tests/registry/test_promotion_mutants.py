@@ -209,21 +209,26 @@ def test_retire_refuses_the_primary_and_names_what_it_refuses(
 
 def test_retire_records_the_artifact_and_tells_servers_the_slot_is_empty(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ``model.retire`` event names the artifact that stops serving, and the servers'
-    notification (PostgreSQL's NOTIFY, captured here on any database) names the emptied
-    slot with no version."""
+    """The ``model.retire`` event names the artifact that stops serving; the servers'
+    notifications (PostgreSQL's NOTIFY, captured here on any database) name each version a
+    promotion or rollback puts in place, and the emptied slot with no version."""
     config = project.root / CONFIG_FILE
     config.write_text(config.read_text(encoding="utf-8") + (
         "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
         encoding="utf-8")
     with Project.open(project.root) as canaried:
         versions = registered(canaried, versions=2)
-        canaried.promote("credit", 1, "dev")
-        canary = canaried.promote("credit", 2, "dev", slot="canary")
         told: list[object] = []
         monkeypatch.setattr(promotion, "_notify", lambda tx, payload: told.append(payload))
+        canaried.promote("credit", 2, "dev")
+        canaried.promote("credit", 1, "dev")
+        canaried.rollback("credit", "dev")
+        canaried.promote("credit", 1, "dev")
+        canary = canaried.promote("credit", 2, "dev", slot="canary")
         promotion.retire(canaried.context, "credit", "dev", "canary", reason="done")
-    assert told == [{"model": "credit", "environment": "dev:canary", "version": None}]
+    assert told == [{"model": "credit", "environment": "dev", "version": v} for v in (2, 1, 2, 1)
+                    ] + [{"model": "credit", "environment": "dev:canary", "version": 2},
+                         {"model": "credit", "environment": "dev:canary", "version": None}]
     event = project.audit_log(action="model.retire")[-1]
     assert event.details == {"environment": "dev:canary", "slot": "canary", "version": 2,
                              "artifact_sha256": versions[1].blob,
