@@ -17,6 +17,14 @@ from rasad.registry import promotion
 from ._helpers import CUSTOM_ESTIMATOR, registered, train, without_approval
 
 
+def with_canary(project: Project) -> None:
+    """Declare a canary for ``dev`` in rasad.yaml (reopen the project to read it)."""
+    config = project.root / CONFIG_FILE
+    config.write_text(config.read_text(encoding="utf-8") + (
+        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
+        encoding="utf-8")
+
+
 def test_rollback_refusals_say_why_and_write_nothing(project: Project) -> None:
     with without_approval(project, "production") as project:
         registered(project)
@@ -122,10 +130,7 @@ def test_a_role_revoked_after_the_first_check_is_refused_under_the_lock(
 
 
 def test_a_promotion_to_a_slot_lands_in_that_slot(project: Project) -> None:
-    config = project.root / CONFIG_FILE
-    config.write_text(config.read_text(encoding="utf-8") + (
-        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
-        encoding="utf-8")
+    with_canary(project)
     with Project.open(project.root) as canaried:
         registered(canaried, versions=2)
         promotion.promote(canaried.context, "credit", 1, "dev")
@@ -144,10 +149,7 @@ def test_prediction_servers_are_told_each_change_with_its_version(project: Proje
 
     from rasad.registry.promotion import DEPLOYMENTS_CHANNEL
 
-    config = project.root / CONFIG_FILE
-    config.write_text(config.read_text(encoding="utf-8") + (
-        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
-        encoding="utf-8")
+    with_canary(project)
     url = project.db.url.replace("postgresql+psycopg://", "postgresql://")
     with Project.open(project.root) as canaried, \
             psycopg.connect(url, autocommit=True) as listener:
@@ -175,10 +177,7 @@ def test_retire_refuses_the_primary_and_names_what_it_refuses(
     """The primary is never retired (the message says what to do instead); a viewer, and a
     deployer whose role is revoked after the first check (refused once the write lock is
     held), are told which retirement they may not do; nothing is recorded."""
-    config = project.root / CONFIG_FILE
-    config.write_text(config.read_text(encoding="utf-8") + (
-        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
-        encoding="utf-8")
+    with_canary(project)
     with Project.open(project.root) as canaried:
         registered(canaried, versions=2)
         canaried.promote("credit", 1, "dev")
@@ -212,10 +211,7 @@ def test_retire_records_the_artifact_and_tells_servers_the_slot_is_empty(
     """The ``model.retire`` event names the artifact that stops serving; the servers'
     notifications (PostgreSQL's NOTIFY, captured here on any database) name each version a
     promotion or rollback puts in place, and the emptied slot with no version."""
-    config = project.root / CONFIG_FILE
-    config.write_text(config.read_text(encoding="utf-8") + (
-        "serving:\n  environments:\n    dev: {canary: {share: 0.1, key: application_id}}\n"),
-        encoding="utf-8")
+    with_canary(project)
     with Project.open(project.root) as canaried:
         versions = registered(canaried, versions=2)
         told: list[object] = []
