@@ -229,3 +229,32 @@ def test_retire_records_the_artifact_and_tells_servers_the_slot_is_empty(
     assert event.details == {"environment": "dev:canary", "slot": "canary", "version": 2,
                              "artifact_sha256": versions[1].blob,
                              "deployment_id": canary.id, "reason": "done", "auth": "os-user"}
+
+
+class _Session:
+    """Just enough of a PostgreSQL session for ``_notify``: it records what it executes."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.executed: list[tuple[str, dict[str, object]]] = []
+
+    def get_bind(self) -> object:
+        return type("Bind", (), {"dialect": type("Dialect", (), {"name": self.dialect})})()
+
+    def execute(self, statement: object, params: dict[str, object]) -> None:
+        self.executed.append((str(statement), params))
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_the_notification_is_this_pg_notify_call(dialect: str) -> None:
+    """What PostgreSQL receives, checked without a server (the test above checks it with
+    one, but mutation runs use SQLite only): one ``pg_notify`` on rasad's channel with the
+    canonical JSON payload; nothing at all on SQLite."""
+    session = _Session(dialect)
+    tx = type("Tx", (), {"session": session})()
+    promotion._notify(tx, {"version": 2, "model": "credit", "environment": "dev"})  # type: ignore[arg-type]
+    assert session.executed == ([] if dialect == "sqlite" else [(
+        "SELECT pg_notify(:channel, :payload)",
+        {"channel": promotion.DEPLOYMENTS_CHANNEL,
+         "payload": '{"environment":"dev","model":"credit","version":2}'})])
+    assert promotion.DEPLOYMENTS_CHANNEL == "rasad_deployments"
