@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # A Chromium that is not on PATH as `chromium`: `make test CHROMIUM=/path/to/chromium`.
 export CHROMIUM
 
-.PHONY: demo test install install-test chromium lint clean mutation
+.PHONY: demo test install install-test chromium lint clean mutation mutation-resume
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ mutation: install-test
 	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
+	$(BIN)/python .ci/mutation_score.py --min 95
+
+# Carry on from the verdicts saved in .ci/mutation_results.json (docs/testing.md).
+mutation-resume: install-test
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	[ -d mutants ] || $(BIN)/python .ci/mutation_carry.py restore
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS); status=$$?; \
+	  $(BIN)/python .ci/mutation_carry.py save && exit $$status
 	$(BIN)/python .ci/mutation_score.py --min 95
 
 lint: install-test
