@@ -68,6 +68,7 @@ mutation: install-test
 mutation-resume: install-test
 	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
 	[ -d mutants ] || $(BIN)/python .ci/mutation_carry.py restore
+	rm -f mutants/mutmut-stats.json
 	$(BIN)/mutmut run --max-children $(MUTATION_JOBS); status=$$?; \
 	  $(BIN)/python .ci/mutation_carry.py save && exit $$status
 	$(BIN)/python .ci/mutation_score.py --min 95
