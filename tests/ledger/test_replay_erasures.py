@@ -119,11 +119,11 @@ def test_a_forged_erasure_and_a_deleted_one_are_named(erased: Project) -> None:
     for table in ("retrain_flags", "erased_versions", "erasures"):
         attack.execute(erased, f"DELETE FROM {table} WHERE erasure_id = 1"
                        if table != "erasures" else "DELETE FROM erasures")
-    problems = _problems(erased)
-    assert [p.split(" is missing")[0] for p in problems] == [
+    recorded = f" is missing: the ledger recorded it (subject.erase, event {_seq(erased)})."
+    assert _problems(erased) == [row + recorded for row in (
         "erasures (#1)",
         "erased_versions (erasure #1, loans@1)", "erased_versions (erasure #1, loans@3)",
-        "retrain_flags (erasure #1, credit@1)", "retrain_flags (erasure #1, scorecard@1)"]
+        "retrain_flags (erasure #1, credit@1)", "retrain_flags (erasure #1, scorecard@1)")]
 
 
 def test_an_erased_version_unlinked_from_its_replacement_is_named(erased: Project) -> None:
@@ -204,3 +204,37 @@ def test_the_summary_digest_is_of_the_canonical_json() -> None:
 
 def test_the_replay_reads_the_actions_the_erasure_records() -> None:
     assert ACTIONS == {subjects.INDEX_ACTION, subjects.ERASE_ACTION}
+
+
+def test_a_deleted_index_is_named_with_its_event(erased: Project) -> None:
+    (event,) = [e for e in erased.audit_log(action=subjects.INDEX_ACTION)
+                if e.subject == "dataset:loans@2"]
+    attack.execute(erased, "DELETE FROM subject_indexes WHERE dataset_version_id = "
+                           "(SELECT id FROM dataset_versions WHERE name = 'loans' AND "
+                           "version = 2)")
+    assert _problems(erased) == [
+        f"subject_indexes (loans@2, application_id, key {event.details['key_id']}) is "
+        f"missing: the ledger recorded it (dataset.subject_index, event {event.seq})."]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_rows_pointing_at_no_version_are_named_by_id(erased: Project) -> None:
+    """With foreign keys off (a raw sqlite3 connection), rows can point at versions that do
+    not exist: they are named by the id they hold."""
+    import sqlite3
+
+    with sqlite3.connect(erased.db.url.removeprefix("sqlite:///")) as raw:
+        raw.execute("UPDATE retrain_flags SET model_version_id = 999 WHERE model_version_id "
+                    f"= {CREDIT_1}")
+        raw.execute("UPDATE erased_versions SET replaced_by_id = 998 WHERE replaced_by_id "
+                    "IS NOT NULL")
+        raw.execute("UPDATE subject_indexes SET dataset_version_id = 997 WHERE "
+                    "dataset_version_id = (SELECT id FROM dataset_versions WHERE name = "
+                    "'loans' AND version = 2)")
+    problems = _problems(erased)
+    assert "retrain_flags (erasure #1, model_versions id 999) exists, but the ledger " \
+           "records no such flag." in problems
+    assert any(p.startswith("erased_versions (erasure #1, loans@3): replaced_by is "
+                            "'dataset_versions id 998', but") for p in problems), problems
+    assert any(p.startswith("subject_indexes (dataset_versions id 997, application_id, key ")
+               for p in problems), problems

@@ -72,3 +72,24 @@ def test_a_principal_the_events_added_is_not_taken_as_the_admin(project: Project
         f"principals ({admin}) exists, but the ledger records no such principal.",
         f"role_grants ({admin}, admin) exists, but the ledger records no grant of that role "
         "in force."]
+
+
+def test_a_principal_deleted_or_disabled_by_sql_is_named_with_its_event(
+        project: Project) -> None:
+    """A principal the events added is compared as added (enabled) by that event: deleted
+    by SQL it is missing, disabled by SQL it is named, each with ``principal.add``'s seq."""
+    project.add_principal("amal", roles=[Role.APPROVER])
+    project.add_principal("omar", roles=[Role.VIEWER])
+    seqs = {e.subject: e.seq for e in project.audit_log(action="principal.add")}
+    attack.execute(project, "UPDATE principals SET disabled_at = '2026-01-01T00:00:00Z' "
+                            "WHERE name = 'amal'")
+    attack.execute(project, "DELETE FROM role_grants WHERE principal_id = "
+                            "(SELECT id FROM principals WHERE name = 'omar')")
+    attack.execute(project, "DELETE FROM principals WHERE name = 'omar'")
+    assert [p.message for p in project.verify_audit().problems] == [
+        f"principals (amal): disabled is True, but the ledger (principal.add, event "
+        f"{seqs['principal:amal']}) recorded False.",
+        f"principals (omar) is missing: the ledger recorded it (principal.add, event "
+        f"{seqs['principal:omar']}).",
+        f"role_grants (omar, viewer) is missing: the ledger recorded it (principal.add, event "
+        f"{seqs['principal:omar']})."]
