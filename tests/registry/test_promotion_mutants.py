@@ -245,7 +245,8 @@ class _Session:
         self.executed.append((str(statement), params))
 
 
-@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+# ids without the word "postgresql": mutation runs deselect every test id that holds it.
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"], ids=["pg-dialect", "lite-dialect"])
 def test_the_notification_is_this_pg_notify_call(dialect: str) -> None:
     """What PostgreSQL receives, checked without a server (the test above checks it with
     one, but mutation runs use SQLite only): one ``pg_notify`` on rasad's channel with the
