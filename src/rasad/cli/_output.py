@@ -184,3 +184,16 @@ FORMAT_BY_SUFFIX = {".html": DocumentFormat.HTML, ".htm": DocumentFormat.HTML,
                     ".json": DocumentFormat.JSON}
 """The format an ``-o`` file's suffix implies (anything else: Markdown)."""
 
+
+def document_format(form: DocumentFormat | None, as_json: bool,
+                    output: Path | None) -> DocumentFormat:
+    """``--format`` if given; else JSON for ``--json`` on the terminal; else what the ``-o``
+    file's suffix implies; else Markdown."""
+    if form is not None:
+        return form
+    if as_json and output is None:
+        return DocumentFormat.JSON
+    if output is None:
+        return DocumentFormat.MD
+    return FORMAT_BY_SUFFIX.get(output.suffix.lower(), DocumentFormat.MD)
+

@@ -17,17 +17,14 @@ import typer
 from rasad._files import check_outputs, write_text_atomic
 from rasad.cli._context import state
 from rasad.cli._output import (
-    FORMAT_BY_SUFFIX,
     DocumentFormat,
     JsonFlag,
     clean,
+    document_format,
     emit_json,
     escape_controls,
     say,
 )
-
-Format = DocumentFormat
-_SUFFIXES = FORMAT_BY_SUFFIX
 
 
 def card(
@@ -36,7 +33,7 @@ def card(
         metavar="NAME@VERSION", help="The model version (NAME alone: the latest).")],
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the card to this file instead of stdout.")] = None,
-    form: Annotated[Format | None, typer.Option(
+    form: Annotated[DocumentFormat | None, typer.Option(
         "--format", help="md, html or json; default from the -o suffix (.html, .json), "
                          "else md.")] = None,
     as_json: JsonFlag = False,
@@ -52,15 +49,14 @@ def card(
     from rasad.project import Project
 
     name, version = parse_ref(model)
-    chosen = form or (Format.JSON if as_json and output is None else None) or (
-        _SUFFIXES.get(output.suffix.lower(), Format.MD) if output is not None else Format.MD)
+    chosen = document_format(form, as_json, output)
     project = state(ctx).project()
     if isinstance(project, Project):  # a local project's own files must not be overwritten
         check_outputs([output], inputs=[project.root / CONFIG_FILE, project.root / STATE_DIR])
     found = project.card(name, version)
-    if chosen is Format.JSON:
+    if chosen is DocumentFormat.JSON:
         text = found.to_json(indent=2) + "\n"
-    elif chosen is Format.HTML:
+    elif chosen is DocumentFormat.HTML:
         from rasad.reports.card import render_card
         text = render_card(found)
     else:
