@@ -45,6 +45,20 @@ def test_a_missing_run_does_not_stop_the_comparison_of_later_runs(project: Proje
     assert second.id != first.id
 
 
+def test_run_rows_the_ledger_never_started_are_named_in_order(project: Project) -> None:
+    with project.start_run("genuine") as run:
+        pass
+    columns = ("name, status, params, metrics, environment, code_version, seed, model_blob, "
+               "model_info, error, host, pid, created_by, started_at, ended_at, duration_s")
+    for forged in ("zz-forged", "aa-forged"):
+        attack.execute(project, f"INSERT INTO runs (id, {columns}) SELECT :f, {columns} "
+                       "FROM runs WHERE id = :r", f=forged, r=run.id)
+    # The genuine run still matches its events; each forged row is named, sorted by id.
+    assert _run_problems(project) == [
+        Problem(ProblemKind.STATE, f"runs ({forged}) exists, but the ledger never recorded "
+                "its start.", row=f"runs ({forged})") for forged in ("aa-forged", "zz-forged")]
+
+
 def test_an_edited_run_status_names_the_row_the_value_and_the_event(project: Project) -> None:
     with project.start_run("edited") as run:
         pass
