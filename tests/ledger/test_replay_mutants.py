@@ -9,6 +9,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -222,3 +223,51 @@ def test_a_current_pointer_to_a_missing_deployment_serves_nothing(deployed: Depl
         "current_deployments (credit, staging) points at deployment None (None, None), which "
         f"serves nothing; the ledger's last promotion or rollback there (event {last_seq}) "
         "serves credit@1.")
+
+
+def _two_loans(project: Project) -> None:
+    frame = pd.DataFrame({"income": [1.0, 2.0, 3.0]})
+    project.add_dataset(frame, "loans")
+    project.add_dataset(frame + 1.0, "loans")
+
+
+def test_a_missing_dataset_version_does_not_stop_the_comparison_of_later_ones(
+        project: Project) -> None:
+    _two_loans(project)
+    attack.execute(project, "DELETE FROM dataset_versions WHERE version = 1")
+    attack.execute(project, "UPDATE dataset_versions SET content_hash = :h WHERE version = 2",
+                   h="ab" * 32)
+    missing, edited = _problems(project, "dataset_versions (")
+    assert (missing.row, edited.row) == ("dataset_versions (loans@1)", "dataset_versions (loans@2)")
+    assert missing.message.startswith("dataset_versions (loans@1) is missing")
+    # loans@2 is compared with its event, not reported as a row the ledger never recorded.
+    assert edited.message.startswith("dataset_versions (loans@2): content_hash is abababababab")
+
+
+def test_an_old_event_without_a_hash_does_not_stop_the_comparison_of_later_versions(
+        project: Project) -> None:
+    _two_loans(project)
+    with project.db.write_engine.begin() as conn:
+        seq, details = conn.execute(sa.text(
+            "SELECT seq, details FROM audit_events WHERE action = 'dataset.add' "
+            "ORDER BY seq LIMIT 1")).one()
+        old = json.loads(details)
+        del old["content_hash"]
+        conn.execute(sa.text("UPDATE audit_events SET details = :d WHERE seq = :s"),
+                     {"d": json.dumps(old, sort_keys=True, separators=(",", ":")), "s": seq})
+        attack.rechain(conn)
+    # loans@1's check is skipped (its event predates the hash); loans@2's still runs.
+    assert project.verify_audit().ok
+    attack.execute(project, "UPDATE dataset_versions SET content_hash = :h WHERE version = 2",
+                   h="ab" * 32)
+    assert [p.row for p in _problems(project, "dataset_versions (")] == [
+        "dataset_versions (loans@2)"]
+
+
+def test_step_metrics_logged_out_of_step_order_verify_clean(project: Project) -> None:
+    """The seal and the replay both read a run's metrics in (key, step, id) order: steps
+    logged backwards, and a step logged twice, still match."""
+    with project.start_run("backwards") as run:
+        for step, value in ((3, 0.3), (1, 0.1), (2, 0.2), (1, 0.15)):
+            run.log_metric("loss", value, step=step)
+    assert project.verify_audit().ok
