@@ -17,6 +17,7 @@ from rasad import Project
 from rasad.ledger import ProblemKind
 from rasad.ledger.problems import Problem
 from rasad.ledger.replay import StateReplay, _RunFacts, _short, _versioned
+from rasad.store._tables import DatasetVersionRow, ModelVersionRow
 from tests.registry._helpers import registered
 
 from . import _attacks as attack
@@ -271,3 +272,26 @@ def test_step_metrics_logged_out_of_step_order_verify_clean(project: Project) ->
         for step, value in ((3, 0.3), (1, 0.1), (2, 0.2), (1, 0.15)):
             run.log_metric("loss", value, step=step)
     assert project.verify_audit().ok
+
+
+def _forge_version(project: Project, table: sa.Table, name: str, version: int) -> None:
+    """A copy of ``name``@1 inserted by SQL as ``version``: a row no event recorded."""
+    with project.db.write_engine.begin() as conn:
+        row = dict(conn.execute(sa.select(table).where(
+            table.c.name == name, table.c.version == 1)).mappings().one())
+        del row["id"]
+        conn.execute(table.insert().values({**row, "version": version}))
+
+
+def test_version_rows_no_event_recorded_are_named_word_for_word(project: Project) -> None:
+    registered(project)
+    _two_loans(project)
+    _forge_version(project, DatasetVersionRow.__table__, "loans", 9)
+    _forge_version(project, DatasetVersionRow.__table__, "loans", 7)
+    _forge_version(project, ModelVersionRow.__table__, "credit", 5)
+    assert _problems(project, "dataset_versions (") + _problems(project, "model_versions (") == [
+        Problem(ProblemKind.STATE, f"{table} ({ref}) exists, but the ledger has no {action} "
+                "event for it.", row=f"{table} ({ref})")
+        for table, ref, action in (("dataset_versions", "loans@7", "dataset.add"),
+                                   ("dataset_versions", "loans@9", "dataset.add"),
+                                   ("model_versions", "credit@5", "model.register"))]
