@@ -232,7 +232,14 @@ def test_rows_pointing_at_no_version_are_named_by_id(erased: Project) -> None:
         raw.execute("UPDATE subject_indexes SET dataset_version_id = 997 WHERE "
                     "dataset_version_id = (SELECT id FROM dataset_versions WHERE name = "
                     "'loans' AND version = 2)")
+        raw.execute("UPDATE erased_versions SET dataset_version_id = 996 WHERE "
+                    "dataset_version_id = (SELECT id FROM dataset_versions WHERE name = "
+                    "'loans' AND version = 1)")
     problems = _problems(erased)
+    assert "erased_versions (erasure #1, dataset_versions id 996) exists, but the ledger " \
+           "records no erasure of that version." in problems, problems
+    assert f"erased_versions (erasure #1, loans@1) is missing: the ledger recorded it " \
+           f"(subject.erase, event {_seq(erased)})." in problems, problems
     assert "retrain_flags (erasure #1, model_versions id 999) exists, but the ledger " \
            "records no such flag." in problems
     assert any(p.startswith("erased_versions (erasure #1, loans@3): replaced_by is "
