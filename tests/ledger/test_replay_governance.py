@@ -81,6 +81,8 @@ def test_untouched_governance_verifies_clean(governed: Governed) -> None:
     assert {k: result.state[k] for k in ("promotion_requests", "approvals", "api_tokens")} == {
         "promotion_requests": 6, "approvals": 3, "api_tokens": 2}
     assert result.state["principals"] == 9  # tester and the team of eight
+    # tester's admin, the team's twelve roles, paul's deployer swapped for viewer, vic's deployer
+    assert result.state["role_grants"] == 14
 
 
 def test_an_inserted_approval_row_is_named(governed: Governed) -> None:

@@ -122,6 +122,8 @@ def test_each_relevant_event_is_read_into_the_replayed_state() -> None:
     replay.feed(5, "model.promotion", "model:credit", '{"environment":"dev","version":2}')
     replay.feed(6, "model.rollback", "model:credit", '{"environment":"dev","version":1}')
     replay.feed(7, "model.promotion", "model:credit", '{"environment":"qa"}')
+    replay.feed(8, "model.retire", "model:old", '{"environment":"qa"}')  # no version: 0
+    assert replay.retired == {("old", "qa"): (8, 0)}
     assert replay.datasets == {("a:b", 3): (2, "c1")}
     assert replay.models == {("credit", 2): (3, "m2"), ("old", 1): (4, None)}
     assert replay.deployments == {("credit", "dev"): [(5, 2, "promotion"), (6, 1, "rollback")],
