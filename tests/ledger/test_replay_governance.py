@@ -107,6 +107,17 @@ def test_a_request_flipped_to_promoted_is_named(governed: Governed) -> None:
                              "'open'.")
 
 
+def test_each_edited_column_of_a_request_is_named(governed: Governed) -> None:
+    """What a request is for and what it took: every column its event fixes is compared."""
+    attack.execute(governed.admin, "UPDATE promotion_requests SET model_name = 'other', "
+                   "version = 9, gates_passed = NOT gates_passed, approvals_required = 0, "
+                   "expires_at = '2099-01-01T00:00:00Z' WHERE id = :r", r=governed.open)
+    result = governed.admin.verify_audit()
+    assert _rows(result) == [f"promotion_requests (#{governed.open})"] * 5
+    assert [p.message.split(": ", 1)[1].split(" is ")[0] for p in result.problems] == [
+        "model_name", "version", "gates_passed", "approvals_required", "expires_at"]
+
+
 def test_a_rejected_request_flipped_to_approved_is_named(governed: Governed) -> None:
     attack.execute(governed.admin, "UPDATE promotion_requests SET status = 'approved' "
                    "WHERE id = :r", r=governed.rejected)
