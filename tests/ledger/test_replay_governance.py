@@ -152,6 +152,17 @@ def test_a_changed_approval_comment_is_named(governed: Governed) -> None:
     assert "comment is 'ok'" in (result.reason or "")
 
 
+def test_a_deleted_approval_is_named_with_its_event(governed: Governed) -> None:
+    attack.execute(governed.admin, "DELETE FROM approvals WHERE request_id = :r",
+                   r=governed.approved)
+    result = governed.admin.verify_audit()
+    seq = _seq(governed.admin, "promotion.approved", governed.approved)
+    row = f"approvals (request #{governed.approved}, amal, approve)"
+    assert [(p.row, p.seq) for p in result.problems] == [(row, seq)]
+    assert result.reason == (f"{row} is missing: the ledger recorded it (promotion.approved, "
+                             f"event {seq}).")
+
+
 def test_an_edited_gate_report_hash_is_named(governed: Governed) -> None:
     attack.execute(governed.admin, "UPDATE promotion_requests SET gates_blob = :b "
                    "WHERE id = :r", b="ab" * 32, r=governed.immediate)
