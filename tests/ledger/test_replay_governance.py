@@ -236,6 +236,16 @@ def test_a_principal_enabled_again_is_named(governed: Governed) -> None:
     assert "disabled is False" in (result.reason or "")
 
 
+def test_a_person_turned_into_a_service_account_is_named(governed: Governed) -> None:
+    attack.execute(governed.admin, "UPDATE principals SET kind = 'service' WHERE name = 'vic'")
+    result = governed.admin.verify_audit()
+    seq = next(e.seq for e in governed.admin.audit_log(action="principal.add")
+               if e.subject == "principal:vic")
+    assert [(p.row, p.seq) for p in result.problems] == [("principals (vic)", seq)]
+    assert result.reason == (f"principals (vic): kind is 'service', but the ledger "
+                             f"(principal.add, event {seq}) recorded 'person'.")
+
+
 def test_an_inserted_token_is_named(governed: Governed) -> None:
     attack.execute(governed.admin, """
         INSERT INTO api_tokens (id, principal_id, secret_sha256, roles, created_by, created_at)
