@@ -148,8 +148,23 @@ def test_a_changed_approval_comment_is_named(governed: Governed) -> None:
     attack.execute(governed.admin, "UPDATE approvals SET comment = 'ok' WHERE request_id = :r",
                    r=governed.approved)
     result = governed.admin.verify_audit()
-    assert _rows(result) == [f"approvals (request #{governed.approved}, amal, approve)"]
-    assert "comment is 'ok'" in (result.reason or "")
+    row = f"approvals (request #{governed.approved}, amal, approve)"
+    assert _rows(result) == [row]
+    seq = _seq(governed.admin, "promotion.approved", governed.approved)
+    assert result.reason == (f"{row}: comment is 'ok', but the ledger (promotion.approved, "
+                             f"event {seq}) recorded 'gates read'.")
+    assert result.problems[0].seq == seq
+
+
+def test_an_approval_claiming_another_way_in_is_named(governed: Governed) -> None:
+    """How the approver signed in (a token, the OS user) is part of the decision's record."""
+    attack.execute(governed.admin, "UPDATE approvals SET auth = 'token:forged01' "
+                   "WHERE request_id = :r", r=governed.approved)
+    result = governed.admin.verify_audit()
+    seq = _seq(governed.admin, "promotion.approved", governed.approved)
+    assert result.reason == (
+        f"approvals (request #{governed.approved}, amal, approve): auth is 'token:forged01', "
+        f"but the ledger (promotion.approved, event {seq}) recorded 'os-user'.")
 
 
 def test_a_deleted_approval_is_named_with_its_event(governed: Governed) -> None:
