@@ -5,10 +5,14 @@ names exactly what was changed around it. Pins the survivors of the mutation run
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from rasad import Project
 from rasad.identity import Role
-from rasad.ledger._governance import GovernanceReplay
+from rasad.ledger._governance import _ACTOR_BATCH, GovernanceReplay, _actors
 from rasad.ledger.problems import Problem
+from rasad.store._tables import AuditEventRow
 
 from . import _attacks as attack
 
@@ -93,3 +97,19 @@ def test_a_principal_deleted_or_disabled_by_sql_is_named_with_its_event(
         f"{seqs['principal:omar']}).",
         f"role_grants (omar, viewer) is missing: the ledger recorded it (principal.add, event "
         f"{seqs['principal:omar']})."]
+
+
+def test_actors_are_read_in_batches_that_cover_every_event() -> None:
+    """Decisions are looked up _ACTOR_BATCH events at a time: a ledger with more than two
+    batches of them still finds every decision's actor."""
+    engine = sa.create_engine("sqlite://")
+    AuditEventRow.__table__.create(engine)
+    count = 2 * _ACTOR_BATCH + 7
+    with Session(engine) as session:
+        session.add_all(AuditEventRow(
+            seq=seq, occurred_at="2026-01-01T00:00:00Z", actor=f"user{seq % 3}",
+            action="promotion.approved", subject="model:credit", details="{}",
+            prev_hash="0" * 64, hash="0" * 64) for seq in range(1, count + 1))
+        session.flush()
+        assert _actors(session, list(range(1, count + 1))) == {
+            seq: f"user{seq % 3}" for seq in range(1, count + 1)}
