@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from rasad import Project
 from rasad.identity import Role
-from rasad.ledger._governance import _ACTOR_BATCH, GovernanceReplay, _actors
+from rasad.ledger._governance import _ACTOR_BATCH, Facts, GovernanceReplay, _actors
 from rasad.ledger.problems import Problem
 from rasad.store._tables import AuditEventRow
 
@@ -113,3 +113,39 @@ def test_actors_are_read_in_batches_that_cover_every_event() -> None:
         session.flush()
         assert _actors(session, list(range(1, count + 1))) == {
             seq: f"user{seq % 3}" for seq in range(1, count + 1)}
+
+
+def test_identity_events_are_read_word_for_word() -> None:
+    """Each principal and grant keeps the event that made it; a principal added without
+    roles gets none; revoking a role never granted is not an error."""
+    replay = GovernanceReplay()
+    replay.feed(1, "project.init", "project:demo", {"first_admin": "tester"})
+    replay.feed(2, "principal.add", "principal:ci", {"kind": "service"})
+    replay.feed(3, "principal.add", "principal:amal", {"kind": "person", "roles": ["viewer"]})
+    replay.feed(4, "principal.grant", "principal:amal", {"role": "approver"})
+    replay.feed(5, "principal.revoke", "principal:amal", {"role": "deployer"})
+    replay.feed(6, "principal.disable", "principal:amal", {})
+
+    def added(seq: int, action: str, kind: str) -> Facts:
+        return Facts(seq, action, {"kind": (seq, action, kind), "disabled": (seq, action, False)})
+
+    disabled = added(3, "principal.add", "person")
+    disabled.set(6, "principal.disable", disabled=True)
+    assert replay.principals == {"tester": added(1, "project.init", "person"),
+                                 "ci": added(2, "principal.add", "service"),
+                                 "amal": disabled}
+    assert replay.grants == {("tester", "admin"): Facts(1, "project.init"),
+                             ("amal", "viewer"): Facts(3, "principal.add"),
+                             ("amal", "approver"): Facts(4, "principal.grant")}
+
+
+def test_only_a_principal_added_as_first_admin_names_the_first_admin() -> None:
+    """A ledger whose project.init names no admin (an older one) learns it from the
+    principal.add that says ``first_admin: true``, and from no other."""
+    replay = GovernanceReplay()
+    replay.feed(1, "project.init", "project:demo", {})
+    replay.feed(2, "principal.add", "principal:amal", {"kind": "person", "first_admin": False})
+    assert not replay.first_admin_named
+    replay.feed(3, "principal.add", "principal:tester",
+                {"kind": "person", "roles": ["admin"], "first_admin": True})
+    assert replay.first_admin_named
