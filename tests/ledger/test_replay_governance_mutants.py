@@ -139,6 +139,27 @@ def test_identity_events_are_read_word_for_word() -> None:
                              ("amal", "approver"): Facts(4, "principal.grant")}
 
 
+def test_token_events_are_read_word_for_word() -> None:
+    replay = GovernanceReplay()
+    replay.feed(1, "token.create", "token:t1",
+                {"principal": "amal", "roles": ["viewer", "approver"], "expires_at": "2027"})
+    replay.feed(2, "token.create", "token:t2", {"principal": "ci"})  # no roles, no expiry
+    replay.feed(3, "token.revoke", "token:t1", {})
+    replay.feed(4, "token.revoke", "token:t3", {})  # a token whose creation is not replayed
+
+    def created(seq: int, principal: str, roles: list[str], expires: str | None) -> Facts:
+        return Facts(seq, "token.create", {
+            column: (seq, "token.create", value) for column, value in (
+                ("principal", principal), ("roles", roles), ("expires_at", expires),
+                ("revoked", False))})
+
+    revoked = created(1, "amal", ["approver", "viewer"], "2027")
+    revoked.set(3, "token.revoke", revoked=True)
+    assert replay.tokens == {
+        "t1": revoked, "t2": created(2, "ci", [], None),
+        "t3": Facts(4, "token.revoke", {"revoked": (4, "token.revoke", True)})}
+
+
 def test_only_a_principal_added_as_first_admin_names_the_first_admin() -> None:
     """A ledger whose project.init names no admin (an older one) learns it from the
     principal.add that says ``first_admin: true``, and from no other."""
