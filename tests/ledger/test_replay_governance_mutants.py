@@ -125,6 +125,7 @@ def test_identity_events_are_read_word_for_word() -> None:
     replay.feed(4, "principal.grant", "principal:amal", {"role": "approver"})
     replay.feed(5, "principal.revoke", "principal:amal", {"role": "deployer"})
     replay.feed(6, "principal.disable", "principal:amal", {})
+    replay.feed(7, "principal.disable", "principal:ghost", {})  # its add is not replayed
 
     def added(seq: int, action: str, kind: str) -> Facts:
         return Facts(seq, action, {"kind": (seq, action, kind), "disabled": (seq, action, False)})
@@ -133,7 +134,9 @@ def test_identity_events_are_read_word_for_word() -> None:
     disabled.set(6, "principal.disable", disabled=True)
     assert replay.principals == {"tester": added(1, "project.init", "person"),
                                  "ci": added(2, "principal.add", "service"),
-                                 "amal": disabled}
+                                 "amal": disabled,
+                                 "ghost": Facts(7, "principal.disable", {
+                                     "disabled": (7, "principal.disable", True)})}
     assert replay.grants == {("tester", "admin"): Facts(1, "project.init"),
                              ("amal", "viewer"): Facts(3, "principal.add"),
                              ("amal", "approver"): Facts(4, "principal.grant")}
