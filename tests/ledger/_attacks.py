@@ -3,6 +3,7 @@ chain and the head recomputed with rasad's own ``event_hash``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -32,6 +33,19 @@ def rechain(conn: sa.Connection) -> None:
         prev = digest
     conn.execute(sa.text("UPDATE ledger_head SET seq = :s, hash = :h WHERE id = 1"),
                  {"s": rows[-1][0] if rows else 0, "h": prev})
+
+
+def drop_detail(conn: sa.Connection, action: str, key: str) -> None:
+    """The first ``action`` event as an older rasad wrote it, without ``key`` in its
+    details, and the chain recomputed."""
+    seq, details = conn.execute(sa.text(
+        "SELECT seq, details FROM audit_events WHERE action = :a ORDER BY seq LIMIT 1"),
+        {"a": action}).one()
+    old = json.loads(details)
+    del old[key]
+    conn.execute(sa.text("UPDATE audit_events SET details = :d WHERE seq = :s"),
+                 {"d": canonical_json(old), "s": seq})
+    rechain(conn)
 
 
 def renumber(conn: sa.Connection, above: int, by: int) -> None:
