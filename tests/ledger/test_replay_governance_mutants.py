@@ -173,3 +173,25 @@ def test_only_a_principal_added_as_first_admin_names_the_first_admin() -> None:
     replay.feed(3, "principal.add", "principal:tester",
                 {"kind": "person", "roles": ["admin"], "first_admin": True})
     assert replay.first_admin_named
+
+
+def test_request_events_are_read_word_for_word() -> None:
+    """Each column of a promotion request is tied to the event that set it, so a missing
+    row or an edited column is named with that event (``compare_rows``'s message)."""
+    replay = GovernanceReplay()
+    replay.feed(5, "promotion.requested", "model:credit", {
+        "request_id": 4, "version": 2, "environment": "production",
+        "gates": {"report_sha256": "r1", "passed": True},
+        "approvals_required": 2, "expires_at": "2027"})
+    replay.feed(6, "promotion.approved", "model:credit", {
+        "request_id": 4, "version": 2, "environment": "production", "auth": "os-user"})
+    replay.feed(7, "promotion.rejected", "model:credit", {
+        "request_id": 4, "version": 2, "environment": "production", "auth": "os-user"})
+
+    asked, rejected = (5, "promotion.requested"), (7, "promotion.rejected")
+    expected = Facts(*asked, {column: (*asked, value) for column, value in (
+        ("model_name", "credit"), ("version", 2), ("environment", "production"),
+        ("gates_blob", "r1"), ("gates_passed", True), ("approvals_required", 2),
+        ("expires_at", "2027"))})
+    expected.set(*rejected, status="rejected", break_glass=False)
+    assert replay.requests == {4: expected}
