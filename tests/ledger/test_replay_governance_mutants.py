@@ -195,3 +195,23 @@ def test_request_events_are_read_word_for_word() -> None:
         ("expires_at", "2027"))})
     expected.set(*rejected, status="rejected", break_glass=False)
     assert replay.requests == {4: expected}
+
+
+def test_break_glass_is_set_by_the_event_that_decided_it() -> None:
+    """``break_glass`` names the event that set it: the break-glass event itself (before any
+    promotion follows), else the promotion, forced or not."""
+    replay = GovernanceReplay()
+    request = {"version": 2, "environment": "production", "approvals_required": 1}
+    replay.feed(1, "promotion.requested", "model:credit", {"request_id": 1, **request})
+    replay.feed(2, "promotion.break_glass", "model:credit", {"request_id": 1, **request})
+    forced = replay.requests[1].columns
+    assert (forced["status"], forced["break_glass"]) == (
+        (2, "promotion.break_glass", "forced"), (2, "promotion.break_glass", True))
+    replay.feed(3, "model.promotion", "model:credit",
+                {"request_id": 1, "break_glass": True, **request})
+    assert forced["break_glass"] == (3, "model.promotion", True)
+
+    replay.feed(4, "promotion.requested", "model:credit", {"request_id": 2, **request})
+    assert replay.requests[2].columns["break_glass"] == (4, "promotion.requested", False)
+    replay.feed(5, "model.promotion", "model:credit", {"request_id": 2, **request})
+    assert replay.requests[2].columns["break_glass"] == (5, "model.promotion", False)

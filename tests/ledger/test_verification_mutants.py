@@ -291,3 +291,13 @@ def test_a_checkpoint_that_cannot_be_aligned_is_still_named(project: Project) ->
         result = verification.verify_all(session, checkpoints=[signed(4)], trusted=trust,
                                          replay=False)
     assert [(p.kind, p.seq) for p in result.problems] == [(ProblemKind.REWRITTEN, 4)]
+
+
+def test_verifying_a_database_replays_the_state_unless_told_not_to(project: Project) -> None:
+    """``verify_database`` compares the state tables with the ledger by default: a caller
+    that forgets ``replay`` gets the full check, not the chain alone."""
+    full = verification.verify_database(project.db, store=None, trusted=None)
+    assert full.ok and full.state is not None and "principals" in full.state
+    chain_only = verification.verify_database(project.db, store=None, trusted=None,
+                                              replay=False)
+    assert chain_only.ok and chain_only.state is None
