@@ -301,3 +301,22 @@ def test_verifying_a_database_replays_the_state_unless_told_not_to(project: Proj
     chain_only = verification.verify_database(project.db, store=None, trusted=None,
                                               replay=False)
     assert chain_only.ok and chain_only.state is None
+
+
+def test_a_write_committed_during_verification_is_not_taken_for_tampering(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verification reads one snapshot: a principal added (event and row) by another
+    writer after the walk read the events is invisible to the head and state checks too,
+    instead of showing up as a head past the chain and a row the ledger never recorded."""
+    original = verification._head
+
+    def head_after_a_concurrent_write(session, walk):  # type: ignore[no-untyped-def]
+        project.add_principal("late-comer")  # another connection; commits now
+        return original(session, walk)
+
+    monkeypatch.setattr(verification, "_head", head_after_a_concurrent_write)
+    result = verification.verify_database(project.db, store=None, trusted=None)
+    assert result.ok, result.problems
+    monkeypatch.undo()
+    after = verification.verify_database(project.db, store=None, trusted=None)
+    assert after.ok and after.events == result.events + 1
