@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from base64 import b64encode
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rasad import Project
 from rasad.ledger import verification
-from rasad.ledger.checkpoint import Checkpoint, CheckpointFileError, sign_checkpoint
+from rasad.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointFileError,
+    CheckpointStore,
+    build,
+    sign_checkpoint,
+)
 from rasad.ledger.keys import fingerprint, private_key_from_text
 from rasad.ledger.problems import Problem, ProblemKind
 from rasad.ledger.verification import TrustedKeys, _align, _Current, _signed_sequence, _Walk
@@ -320,3 +327,21 @@ def test_a_write_committed_during_verification_is_not_taken_for_tampering(
     monkeypatch.undo()
     after = verification.verify_database(project.db, store=None, trusted=None)
     assert after.ok and after.events == result.events + 1
+
+
+def test_verifying_a_database_checks_whose_project_the_checkpoints_are(
+        project: Project, tmp_path: Path) -> None:
+    """``verify_database`` hands the project's name to the checkpoint checks: a store
+    signed for another project is named, and the same store passes for that project."""
+    store = CheckpointStore(str(tmp_path / "checkpoints"))
+    with project.db.read() as session:
+        store.write(build(session, KEY_A, store, "other")[0])
+
+    def verify(name: str) -> list[str]:
+        result = verification.verify_database(project.db, store=store,
+                                              trusted=trusting(KEY_A), project_name=name)
+        return [p.message for p in result.problems]
+
+    assert verify("other") == []
+    assert verify("test") == [f"checkpoint 1 ({store.location(1)}) was signed for project "
+                              "'other', not 'test': the store belongs to another project"]
