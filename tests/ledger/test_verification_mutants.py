@@ -28,6 +28,8 @@ from rasad.ledger.keys import fingerprint, private_key_from_text
 from rasad.ledger.problems import Problem, ProblemKind
 from rasad.ledger.verification import TrustedKeys, _align, _Current, _signed_sequence, _Walk
 
+from . import _attacks as attack
+
 SIGNED = [f"d{i}" for i in range(1, 7)]
 
 Row = tuple[ProblemKind, int | None, int | None, str]
@@ -345,3 +347,18 @@ def test_verifying_a_database_checks_whose_project_the_checkpoints_are(
     assert verify("other") == []
     assert verify("test") == [f"checkpoint 1 ({store.location(1)}) was signed for project "
                               "'other', not 'test': the store belongs to another project"]
+
+
+def test_an_event_edited_in_place_is_named_where_it_stands(project: Project) -> None:
+    """The walk reads events in ``seq`` order, not storage order: PostgreSQL stores an
+    updated row after the others, and the edit is still named at its own event."""
+    for i in range(4):
+        with project.transaction() as tx:
+            tx.record("test.event", f"thing:{i}", {"i": i})
+    events = len(project.audit_log())
+    attack.execute(project, "UPDATE audit_events SET subject = 'thing:x' WHERE seq = 2")
+    result = verification.verify_database(project.db, store=None, trusted=None, replay=False)
+    assert result.events == events
+    assert [(p.kind, p.seq) for p in result.problems] == [(ProblemKind.CHAIN, 2)]
+    assert result.reason is not None and result.reason.startswith("event 2 (")
+    assert result.reason.endswith(" thing:x) was edited: its content does not match its hash")
