@@ -131,6 +131,16 @@ def test_events_after_the_latest_checkpoint_are_reported_uncovered(
                             "yet covered by one",)
 
 
+def test_a_fully_covered_ledger_has_no_note_and_no_store_verifies_no_checkpoint(
+        ledger: tuple[Project, Path, Path]) -> None:
+    project, store, key = ledger
+    assert _verify(project, store, key).notes == ()
+    without = project.verify_audit()
+    assert without.ok and without.notes == ()
+    assert (without.checkpoints, without.latest_checkpoint, without.trusted_keys,
+            without.key_source) == (0, None, (), None)
+
+
 def test_checkpoint_refuses_to_sign_a_rewritten_ledger(ledger: tuple[Project, Path, Path]
                                                        ) -> None:
     project, store, key = ledger
@@ -198,8 +208,9 @@ def test_deleted_checkpoint_files_are_noticed(ledger: tuple[Project, Path, Path]
     for path in store.iterdir():
         path.unlink()
     result = _verify(project, store, key)
-    assert [str(p.kind) for p in result.problems] == ["checkpoint"]
-    assert "holds no checkpoints" in (result.reason or "")
+    assert [(str(p.kind), p.seq, p.checkpoint, p.message) for p in result.problems] == [(
+        "checkpoint", 8, None, "the checkpoint store holds no checkpoints, but the ledger "
+        "recorded a checkpoint key at event 8: wrong store, or its files were deleted")]
 
 
 def test_memory_store_and_never_overwriting(project: Project, tmp_path: Path) -> None:

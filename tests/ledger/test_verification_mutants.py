@@ -26,7 +26,14 @@ from rasad.ledger.checkpoint import (
 )
 from rasad.ledger.keys import fingerprint, private_key_from_text
 from rasad.ledger.problems import Problem, ProblemKind
-from rasad.ledger.verification import TrustedKeys, _align, _Current, _signed_sequence, _Walk
+from rasad.ledger.verification import (
+    TrustedKeys,
+    _align,
+    _chain_problem,
+    _Current,
+    _signed_sequence,
+    _Walk,
+)
 
 from . import _attacks as attack
 
@@ -310,6 +317,8 @@ def test_verifying_a_database_replays_the_state_unless_told_not_to(project: Proj
     chain_only = verification.verify_database(project.db, store=None, trusted=None,
                                               replay=False)
     assert chain_only.ok and chain_only.state is None
+    with project.db.read() as session:
+        assert verification.verify_all(session).state == full.state
 
 
 def test_a_write_committed_during_verification_is_not_taken_for_tampering(
@@ -362,3 +371,21 @@ def test_an_event_edited_in_place_is_named_where_it_stands(project: Project) -> 
     assert [(p.kind, p.seq) for p in result.problems] == [(ProblemKind.CHAIN, 2)]
     assert result.reason is not None and result.reason.startswith("event 2 (")
     assert result.reason.endswith(" thing:x) was edited: its content does not match its hash")
+
+
+def test_each_break_in_the_stored_chain_is_named() -> None:
+    """The walk's three chain checks, in order: a gap in seq, a broken link, an edit."""
+    def problem(seq: int, expected: int, prev_hash: str = "p", stored: str = "h",
+                check: str = "h") -> Problem | None:
+        return _chain_problem(seq, expected, prev_hash, "p", "act", "s:1", stored, check)
+
+    assert problem(4, 4) is None
+    assert problem(6, 4, prev_hash="x", check="y") == Problem(
+        ProblemKind.CHAIN, "event 4 is missing (deleted or renumbered); next stored is 6",
+        seq=4)
+    assert problem(4, 4, prev_hash="x", check="y") == Problem(
+        ProblemKind.CHAIN, "event 4 does not link to event 3 (an event was deleted, inserted "
+        "or reordered before it)", seq=4)
+    assert problem(4, 4, check="y") == Problem(
+        ProblemKind.CHAIN, "event 4 (act s:1) was edited: its content does not match its hash",
+        seq=4)

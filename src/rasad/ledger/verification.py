@@ -88,11 +88,11 @@ def _walk(session: Session, want: set[int], tail_after: int | None,
             walk.count += 1
             digest = event_hash(seq, occurred_at, actor, action, subject, details, prev)
             if walk.chain_problem is None:
-                # When the stored link is the recomputed one, the hash is already known.
-                check = digest if prev_hash == prev else event_hash(
-                    seq, occurred_at, actor, action, subject, details, prev_hash)
+                # Until the first problem every stored hash is the recomputed one, so
+                # prev == stored_prev; a stored link that differs is named as a broken link
+                # before the content is checked, so the content is checked against digest.
                 walk.chain_problem = _chain_problem(seq, expected, prev_hash, stored_prev,
-                                                    action, subject, stored, check)
+                                                    action, subject, stored, digest)
             if seq == 1:
                 walk.first_hash = digest
             if seq in want:
@@ -111,10 +111,9 @@ def _walk(session: Session, want: set[int], tail_after: int | None,
 
 def _chain_problem(seq: int, expected: int, prev_hash: str, stored_prev: str, action: str,
                    subject: str, stored: str, check: str) -> Problem | None:
-    if seq != expected:
-        missing = "deleted or renumbered" if seq > expected else "duplicated"
-        return Problem(ProblemKind.CHAIN, f"event {expected} is missing ({missing}); next "
-                       f"stored is {seq}", seq=expected)
+    if seq != expected:  # the walk reads by increasing seq, so here seq > expected
+        return Problem(ProblemKind.CHAIN, f"event {expected} is missing (deleted or "
+                       f"renumbered); next stored is {seq}", seq=expected)
     if prev_hash != stored_prev:
         return Problem(ProblemKind.CHAIN, f"event {seq} does not link to event {seq - 1} (an "
                        "event was deleted, inserted or reordered before it)", seq=seq)
