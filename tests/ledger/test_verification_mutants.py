@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rasad import Project
+from rasad.errors import InputError
 from rasad.ledger import verification
 from rasad.ledger.checkpoint import (
     Checkpoint,
@@ -389,3 +390,10 @@ def test_each_break_in_the_stored_chain_is_named() -> None:
     assert problem(4, 4, check="y") == Problem(
         ProblemKind.CHAIN, "event 4 (act s:1) was edited: its content does not match its hash",
         seq=4)
+
+
+def test_a_bad_trusted_key_is_named_with_where_it_came_from() -> None:
+    assert verification.trusted_keys([], "--public-key") is None
+    with pytest.raises(InputError, match=r"^rasad.yaml audit.public_keys 'not-a-key' is not an "
+                       "Ed25519 public key"):
+        verification.trusted_keys(["not-a-key"], "rasad.yaml audit.public_keys")
