@@ -68,7 +68,6 @@ class _Walk:
     count: int = 0
     chain_problem: Problem | None = None
     recomputed: dict[int, str] = field(default_factory=dict)
-    first_hash: str | None = None
     first_key: tuple[int, str] | None = None
     last_stored: str = GENESIS_HASH
     tail: list[tuple[int, str, str, str]] = field(default_factory=list)
@@ -93,8 +92,6 @@ def _walk(session: Session, want: set[int], tail_after: int | None,
                 # before the content is checked, so the content is checked against digest.
                 walk.chain_problem = _chain_problem(seq, expected, prev_hash, stored_prev,
                                                     action, subject, stored, digest)
-            if seq == 1:
-                walk.first_hash = digest
             if seq in want:
                 walk.recomputed[seq] = digest
             if tail_after is not None and seq > tail_after:
