@@ -248,7 +248,7 @@ def test_each_bad_checkpoint_file_is_named_and_the_rest_are_still_checked() -> N
     stored: list[Checkpoint | CheckpointFileError] = [
         signed(1), unreadable, forged, signed(4, 3, key=KEY_B), signed(5, 4, project="x"),
         signed(6, 5), signed(7, 6)]
-    problems, good = verification._check_files(stored, trusting(KEY_A), _Walk(), "demo")
+    problems, good = verification._check_files(stored, trusting(KEY_A), "demo")
     assert problems == [
         Problem(ProblemKind.CHECKPOINT, "Checkpoint store/2 is not a rasad checkpoint (x)."),
         Problem(ProblemKind.SIGNATURE, "checkpoint 3 (store/3) has a signature that does not "
@@ -264,8 +264,7 @@ def test_each_bad_checkpoint_file_is_named_and_the_rest_are_still_checked() -> N
 
 
 def test_a_checkpoint_whose_predecessor_is_gone_is_named_but_still_used() -> None:
-    problems, good = verification._check_files([signed(1), signed(5, 3)], trusting(KEY_A),
-                                               _Walk(), None)
+    problems, good = verification._check_files([signed(1), signed(5, 3)], trusting(KEY_A), None)
     assert problems == [Problem(ProblemKind.CHECKPOINT, (
         "checkpoint 5 (store/5) follows checkpoint 3, which is no longer in the store: "
         "checkpoint files were deleted"), checkpoint=3)]
@@ -273,16 +272,15 @@ def test_a_checkpoint_whose_predecessor_is_gone_is_named_but_still_used() -> Non
 
 
 def test_without_a_trusted_key_every_checkpoint_is_refused() -> None:
-    problems, good = verification._check_files([signed(1, project="other")], None, _Walk(),
-                                               None)
+    problems, good = verification._check_files([signed(1, project="other")], None, None)
     assert good == [] and [p.message for p in problems] == [
         f"checkpoint 1 (store/1) is signed by key {fingerprint(KEY_A.public_key())}, which is "
         "not trusted (trusted: none); pass --public-key or list it in audit.public_keys"]
     two = trusting(KEY_B, KEY_A)
-    problems, good = verification._check_files([signed(1)], two, _Walk(), "demo")
+    problems, good = verification._check_files([signed(1)], two, "demo")
     assert (problems, [c.seq for c in good]) == ([], [1])
     key_c = private_key_from_text(b64encode(bytes(range(1, 33))).decode())
-    problems, good = verification._check_files([signed(1, key=key_c)], two, _Walk(), None)
+    problems, good = verification._check_files([signed(1, key=key_c)], two, None)
     listed = ", ".join(sorted(fingerprint(k.public_key()) for k in (KEY_A, KEY_B)))
     assert good == [] and [p.message for p in problems] == [
         f"checkpoint 1 (store/1) is signed by key {fingerprint(key_c.public_key())}, which is "

@@ -146,7 +146,7 @@ def verify_all(session: Session, *, checkpoints: Sequence[Checkpoint | Checkpoin
         trust = trusted or _first_recorded(walk)
         if trust is not None:
             keys, key_source = trust.fingerprints, trust.source
-        found, good = _check_files(stored, trust, walk, project_name)
+        found, good = _check_files(stored, trust, project_name)
         problems.extend(found)
         if not stored and walk.first_key is not None:
             problems.append(Problem(ProblemKind.CHECKPOINT, (
@@ -199,8 +199,7 @@ def _first_recorded(walk: _Walk) -> TrustedKeys | None:
 
 
 def _check_files(stored: Sequence[Checkpoint | CheckpointFileError], trust: TrustedKeys | None,
-                 walk: _Walk, project_name: str | None
-                 ) -> tuple[list[Problem], list[Checkpoint]]:
+                 project_name: str | None) -> tuple[list[Problem], list[Checkpoint]]:
     problems: list[Problem] = []
     good: list[Checkpoint] = []
     allowed = set(trust.fingerprints) if trust else set()
