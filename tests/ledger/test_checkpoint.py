@@ -58,6 +58,19 @@ def test_untouched_ledger_reproduces_every_checkpoint(ledger: tuple[Project, Pat
     assert project.verify_audit(checkpoints=str(store)).key_source.startswith("trust on first")
 
 
+def test_trust_on_first_use_trusts_the_first_recorded_key_only(
+        ledger: tuple[Project, Path, Path], tmp_path: Path) -> None:
+    """A second key recorded later (an insider's own) does not replace the first one that
+    trust on first use relies on: checkpoints it signs are named as untrusted."""
+    project, store, _ = ledger
+    second = project.checkpoint(to=str(store), key=attack.new_key(tmp_path, "second"))
+    assert (second.key_recorded_seq, second.checkpoint.seq) == (12, 12)
+    result = project.verify_audit(checkpoints=str(store))
+    assert result.key_source == "trust on first use: the key the ledger recorded at event 8"
+    assert _kinds(result) == [("signature", 12, 12)]
+    assert "is not trusted" in (result.reason or "")
+
+
 def test_the_naive_chain_check_alone_misses_a_rechained_edit(
         ledger: tuple[Project, Path, Path]) -> None:
     project, store, key = ledger
