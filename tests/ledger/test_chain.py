@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from rasad import Project
 from rasad.ledger import GENESIS_HASH, LedgerDamaged, ProblemKind, canonical_json, event_hash
+from rasad.ledger.chain import HEAD_MISSING
 
 WRITERS = 8
 EVENTS_PER_WRITER = 15
@@ -165,7 +166,8 @@ def test_missing_head_row_refuses_writes_and_fails_verify(project: Project) -> N
     assert caught.value.exit_code == 2
     result = project.verify_audit()
     assert not result.ok and result.first_bad_seq == 4
-    assert [p.kind for p in result.problems] == [ProblemKind.HEAD]
+    assert [(p.kind, p.seq, p.row, p.message) for p in result.problems] == [
+        (ProblemKind.HEAD, 4, "ledger_head (id 1)", HEAD_MISSING)]
     assert len(project.audit_log()) == 3
 
 
