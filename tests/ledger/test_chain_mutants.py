@@ -19,6 +19,7 @@ from rasad import Project
 from rasad.ledger import (
     GENESIS_HASH,
     AuditEvent,
+    ProblemKind,
     Verification,
     canonical_json,
     event_hash,
@@ -139,6 +140,11 @@ def test_a_head_with_only_its_seq_or_only_its_hash_edited_fails(project: Project
     first_bad = {"seq = seq + 3": 5, "seq = seq - 1": 3}.get(edit, 4)
     assert _verify(project).first_bad_seq == first_bad
     assert project.verify_audit(replay=False).first_bad_seq == first_bad
+    recorded = {"seq = seq + 3": 7, "seq = seq - 1": 3}.get(edit, 4)
+    assert [(p.kind, p.seq, p.row, p.message) for p in project.verify_audit().problems] == [(
+        ProblemKind.HEAD, first_bad, "ledger_head (id 1)",
+        f"the ledger head records event {recorded} but the chain ends at event 4 (the newest "
+        "events were deleted or the head edited)")]
 
 
 def test_a_missing_head_fails_the_chain_check(project: Project) -> None:
