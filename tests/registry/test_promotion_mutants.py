@@ -259,3 +259,16 @@ def test_the_notification_is_this_pg_notify_call(dialect: str) -> None:
         {"channel": promotion.DEPLOYMENTS_CHANNEL,
          "payload": '{"environment":"dev","model":"credit","version":2}'})])
     assert promotion.DEPLOYMENTS_CHANNEL == "rasad_deployments"
+
+
+def test_the_bare_deploy_step_leaves_the_serving_version_as_it_is(project: Project) -> None:
+    """The registry's own promote (no request, no gates) called for the version already
+    serving: no new deployment, event or trust record."""
+    registered(project)
+    first = promotion.promote(project.context, "credit", 1, "dev")
+    before = len(project.audit_log())
+    again = promotion.promote(project.context, "credit", 1, "dev")
+    assert (first.changed, again.changed, again.version, again.id) == (True, False, 1, first.id)
+    assert len(project.audit_log()) == before
+    with project.db.read() as session:
+        assert session.execute(sa.text("SELECT count(*) FROM deployments")).scalar() == 1
