@@ -143,6 +143,28 @@ def test_types_missing_from_the_registration_record_are_refused(data, monkeypatc
         load_model(blob, trusted=recorded)
 
 
+def test_every_unrecorded_type_is_named(data, monkeypatch) -> None:
+    pipeline = _fit(RandomForestRegressor(n_estimators=2, random_state=0), data)
+    blob, untrusted = dump_model(pipeline)
+    assert len(untrusted) >= 2
+    monkeypatch.setattr(skops.io, "loads", lambda *a, **k: pytest.fail("loads must not run"))
+    with pytest.raises(UntrustedArtifactError) as caught:
+        load_model(blob, trusted=[])
+    assert str(caught.value) == (
+        "The model bytes hold types that were not recorded when it was registered: "
+        f"{', '.join(map(repr, untrusted))}. The artifact does not match its registration; "
+        "do not load it, and register the model again from a training run.")
+
+
+def test_a_parser_failure_without_a_message_is_named_by_its_type(monkeypatch) -> None:
+    def fails(**_: object) -> list[str]:
+        raise EOFError
+
+    monkeypatch.setattr(skops.io, "get_untrusted_types", fails)
+    with pytest.raises(IntegrityError, match=r"not a skops model archive \(EOFError\)"):
+        _skops.untrusted_types(b"PK\x03\x04")
+
+
 def test_bytes_that_are_not_skops_are_an_integrity_error() -> None:
     with pytest.raises(IntegrityError, match="not a skops model archive") as info:
         load_model(b"\x80\x04not a zip", trusted=[])
