@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from rasad.artifacts.skops import (
     load_model,
     trusted_by_default,
 )
-from rasad.errors import IntegrityError, UntrustedArtifactError
+from rasad.errors import InputError, IntegrityError, UntrustedArtifactError
 from rasad.training.pipeline import build_pipeline
 
 
@@ -163,6 +164,15 @@ def test_a_parser_failure_without_a_message_is_named_by_its_type(monkeypatch) ->
     monkeypatch.setattr(skops.io, "get_untrusted_types", fails)
     with pytest.raises(IntegrityError, match=r"not a skops model archive \(EOFError\)"):
         _skops.untrusted_types(b"PK\x03\x04")
+
+
+def test_an_object_skops_cannot_save_is_an_input_error_naming_it() -> None:
+    with pytest.raises(InputError) as caught:
+        dump_model({"buffer": io.BytesIO(b"x")})
+    assert str(caught.value) == (
+        "skops cannot save this dict: cannot pickle 'BytesIO' object. Use estimators and "
+        "transformers from scikit-learn, LightGBM or XGBoost, or make the object serialisable "
+        "by skops.")
 
 
 def test_bytes_that_are_not_skops_are_an_integrity_error() -> None:

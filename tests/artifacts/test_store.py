@@ -76,6 +76,22 @@ def _age(path: Path, seconds: float = 86_400) -> float:
     return old
 
 
+def test_link_falls_back_to_a_copy_where_hard_links_fail(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source on another filesystem (``os.link`` fails with EXDEV) is copied instead."""
+    def cross_device(source: object, target: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    store = ArtifactStore(str(tmp_path / "store"))
+    source = tmp_path / "elsewhere.parquet"
+    source.write_bytes(b"parquet bytes")
+    monkeypatch.setattr(os, "link", cross_device)
+    digest = store.put_file(source, link=True)
+    blob = tmp_path / "store" / "blobs" / digest[:2] / digest
+    assert blob.read_bytes() == b"parquet bytes"
+    assert blob.stat().st_ino != source.stat().st_ino  # copied
+
+
 @pytest.mark.parametrize("how", ["bytes", "file", "link"])
 def test_storing_existing_content_refreshes_its_age(tmp_path: Path, how: str) -> None:
     store = ArtifactStore(str(tmp_path / "store"))
