@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import sys
 
 import numpy as np
 import pandas as pd
@@ -218,6 +219,18 @@ def test_rasad_entries_name_its_real_objects() -> None:
         module_name, _, attribute = entry.rpartition(".")
         assert callable(getattr(importlib.import_module(module_name), attribute))
         assert trusted_by_default(entry)
+
+
+def test_rasad_names_are_trusted_before_their_module_is_imported(monkeypatch) -> None:
+    """A process that checks a model before anything imported the pipeline module (a
+    server's first request) still trusts rasad's own functions: the module is imported."""
+    import rasad.training
+    from rasad.training import pipeline
+
+    monkeypatch.delitem(sys.modules, pipeline.__name__)
+    monkeypatch.setattr(rasad.training, "pipeline", pipeline)  # put back afterwards
+    assert trusted_by_default(f"{pipeline.__name__}.categories_as_text")
+    assert sys.modules[pipeline.__name__] is not pipeline  # it was imported anew
 
 
 def test_never_uses_pickle() -> None:
