@@ -221,16 +221,18 @@ def test_rasad_entries_name_its_real_objects() -> None:
         assert trusted_by_default(entry)
 
 
-def test_rasad_names_are_trusted_before_their_module_is_imported(monkeypatch) -> None:
-    """A process that checks a model before anything imported the pipeline module (a
-    server's first request) still trusts rasad's own functions: the module is imported."""
-    import rasad.training
-    from rasad.training import pipeline
-
-    monkeypatch.delitem(sys.modules, pipeline.__name__)
-    monkeypatch.setattr(rasad.training, "pipeline", pipeline)  # put back afterwards
-    assert trusted_by_default(f"{pipeline.__name__}.categories_as_text")
-    assert sys.modules[pipeline.__name__] is not pipeline  # it was imported anew
+@pytest.mark.parametrize("entry", [RASAD_FUNCTIONS[0], RASAD_CLASSES[0]])
+def test_rasad_names_are_trusted_before_their_module_is_imported(entry, monkeypatch) -> None:
+    """A process that checks a model before anything imported the module (a server's
+    first request) still trusts rasad's own functions and classes: it is imported."""
+    module_name, _, _ = entry.rpartition(".")
+    package_name, _, attribute = module_name.rpartition(".")
+    module = importlib.import_module(module_name)
+    monkeypatch.delitem(sys.modules, module_name)
+    # Put the package's attribute back afterwards, as sys.modules is.
+    monkeypatch.setattr(importlib.import_module(package_name), attribute, module)
+    assert trusted_by_default(entry)
+    assert sys.modules[module_name] is not module  # it was imported anew
 
 
 def test_never_uses_pickle() -> None:
