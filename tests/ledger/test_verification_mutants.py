@@ -238,6 +238,12 @@ def signed(seq: int, previous: int | None = None, key: Ed25519PrivateKey = KEY_A
                            location=f"store/{seq}")
 
 
+def _seed(project: Project, n: int) -> None:
+    for i in range(n):
+        with project.transaction() as tx:
+            tx.record("test.event", f"thing:{i}", {"i": i})
+
+
 def trusting(*keys: Ed25519PrivateKey) -> TrustedKeys:
     return TrustedKeys(tuple(k.public_key() for k in keys), "test")
 
@@ -288,9 +294,7 @@ def test_without_a_trusted_key_every_checkpoint_is_refused() -> None:
 
 
 def test_a_checkpoint_that_cannot_be_aligned_is_still_named(project: Project) -> None:
-    for i in range(3):
-        with project.transaction() as tx:
-            tx.record("test.event", f"thing:{i}", {"i": i})
+    _seed(project, 3)
     trust = trusting(KEY_A)
     with project.db.read() as session:
         result = verification.verify_all(session, checkpoints=[signed(2), signed(9, 2)],
@@ -360,9 +364,7 @@ def test_verifying_a_database_checks_whose_project_the_checkpoints_are(
 def test_an_event_edited_in_place_is_named_where_it_stands(project: Project) -> None:
     """The walk reads events in ``seq`` order, not storage order: PostgreSQL stores an
     updated row after the others, and the edit is still named at its own event."""
-    for i in range(4):
-        with project.transaction() as tx:
-            tx.record("test.event", f"thing:{i}", {"i": i})
+    _seed(project, 4)
     log = project.audit_log()
     action = next(e.action for e in log if e.seq == 2)
     attack.execute(project, "UPDATE audit_events SET subject = 'thing:x' WHERE seq = 2")
@@ -376,9 +378,7 @@ def test_an_event_edited_in_place_is_named_where_it_stands(project: Project) -> 
 def test_a_ledger_longer_than_one_batch_is_walked_once(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """The walk reads the events in batches, each starting after the last one read."""
-    for i in range(6):
-        with project.transaction() as tx:
-            tx.record("test.event", f"thing:{i}", {"i": i})
+    _seed(project, 6)
     whole = verification.verify_database(project.db, store=None, trusted=None)
     monkeypatch.setattr(verification, "BATCH", 3)
     batched = verification.verify_database(project.db, store=None, trusted=None)
