@@ -5,6 +5,7 @@ endpoint."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
@@ -31,9 +32,11 @@ from rasad.store._tables import (
     MonitorStateRow,
     SourceFileRow,
     TriggerRow,
+    WorkClaimRow,
 )
 from rasad.validation import infer_schema
 from rasad.validation.service import save_schema
+from tests.automation.test_claims import Clock
 from tests.automation.test_monitors import (
     as_agent,
     automation,
@@ -372,12 +375,28 @@ def test_health_reports_starting_then_failing_with_503() -> None:
 def test_work_longer_than_its_lease_keeps_its_claim(loans: Project, agent: Context) -> None:
     from rasad.automation.agent import _heartbeat
 
-    assert claims.claim(agent, "trigger:99", owner="agent-1", lease_seconds=0.3)
-    with _heartbeat(agent, "trigger:99", "agent-1", 0.3):
-        time.sleep(1.0)  # three leases long: renewed meanwhile
-        assert not claims.claim(agent, "trigger:99", owner="agent-2", lease_seconds=0.3)
-    time.sleep(0.5)  # no heartbeat any more: the lease runs out, as a killed agent's does
-    assert claims.claim(agent, "trigger:99", owner="agent-2", lease_seconds=0.3)
+    # The lease is read on a clock the test moves, so a slow machine cannot let it lapse
+    # between two beats: only the heartbeat's own renewals move lease_until.
+    clock = Clock()
+    ctx = dataclasses.replace(agent, clock=clock)
+    assert claims.claim(ctx, "trigger:99", owner="agent-1", lease_seconds=0.3)
+    with _heartbeat(ctx, "trigger:99", "agent-1", 0.3):
+        clock.advance(60)  # two hundred leases long: only a renewal keeps the claim
+        renewed = claims.lease_end(clock.now, 0.3)
+        deadline = time.monotonic() + 60
+        while lease_until(ctx, "trigger:99") != renewed and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert lease_until(ctx, "trigger:99") == renewed
+        assert not claims.claim(ctx, "trigger:99", owner="agent-2", lease_seconds=0.3)
+    clock.advance(1)  # no heartbeat any more: the lease runs out, as a killed agent's does
+    assert claims.claim(ctx, "trigger:99", owner="agent-2", lease_seconds=0.3)
+
+
+def lease_until(ctx: Context, key: str) -> str:
+    with ctx.transaction() as tx:
+        row = tx.session.get(WorkClaimRow, key)
+        assert row is not None
+        return row.lease_until
 
 
 def test_a_retraining_that_stops_closes_its_trigger_as_failed_and_alerts(
