@@ -65,7 +65,6 @@ import fsspec
 
 from rasad.errors import ConflictError, IntegrityError, NotFoundError
 
-CHUNK = 4 * 1024 * 1024
 TMP_DIR = "tmp"
 
 
@@ -78,11 +77,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     >>> sha256_file(path)[:12]
     '2cf24dba5fb0'
     """
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -433,8 +429,5 @@ def _hard_link(source: Path, tmp: Path) -> bool:
 
 
 def sha256_file_remote(fs: Any, path: str) -> str:
-    digest = hashlib.sha256()
     with fs.open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
