@@ -153,6 +153,21 @@ def test_settle_restores_a_blob_removed_after_it_was_stored(tmp_path: Path) -> N
     assert store.unsettled() == set() and store.settle() == []  # each is settled once
 
 
+def test_a_blob_settle_stores_again_is_a_copy_of_its_source(tmp_path: Path) -> None:
+    # The caller asked for a copy (no link): the user may edit the file afterwards.
+    store = ArtifactStore(str(tmp_path / "store"))
+    source = tmp_path / "data.csv"
+    source.write_bytes(b"a,b\n1,2\n")
+    digest = store.put_file(source)
+    store.delete(digest)
+    assert store.settle() == [digest]
+    blob = tmp_path / "store" / "blobs" / digest[:2] / digest
+    assert os.stat(blob).st_ino != os.stat(source).st_ino
+    with open(source, "r+b") as fh:  # edited in place, as an editor saving over it may
+        fh.write(b"x")
+    assert store.get_bytes(digest) == b"a,b\n1,2\n"
+
+
 def test_settle_refuses_when_the_source_is_gone_too(tmp_path: Path) -> None:
     store = ArtifactStore(str(tmp_path / "store"))
     source = tmp_path / "data.parquet"
