@@ -177,9 +177,22 @@ def test_settle_refuses_when_the_source_is_gone_too(tmp_path: Path) -> None:
     digest = store.put_file(source, link=True)
     store.delete(digest)
     source.unlink()
-    with pytest.raises(ConflictError, match="run the command again"):
+    with pytest.raises(ConflictError) as caught:
         store.settle()
+    assert str(caught.value) == (
+        f"Blob {digest[:12]} was removed by a concurrent `rasad gc` before it could be "
+        f"recorded, and its source {source} is gone. Nothing was recorded; run the command "
+        "again.")
     assert store.settle() == []  # the failed check does not poison the next transaction
+
+
+def test_settle_checks_every_blob_past_one_that_is_still_there(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    kept = store.put_bytes(b"kept")
+    removed = store.put_bytes(b"removed")
+    store.delete(removed)
+    assert store.settle() == sorted([kept, removed])
+    assert store.get_bytes(removed) == b"removed"
 
 
 def test_each_thread_settles_its_own_blobs(tmp_path: Path) -> None:
