@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -75,7 +77,21 @@ def test_canonical_json_pins_its_text() -> None:
     assert canonical_json([]) == "[]" and canonical_json("x") == '"x"'
 
 
+@pytest.fixture
+def riyadh_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process runs three hours east of UTC, as a server in Riyadh does (a POSIX zone
+    string, so no tz database is needed)."""
+    monkeypatch.setenv("TZ", "AST-3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("riyadh_time")
 def test_utc_now_is_the_stored_utc_format() -> None:
+    local_offset = datetime.now() - datetime.now(UTC).replace(tzinfo=None)
+    assert round(local_offset.total_seconds() / 3600) == 3  # the zone took
     before = datetime.now(UTC)
     stamp = utc_now()
     after = datetime.now(UTC)
