@@ -156,9 +156,8 @@ def test_check_kinds() -> None:
         check_kinds(table, {"a": "numeric"})  # type: ignore[dict-item]
 
 
-def test_fast_on_a_million_rows() -> None:
-    import time
-
+def test_a_million_rows_keep_their_kinds() -> None:
+    # Its speed is measured in benchmarks/kinds.py, not here.
     rows = 1_000_000
     rng = np.random.default_rng(0)
     table = pa.table(
@@ -169,7 +168,6 @@ def test_fast_on_a_million_rows() -> None:
             "region": pa.array(rng.choice(["a", "b", "c"], rows)),
         }
     )
-    start = time.perf_counter()
     kinds = infer_kinds(table)
-    assert time.perf_counter() - start < 5.0
     assert kinds["user_id"] is kinds["code"] is ColumnKind.IDENTIFIER
+    assert kinds["x"] is ColumnKind.NUMERIC and kinds["region"] is ColumnKind.CATEGORICAL
