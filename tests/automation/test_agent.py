@@ -32,7 +32,6 @@ from rasad.store._tables import (
     MonitorStateRow,
     SourceFileRow,
     TriggerRow,
-    WorkClaimRow,
 )
 from rasad.validation import infer_schema
 from rasad.validation.service import save_schema
@@ -379,24 +378,22 @@ def test_work_longer_than_its_lease_keeps_its_claim(loans: Project, agent: Conte
     # between two beats: only the heartbeat's own renewals move lease_until.
     clock = Clock()
     ctx = dataclasses.replace(agent, clock=clock)
+
+    def lease_until() -> str | None:
+        claim = claims.get_claim(ctx, "trigger:99")
+        return None if claim is None else claim.lease_until
+
     assert claims.claim(ctx, "trigger:99", owner="agent-1", lease_seconds=0.3)
     with _heartbeat(ctx, "trigger:99", "agent-1", 0.3):
         clock.advance(60)  # two hundred leases long: only a renewal keeps the claim
         renewed = claims.lease_end(clock.now, 0.3)
         deadline = time.monotonic() + 60
-        while lease_until(ctx, "trigger:99") != renewed and time.monotonic() < deadline:
+        while lease_until() != renewed and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert lease_until(ctx, "trigger:99") == renewed
+        assert lease_until() == renewed
         assert not claims.claim(ctx, "trigger:99", owner="agent-2", lease_seconds=0.3)
     clock.advance(1)  # no heartbeat any more: the lease runs out, as a killed agent's does
     assert claims.claim(ctx, "trigger:99", owner="agent-2", lease_seconds=0.3)
-
-
-def lease_until(ctx: Context, key: str) -> str:
-    with ctx.transaction() as tx:
-        row = tx.session.get(WorkClaimRow, key)
-        assert row is not None
-        return row.lease_until
 
 
 def test_a_retraining_that_stops_closes_its_trigger_as_failed_and_alerts(
